@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Reprise",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "reprise", targets: ["reprise"]),
+        .library(name: "RepriseCut", targets: ["RepriseCut"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // FFmpeg 5.1 from Debian's -dev packages, through pkg-config.
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat libavcodec libavutil libswscale libswresample libavfilter",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev",
+                              "libswscale-dev", "libswresample-dev", "libavfilter-dev"])]
+        ),
+        // Owned Swift wrappers over FFmpeg objects: demux, decode, encode, mux, scale, resample.
+        .target(name: "RepriseMedia", dependencies: ["CFFmpeg"]),
+        // Packet index, probe and the frame-accurate cut engine.
+        .target(name: "RepriseCut", dependencies: ["RepriseMedia", "CFFmpeg"]),
+        .executableTarget(
+            name: "reprise",
+            dependencies: ["RepriseCut", "RepriseMedia", "CFFmpeg",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "RepriseTests", dependencies: ["RepriseCut", "RepriseMedia", "reprise"]),
+    ]
+)

@@ -1,0 +1,149 @@
+import CFFmpeg
+import RepriseMedia
+
+/// Cuts the audio track to the sample: decodes the source around each range, keeps exactly
+/// the samples that play with the range's video, and re-encodes them as one continuous AAC
+/// track (AAC frames are 21 ms, far too coarse to cut by copying). The encoder's priming is
+/// signalled through its initial padding, which muxers turn into an edit list / skip.
+final class AudioCutter {
+    let sourceStream: Int
+    let sourceTimeBase: TimeBase
+    let sampleRate: Int
+    let outputStream: Int
+    private let decoder: Decoder
+    private let encoder: Encoder
+    private var resampler: Resampler?
+    private let buffer: AudioBuffer
+    private let decoded = Frame()
+    private let converted = Frame()
+    private let chunk = Frame()
+    private let encodedPacket = Packet()
+    private var outputSamples: Int64 = 0
+
+    // The window being filled, in source samples (1/sampleRate on the source clock).
+    private var windowStart: Int64 = 0
+    private var windowEnd: Int64 = 0
+    private var cursor: Int64 = 0
+    private(set) var sawAudio = false
+    private(set) var firstSampleSeen: Int64? = nil
+
+    init(demuxer: Demuxer, stream: Int, muxer: Muxer) throws {
+        sourceStream = stream
+        let st = demuxer.stream(stream)
+        sourceTimeBase = TimeBase(st.pointee.time_base)
+        decoder = try Decoder(parameters: st.pointee.codecpar, timeBase: sourceTimeBase, threads: 1)
+        let par = st.pointee.codecpar!.pointee
+        sampleRate = Int(par.sample_rate > 0 ? par.sample_rate : 48000)
+        let channels = max(1, min(Int(par.ch_layout.nb_channels), 8))
+        var bitRate = par.bit_rate
+        if bitRate < 64_000 || bitRate > 320_000 { bitRate = Int64(channels >= 2 ? 160_000 : 96_000) }
+        var settings = AudioEncoderSettings(sampleRate: sampleRate, channels: channels, bitRate: bitRate)
+        settings.globalHeader = muxer.needsGlobalHeader
+        encoder = try Encoder(audio: settings)
+        buffer = try AudioBuffer(format: AVSampleFormat(rawValue: encoder.context.pointee.sample_fmt.rawValue), channels: channels)
+        let out = try muxer.addStream()
+        try encoder.copyParameters(to: out)
+        out.pointee.time_base = encoder.timeBase.rational
+        if let lang = av_dict_get(st.pointee.metadata, "language", nil, 0) {
+            av_dict_set(&out.pointee.metadata, "language", lang.pointee.value, 0)
+        }
+        outputStream = Int(out.pointee.index)
+    }
+
+    /// Starts a range: exactly `count` samples from source sample `start` will be kept.
+    func begin(start: Int64, count: Int64) {
+        windowStart = start
+        windowEnd = start + count
+        cursor = start
+        firstSampleSeen = nil
+        decoder.reset()
+    }
+
+    /// After a re-seek: the decoder starts afresh; samples already kept stay kept.
+    func restartDecoding() { decoder.reset() }
+
+    var isComplete: Bool { cursor >= windowEnd }
+    var needsFrom: Int64 { cursor }
+
+    /// Source sample position of a packet's start, for deciding whether a seek landed too late.
+    func samplePosition(of pts: Int64) -> Int64 { sourceTimeBase.rescale(pts, to: TimeBase(1, Int32(sampleRate))) }
+
+    func feed(_ packet: Packet, write: (Packet) throws -> Void) throws {
+        guard !isComplete else { return }
+        sawAudio = true
+        if packet.pts != NOPTS {
+            let start = samplePosition(of: packet.pts)
+            if firstSampleSeen == nil { firstSampleSeen = start }
+            // Packets that end well before the window can't contribute; skip decoding them
+            // except the last few (the decoder needs a little history for overlap).
+            let dur = packet.duration > 0 ? samplePosition(of: packet.pts + packet.duration) - start : 4096
+            if start + dur + 8192 < cursor { return }
+        }
+        if try decoder.send(packet) == .needsMoreInput { try drainDecoder(); _ = try decoder.send(packet) }
+        try drainDecoder()
+        try encodeAvailable(final: false, write: write)
+    }
+
+    private func drainDecoder() throws {
+        while try decoder.receive(into: decoded) == .ok {
+            try take(decoded)
+        }
+    }
+
+    private func take(_ frame: Frame) throws {
+        let pts = frame.bestEffortTimestamp
+        guard pts != NOPTS, frame.sampleCount > 0 else { return }
+        let f0 = samplePosition(of: pts)
+        let n = Int64(frame.sampleCount)
+        guard f0 + n > cursor, cursor < windowEnd else { return }
+        if resampler == nil {
+            var outLayout = AVChannelLayout()
+            av_channel_layout_default(&outLayout, Int32(buffer.channels))
+            defer { av_channel_layout_uninit(&outLayout) }
+            resampler = try Resampler(inputRate: Int(frame.pointer.pointee.sample_rate),
+                                      inputFormat: AVSampleFormat(rawValue: frame.pointer.pointee.format),
+                                      inputLayout: &frame.pointer.pointee.ch_layout,
+                                      outputRate: Int(frame.pointer.pointee.sample_rate), outputFormat: buffer.format,
+                                      outputLayout: &outLayout)
+        }
+        let got = try resampler!.convert(frame, into: converted, capacity: frame.sampleCount + 64)
+        if f0 > cursor { try buffer.appendSilence(Int(min(f0, windowEnd) - cursor)); cursor = min(f0, windowEnd) }
+        let from = max(f0, cursor), to = min(f0 + Int64(got), windowEnd)
+        if to > from {
+            try buffer.append(converted, offset: Int(from - f0), count: Int(to - from))
+            cursor = to
+        }
+    }
+
+    /// Ends the current range: silence for whatever the source did not have.
+    func finishRange(write: (Packet) throws -> Void) throws {
+        if !isComplete {
+            _ = try? decoder.send(nil)
+            try drainDecoder()
+        }
+        if cursor < windowEnd { try buffer.appendSilence(Int(windowEnd - cursor)); cursor = windowEnd }
+        try encodeAvailable(final: false, write: write)
+    }
+
+    func encodeAvailable(final: Bool, write: (Packet) throws -> Void) throws {
+        let size = encoder.frameSize > 0 ? encoder.frameSize : 1024
+        while buffer.count >= size || (final && buffer.count > 0) {
+            let n = try buffer.read(into: chunk, count: min(size, buffer.count), sampleRate: sampleRate)
+            chunk.pts = outputSamples
+            outputSamples += Int64(n)
+            _ = try encoder.send(chunk)
+            try drainEncoder(write: write)
+        }
+        if final {
+            _ = try encoder.send(nil)
+            try drainEncoder(write: write)
+        }
+    }
+
+    private func drainEncoder(write: (Packet) throws -> Void) throws {
+        while try encoder.receive(into: encodedPacket) == .ok {
+            encodedPacket.pointer.pointee.stream_index = Int32(outputStream)
+            try write(encodedPacket)
+        }
+    }
+}

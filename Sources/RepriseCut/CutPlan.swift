@@ -1,0 +1,249 @@
+import RepriseMedia
+
+public enum CutMode: String, Sendable, CaseIterable, Codable {
+    /// Copy whole GOPs, re-encode the partial GOPs at both edges.
+    case smart
+    /// Decode and re-encode the whole range.
+    case exact
+    /// Copy from the random-access point at or before `from` to the next one at or after `to`.
+    case keyframe
+}
+
+/// A requested range as the user wrote it.
+public struct RangeRequest: Sendable, Equatable {
+    public var from: TimeSpec
+    public var to: TimeSpec
+    public init(from: TimeSpec, to: TimeSpec) { self.from = from; self.to = to }
+}
+
+/// One step of a range's plan, over packet indices in decode order.
+public enum CutSegment: Equatable, Sendable {
+    /// Packets copied untouched.
+    case copy(Range<Int>)
+    /// Packets decoded from a decode-start packet; frames whose pts lies in `keep` are re-encoded.
+    case reencode(decode: Range<Int>, keep: Range<Int64>)
+
+    public var packets: Range<Int> {
+        switch self {
+        case .copy(let r): return r
+        case .reencode(let r, _): return r
+        }
+    }
+}
+
+/// What will be written for one range. Times in the video stream's time base.
+public struct PlannedRange: Equatable, Sendable {
+    /// Presentation time of the first frame written.
+    public var firstPTS: Int64
+    /// Presentation time just after the last frame written (its pts + duration).
+    public var endPTS: Int64
+    public var frameCount: Int
+    public var segments: [CutSegment]
+    /// Output time of the first frame (ranges are laid end to end).
+    public var outputOffset: Int64
+
+    public var duration: Int64 { endPTS - firstPTS }
+    public var packetSpan: Range<Int> {
+        (segments.first?.packets.lowerBound ?? 0)..<(segments.last?.packets.upperBound ?? 0)
+    }
+    public var copiedPackets: Int { segments.reduce(0) { if case .copy(let r) = $1 { return $0 + r.count }; return $0 } }
+    public var reencodedFrames: Int = 0
+}
+
+/// Turns requested ranges into segments, from the packet index alone (no I/O): easy to test.
+public struct CutPlanner: Sendable {
+    public let packets: [IndexedPacket]
+    public let timeBase: TimeBase
+    /// The recording's start (container start time) in the video time base: user time 0.
+    public let origin: Int64
+    /// Packet indices in presentation order.
+    public let order: [Int]
+    public let path: String
+
+    public init(index: PacketIndex, path: String) {
+        packets = index.packets
+        timeBase = index.timeBase
+        origin = TimeBase.microseconds.rescale(index.header.startTimeMicros, to: index.timeBase)
+        order = index.presentationOrder()
+        self.path = path
+    }
+
+    public init(packets: [IndexedPacket], timeBase: TimeBase, origin: Int64, path: String = "input") {
+        self.packets = packets
+        self.timeBase = timeBase
+        self.origin = origin
+        self.order = packets.indices.filter { !packets[$0].isCorruptOrUntimed }.sorted { packets[$0].pts < packets[$1].pts }
+        self.path = path
+    }
+
+    /// End of the last frame: the recording's video end.
+    public var endPTS: Int64 {
+        guard let last = order.last else { return origin }
+        return packets[last].pts + max(packets[last].duration, 1)
+    }
+    public var durationSeconds: Double { timeBase.seconds(endPTS - origin) }
+
+    func pts(for spec: TimeSpec, isEnd: Bool) throws -> Int64 {
+        switch spec {
+        case .seconds(let s):
+            return origin + timeBase.ticks(seconds: s)
+        case .frame(let n):
+            if n < order.count { return packets[order[n]].pts }
+            if isEnd && n == order.count { return endPTS }
+            throw CutError(.badRange, path: path, detail: "frame f\(n) is past the last frame (the recording has \(order.count) frames)")
+        }
+    }
+
+    func fmt(_ pts: Int64) -> String { String(format: "%.3fs", timeBase.seconds(pts - origin)) }
+
+    /// Plans all ranges, laid end to end from output time 0.
+    public func plan(_ requests: [RangeRequest], mode: CutMode) throws -> [PlannedRange] {
+        var offset: Int64 = 0
+        var result: [PlannedRange] = []
+        for r in requests {
+            var planned = try plan(r, mode: mode)
+            planned.outputOffset = offset
+            offset += planned.duration
+            result.append(planned)
+        }
+        return result
+    }
+
+    public func plan(_ request: RangeRequest, mode: CutMode) throws -> PlannedRange {
+        guard !order.isEmpty else { throw CutError(.noVideo, path: path, detail: "no readable video frames") }
+        let a = try pts(for: request.from, isEnd: false)
+        let b = try pts(for: request.to, isEnd: true)
+        let total = String(format: "%.3fs", durationSeconds)
+        guard a < b else {
+            throw CutError(.badRange, path: path, detail: "range start \(request.from) is not before its end \(request.to)")
+        }
+        guard a < endPTS, a >= origin else {
+            throw CutError(.badRange, path: path, detail: "range start \(request.from) is outside the recording (0 to \(total))")
+        }
+        guard b <= endPTS + max(timeBase.ticks(seconds: 0.0005), 0) else {
+            throw CutError(.badRange, path: path, detail: "range end \(request.to) is past the recording's end (\(total))")
+        }
+        // Frames in [a, b), in presentation order.
+        let lo = lowerBound(a), hi = lowerBound(b)
+        guard lo < hi else {
+            throw CutError(.badRange, path: path, detail: "no frame lies in [\(request.from), \(request.to))")
+        }
+        switch mode {
+        case .keyframe: return planKeyframe(lo: lo, hi: hi)
+        case .exact: return planReencode(lo: lo, hi: hi)
+        case .smart: return planSmart(lo: lo, hi: hi)
+        }
+    }
+
+    /// First position in `order` whose pts ≥ t.
+    func lowerBound(_ t: Int64) -> Int {
+        var l = 0, h = order.count
+        while l < h { let m = (l + h) / 2; if packets[order[m]].pts < t { l = m + 1 } else { h = m } }
+        return l
+    }
+
+    func frameEnd(_ orderPos: Int) -> Int64 {
+        let p = packets[order[orderPos]]
+        if orderPos + 1 < order.count { return packets[order[orderPos + 1]].pts }
+        return p.pts + max(p.duration, 1)
+    }
+
+    /// Latest decode start at or before (in decode order) a packet presented at `pts`.
+    func decodeStart(atOrBefore pts: Int64, copyOnly: Bool = false) -> Int {
+        var best = 0
+        for i in packets.indices {
+            let p = packets[i]
+            let ok = copyOnly ? p.isCopyStart : p.isDecodeStart
+            if ok {
+                if p.pts <= pts { best = i } else if p.isCopyStart { break }
+            }
+        }
+        return best
+    }
+
+    /// One past the last packet (decode order, from `start`) that holds a frame presented before `end`.
+    func decodeEnd(from start: Int, before end: Int64) -> Int {
+        var last = start
+        var i = start
+        while i < packets.count {
+            let p = packets[i]
+            if i > start && p.isCopyStart && p.pts >= end { break }
+            if p.pts < end && !p.isCorruptOrUntimed { last = i }
+            i += 1
+        }
+        return last + 1
+    }
+
+    func planReencode(lo: Int, hi: Int) -> PlannedRange {
+        let first = packets[order[lo]].pts
+        let end = frameEnd(hi - 1)
+        let start = decodeStart(atOrBefore: first)
+        let lastPTS = packets[order[hi - 1]].pts
+        let seg = CutSegment.reencode(decode: start..<decodeEnd(from: start, before: lastPTS + 1), keep: first..<(lastPTS + 1))
+        var r = PlannedRange(firstPTS: first, endPTS: end, frameCount: hi - lo, segments: [seg], outputOffset: 0)
+        r.reencodedFrames = hi - lo
+        return r
+    }
+
+    func planSmart(lo: Int, hi: Int) -> PlannedRange {
+        let first = packets[order[lo]].pts
+        let lastPTS = packets[order[hi - 1]].pts
+        // GOPs: runs of packets from one copy start to the next.
+        var starts = packets.indices.filter { packets[$0].isCopyStart }
+        starts.append(packets.count)
+        var copyFrom: Int? = nil, copyTo = 0
+        for k in 0..<(starts.count - 1) {
+            let g = starts[k]..<starts[k + 1]
+            var minPTS = Int64.max, maxPTS = Int64.min
+            for i in g where !packets[i].isCorruptOrUntimed { minPTS = min(minPTS, packets[i].pts); maxPTS = max(maxPTS, packets[i].pts) }
+            let inside = minPTS >= first && maxPTS <= lastPTS && !g.contains { packets[$0].isCorruptOrUntimed }
+            if inside {
+                if copyFrom == nil { copyFrom = g.lowerBound; copyTo = g.upperBound }
+                else if copyTo == g.lowerBound { copyTo = g.upperBound }
+                else { break }
+            } else if copyFrom != nil {
+                break  // frames in range are contiguous, so the run of whole GOPs has ended
+            }
+        }
+        guard let cf = copyFrom, copyTo > cf else { return planReencode(lo: lo, hi: hi) }
+        let copyRange = cf..<copyTo
+        let copyMin = copyRange.map { packets[$0].pts }.min()!
+        let copyMax = copyRange.map { packets[$0].pts }.max()!
+        var segments: [CutSegment] = []
+        var reencoded = 0
+        if first < copyMin {
+            let start = decodeStart(atOrBefore: first)
+            segments.append(.reencode(decode: start..<cf, keep: first..<copyMin))
+            reencoded += lowerBound(copyMin) - lo
+        }
+        segments.append(.copy(copyRange))
+        if copyMax < lastPTS {
+            let tailFirst = lowerBound(copyMax + 1)
+            let tailPTS = packets[order[tailFirst]].pts
+            segments.append(.reencode(decode: copyTo..<decodeEnd(from: copyTo, before: lastPTS + 1), keep: tailPTS..<(lastPTS + 1)))
+            reencoded += hi - tailFirst
+        }
+        var r = PlannedRange(firstPTS: first, endPTS: frameEnd(hi - 1), frameCount: hi - lo, segments: segments, outputOffset: 0)
+        r.reencodedFrames = reencoded
+        return r
+    }
+
+    func planKeyframe(lo: Int, hi: Int) -> PlannedRange {
+        let first = packets[order[lo]].pts
+        let lastPTS = packets[order[hi - 1]].pts
+        let start = decodeStart(atOrBefore: first, copyOnly: true)
+        // End at the next copy start presented after the last asked-for frame.
+        var end = packets.count
+        var i = start + 1
+        while i < packets.count {
+            if packets[i].isCopyStart && packets[i].pts > lastPTS { end = i; break }
+            i += 1
+        }
+        let span = start..<end
+        let ptsList = span.filter { !packets[$0].isCorruptOrUntimed }.map { packets[$0].pts }.sorted()
+        let realFirst = ptsList.first!, realLast = ptsList.last!
+        let lastPos = lowerBound(realLast)
+        return PlannedRange(firstPTS: realFirst, endPTS: frameEnd(lastPos), frameCount: ptsList.count,
+                            segments: [.copy(span)], outputOffset: 0)
+    }
+}

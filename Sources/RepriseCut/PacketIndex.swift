@@ -1,0 +1,255 @@
+import CFFmpeg
+import Foundation
+import RepriseMedia
+
+/// One video packet as the index remembers it. Times are in the video stream's time base.
+public struct IndexedPacket: Equatable, Sendable {
+    public var pts: Int64
+    public var dts: Int64
+    public var duration: Int64
+    public var position: Int64
+    public var size: Int32
+    public var flags: UInt8
+
+    public static let containerKey: UInt8 = 1       // the container marks it a sync sample
+    public static let decodeStart: UInt8 = 2        // decoding may start here (IDR, any HEVC IRAP)
+    public static let copyStart: UInt8 = 4          // a copy may start here: nothing after it refers back
+    public static let leading: UInt8 = 8            // an HEVC RASL picture (refers before its IRAP)
+    public static let corrupt: UInt8 = 16
+
+    public var isDecodeStart: Bool { flags & Self.decodeStart != 0 }
+    public var isCopyStart: Bool { flags & Self.copyStart != 0 }
+    public var isLeading: Bool { flags & Self.leading != 0 }
+}
+
+/// Every video packet of an input in decode order, built once and cached beside the input.
+/// The cut engine plans from this, never from a container seek alone.
+public struct PacketIndex: Sendable {
+    public struct Header: Codable, Sendable, Equatable {
+        public var version: Int
+        public var fileSize: Int64
+        public var modificationTime: Double
+        public var inode: UInt64
+        public var streamIndex: Int
+        public var timeBaseNum: Int32
+        public var timeBaseDen: Int32
+        public var codec: String
+        public var formatName: String
+        public var startTimeMicros: Int64
+        /// Presentation time where the readable data ends early (a damaged tail), if any.
+        public var damagedAtPTS: Int64?
+        public var damageMessage: String?
+    }
+
+    public static let version = 2
+    public var header: Header
+    public var packets: [IndexedPacket]
+
+    public var timeBase: TimeBase { TimeBase(header.timeBaseNum, header.timeBaseDen) }
+
+    /// Largest pts − dts over the stream: the decoder's reorder delay (B-frames).
+    public var reorderDelay: Int64 { packets.reduce(0) { max($0, $1.pts - $1.dts) } }
+
+    /// Presentation order: packet indices sorted by pts.
+    public func presentationOrder() -> [Int] {
+        packets.indices.filter { !packets[$0].isCorruptOrUntimed }.sorted { packets[$0].pts < packets[$1].pts }
+    }
+}
+
+extension IndexedPacket {
+    var isCorruptOrUntimed: Bool { pts == NOPTS || flags & IndexedPacket.corrupt != 0 }
+}
+
+// MARK: - Building
+
+public enum PacketIndexer {
+    /// Loads the cached index for `path` if it still matches the file, else scans and caches it.
+    public static func index(path: String, demuxer: Demuxer, videoStream: Int,
+                             progress: ((Double) -> Void)? = nil) throws -> PacketIndex {
+        let identity = try FileIdentity(path: path)
+        for cache in cacheLocations(for: path) {
+            if let cached = try? load(cache), cached.header.fileSize == identity.size,
+               cached.header.modificationTime == identity.modificationTime, cached.header.inode == identity.inode,
+               cached.header.streamIndex == videoStream, cached.header.version == PacketIndex.version {
+                return cached
+            }
+        }
+        let index = try scan(demuxer: demuxer, videoStream: videoStream, identity: identity, progress: progress)
+        for cache in cacheLocations(for: path) {
+            if (try? save(index, to: cache)) != nil { break }
+        }
+        return index
+    }
+
+    /// Beside the input when its folder is writable; else under the user's cache folder.
+    public static func cacheLocations(for path: String) -> [String] {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let beside = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).reprise-index").path
+        let base = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"]
+            ?? (ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.cache" } ?? "/tmp")
+        var hash: UInt64 = 1469598103934665603
+        for b in url.path.utf8 { hash = (hash ^ UInt64(b)) &* 1099511628211 }
+        let home = "\(base)/reprise/index/\(String(hash, radix: 16)).reprise-index"
+        return [beside, home]
+    }
+
+    static func scan(demuxer: Demuxer, videoStream: Int, identity: FileIdentity,
+                     progress: ((Double) -> Void)?) throws -> PacketIndex {
+        let info = demuxer.streams[videoStream]
+        let codecpar = demuxer.stream(videoStream).pointee.codecpar!
+        let extradata = codecpar.pointee.extradata.map { Array(UnsafeBufferPointer(start: $0, count: Int(codecpar.pointee.extradata_size))) } ?? []
+        let isH264 = codecpar.pointee.codec_id == AV_CODEC_ID_H264
+        let isHEVC = codecpar.pointee.codec_id == AV_CODEC_ID_HEVC
+        let framing = NALFraming.detect(extradata: extradata, isHEVC: isHEVC)
+        demuxer.keepOnly([videoStream])
+        defer { demuxer.keepOnly(Set(0..<demuxer.streams.count)) }
+
+        var packets: [IndexedPacket] = []
+        if info.frameCount > 0 { packets.reserveCapacity(Int(info.frameCount) + 16) }
+        var damagedAt: Int64? = nil
+        var damageMessage: String? = nil
+        let packet = Packet()
+        let total = max(demuxer.fileSize, 1)
+        var lastReport = 0
+        var lastDts = Int64.min
+        loop: while true {
+            switch demuxer.read(into: packet) {
+            case .endOfFile: break loop
+            case .damaged(let code):
+                damageMessage = ffErrorString(code)
+                damagedAt = packets.last.map { $0.pts + max($0.duration, 1) } ?? 0
+                break loop
+            case .packet:
+                guard packet.streamIndex == videoStream else { continue }
+                var flags: UInt8 = packet.isKey ? IndexedPacket.containerKey : 0
+                if packet.isCorrupt {
+                    flags |= IndexedPacket.corrupt
+                    if damagedAt == nil { damagedAt = packet.pts; damageMessage = "truncated or corrupt packet" }
+                }
+                if isH264 || isHEVC {
+                    flags |= classify(packet.bytes, framing: framing, isHEVC: isHEVC)
+                } else if packet.isKey {
+                    flags |= IndexedPacket.decodeStart | IndexedPacket.copyStart
+                }
+                var dts = packet.dts
+                if dts == NOPTS { dts = lastDts == Int64.min ? packet.pts : lastDts + 1 }
+                lastDts = dts
+                packets.append(IndexedPacket(pts: packet.pts == NOPTS ? dts : packet.pts, dts: dts,
+                                             duration: packet.duration, position: packet.position,
+                                             size: Int32(packet.size), flags: flags))
+                if let progress, packet.position > 0 {
+                    let pct = Int(packet.position * 100 / total)
+                    if pct != lastReport { lastReport = pct; progress(Double(pct) / 100) }
+                }
+            }
+        }
+        if isHEVC { markCleanCRAs(&packets) }
+        fillDurations(&packets)
+        let header = PacketIndex.Header(
+            version: PacketIndex.version, fileSize: identity.size, modificationTime: identity.modificationTime,
+            inode: identity.inode, streamIndex: videoStream, timeBaseNum: info.timeBase.num,
+            timeBaseDen: info.timeBase.den, codec: info.codecName, formatName: demuxer.formatName,
+            startTimeMicros: demuxer.startTimeMicros, damagedAtPTS: damagedAt, damageMessage: damageMessage)
+        return PacketIndex(header: header, packets: packets)
+    }
+
+    /// Flags from the packet's own NAL units; container key flags are not trusted for H.264/HEVC.
+    static func classify(_ data: UnsafeBufferPointer<UInt8>, framing: NALFraming, isHEVC: Bool) -> UInt8 {
+        for r in NALUnits.split(data, framing: framing, limit: 8) {
+            guard r.length > 0 else { continue }
+            let header = data[r.start]
+            if isHEVC {
+                let t = HEVCNAL.type(header)
+                guard HEVCNAL.isVCL(t) else { continue }
+                if HEVCNAL.isIRAP(t) {
+                    // IDR and BLA without leading pictures start clean; CRA is judged after the scan.
+                    let clean = HEVCNAL.isIDR(t) || t == HEVCNAL.blaNLP || t == HEVCNAL.blaWRADL
+                    return IndexedPacket.decodeStart | (clean ? IndexedPacket.copyStart : 0)
+                }
+                return HEVCNAL.isRASL(t) ? IndexedPacket.leading : 0
+            } else {
+                let t = H264NAL.type(header)
+                guard H264NAL.isVCL(t) else { continue }
+                return t == H264NAL.idr ? IndexedPacket.decodeStart | IndexedPacket.copyStart : 0
+            }
+        }
+        return 0
+    }
+
+    /// A CRA is a clean copy start only if no RASL picture follows it before the next IRAP.
+    static func markCleanCRAs(_ packets: inout [IndexedPacket]) {
+        var i = 0
+        while i < packets.count {
+            if packets[i].isDecodeStart && !packets[i].isCopyStart {
+                var j = i + 1, hasLeading = false
+                while j < packets.count && !packets[j].isDecodeStart {
+                    if packets[j].isLeading { hasLeading = true; break }
+                    if packets[j].pts > packets[i].pts { break }  // first trailing picture: no leading ones after it
+                    j += 1
+                }
+                if !hasLeading { packets[i].flags |= IndexedPacket.copyStart }
+            }
+            i += 1
+        }
+    }
+
+    /// Containers that leave durations out (TS, some FLV) get them from the next frame's pts.
+    static func fillDurations(_ packets: inout [IndexedPacket]) {
+        let order = packets.indices.sorted { packets[$0].pts < packets[$1].pts }
+        for k in 0..<order.count {
+            let i = order[k]
+            if packets[i].duration <= 0 {
+                if k + 1 < order.count { packets[i].duration = packets[order[k + 1]].pts - packets[i].pts }
+                else if k > 0 { packets[i].duration = packets[order[k - 1]].duration }
+            }
+        }
+    }
+
+    // MARK: Cache file: magic, JSON header, raw packet records.
+
+    static let magic: [UInt8] = Array("RPIX".utf8)
+
+    static func save(_ index: PacketIndex, to path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var data = Data(magic)
+        let header = try JSONEncoder().encode(index.header)
+        var len = UInt32(header.count).littleEndian
+        data.append(Data(bytes: &len, count: 4))
+        data.append(header)
+        index.packets.withUnsafeBytes { data.append(contentsOf: $0) }
+        let tmp = path + ".tmp-\(getpid())"
+        try data.write(to: URL(fileURLWithPath: tmp))
+        if rename(tmp, path) != 0 { unlink(tmp); throw CocoaError(.fileWriteUnknown) }
+    }
+
+    static func load(_ path: String) throws -> PacketIndex {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+        guard data.count >= 8, Array(data.prefix(4)) == magic else { throw CocoaError(.fileReadCorruptFile) }
+        let len = data.subdata(in: 4..<8).withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+        guard data.count >= 8 + len else { throw CocoaError(.fileReadCorruptFile) }
+        let header = try JSONDecoder().decode(PacketIndex.Header.self, from: data.subdata(in: 8..<(8 + len)))
+        let body = data.subdata(in: (8 + len)..<data.count)
+        let stride = MemoryLayout<IndexedPacket>.stride
+        guard body.count % stride == 0 else { throw CocoaError(.fileReadCorruptFile) }
+        var packets = [IndexedPacket](repeating: IndexedPacket(pts: 0, dts: 0, duration: 0, position: 0, size: 0, flags: 0),
+                                      count: body.count / stride)
+        packets.withUnsafeMutableBytes { dst in body.withUnsafeBytes { src in dst.copyMemory(from: src) } }
+        return PacketIndex(header: header, packets: packets)
+    }
+}
+
+/// What identifies a file's contents cheaply: size, modification time and inode.
+public struct FileIdentity: Sendable {
+    public var size: Int64
+    public var modificationTime: Double
+    public var inode: UInt64
+
+    public init(path: String) throws {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw CutError(.unreadableInput, path: path, detail: String(cString: strerror(errno))) }
+        size = Int64(st.st_size)
+        modificationTime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+        inode = UInt64(st.st_ino)
+    }
+}

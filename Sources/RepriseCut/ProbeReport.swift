@@ -1,0 +1,133 @@
+import CFFmpeg
+import Foundation
+import RepriseMedia
+
+/// What `reprise probe` reports about a recording.
+public struct ProbeReport: Codable, Sendable {
+    public struct Stream: Codable, Sendable {
+        public var index: Int
+        public var type: String
+        public var codec: String
+        public var profile: String?
+        public var level: Int?
+        public var width: Int?
+        public var height: Int?
+        public var pixelFormat: String?
+        public var rotation: Double?
+        public var frameRate: Double?
+        public var isVFR: Bool?
+        public var sampleRate: Int?
+        public var channels: Int?
+        public var bitRate: Int64?
+    }
+    public struct Interval: Codable, Sendable { public var min: Double; public var median: Double; public var max: Double }
+    public var file: String
+    public var container: String
+    public var duration: Double
+    public var startTime: Double
+    public var size: Int64
+    public var streams: [Stream]
+    public var frames: Int
+    public var keyframes: Int
+    public var keyframeInterval: Interval?
+    public var openGOP: Bool
+    public var damagedTailAt: Double?
+    public var damage: String?
+
+    public static func make(path: String, progress: ProgressReporter? = nil) throws -> ProbeReport {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw CutError(errno == ENOENT ? .missingInput : .unreadableInput, path: path,
+                           detail: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
+        }
+        guard access(path, R_OK) == 0 else { throw CutError(.unreadableInput, path: path, detail: "permission denied") }
+        let demuxer: Demuxer
+        do { demuxer = try Demuxer(path: path) } catch let e as MediaError {
+            throw CutError(.notMedia, path: path, detail: "not a readable media file (\(e.message))")
+        }
+        var index: PacketIndex? = nil
+        if let v = demuxer.bestVideoStream {
+            index = try PacketIndexer.index(path: path, demuxer: demuxer, videoStream: v) { progress?.update(stage: "indexing", fraction: $0) }
+        }
+        let planner = index.map { CutPlanner(index: $0, path: path) }
+        var streams: [Stream] = []
+        for s in demuxer.streams {
+            var out = Stream(index: s.index, type: s.kind.rawValue, codec: s.codecName)
+            out.profile = s.profileName
+            out.bitRate = s.bitRate > 0 ? s.bitRate : nil
+            if s.kind == .video {
+                out.level = s.level > 0 ? Int(s.level) : nil
+                out.width = s.width; out.height = s.height
+                out.pixelFormat = s.pixelFormatName
+                out.rotation = (s.rotation.truncatingRemainder(dividingBy: 360) + 360).truncatingRemainder(dividingBy: 360)
+                let fr = s.averageFrameRate.num > 0 ? s.averageFrameRate : s.realFrameRate
+                out.frameRate = fr.den > 0 ? (fr.doubleValue * 1000).rounded() / 1000 : nil
+                if let index, s.index == index.header.streamIndex { out.isVFR = ProbeReport.isVariableFrameRate(index) }
+            } else if s.kind == .audio {
+                out.sampleRate = s.sampleRate; out.channels = s.channels
+            }
+            streams.append(out)
+        }
+        var interval: Interval? = nil
+        var keyframes = 0
+        var open = false
+        if let index {
+            let starts = index.packets.filter { $0.isDecodeStart }.map { $0.pts }.sorted()
+            keyframes = starts.count
+            let gaps = zip(starts.dropFirst(), starts).map { index.timeBase.seconds($0 - $1) }.sorted()
+            if !gaps.isEmpty { interval = Interval(min: gaps.first!, median: gaps[gaps.count / 2], max: gaps.last!) }
+            open = index.packets.contains { $0.isLeading }
+                || index.packets.contains { $0.flags & IndexedPacket.containerKey != 0 && !$0.isDecodeStart }
+                || index.packets.contains { $0.isDecodeStart && !$0.isCopyStart }
+        }
+        let duration = demuxer.durationMicros.map { Double($0) / 1e6 } ?? planner?.durationSeconds ?? 0
+        return ProbeReport(
+            file: path, container: demuxer.formatName, duration: duration,
+            startTime: Double(demuxer.startTimeMicros) / 1e6, size: demuxer.fileSize, streams: streams,
+            frames: planner?.order.count ?? 0, keyframes: keyframes, keyframeInterval: interval, openGOP: open,
+            damagedTailAt: index?.header.damagedAtPTS.flatMap { p in planner.map { $0.timeBase.seconds(p - $0.origin) } },
+            damage: index?.header.damageMessage)
+    }
+
+    /// Variable when frame durations stray from the typical one by more than rounding explains.
+    static func isVariableFrameRate(_ index: PacketIndex) -> Bool {
+        let pts = index.packets.filter { !$0.isCorruptOrUntimed }.map { $0.pts }.sorted()
+        guard pts.count > 2 else { return false }
+        let deltas = zip(pts.dropFirst(), pts).map { $0 - $1 }
+        let median = deltas.sorted()[deltas.count / 2]
+        let tolerance = max(1, median / 50)
+        let off = deltas.filter { abs($0 - median) > tolerance }.count
+        return off * 100 > deltas.count
+    }
+
+    public var text: String {
+        var lines: [String] = []
+        lines.append("\(file)")
+        lines.append(String(format: "  container %@, duration %.3f s, start %.3f s, %lld bytes", container, duration, startTime, size))
+        for s in streams {
+            if s.type == "video" {
+                var l = "  #\(s.index) video \(s.codec)"
+                if let p = s.profile { l += " (\(p)" + (s.level.map { " level \($0)" } ?? "") + ")" }
+                l += " \(s.width ?? 0)x\(s.height ?? 0) \(s.pixelFormat ?? "?")"
+                if let f = s.frameRate { l += String(format: " %.3f fps", f) }
+                if s.isVFR == true { l += " VFR" }
+                if let r = s.rotation, r != 0 { l += " rotated \(Int(r))°" }
+                lines.append(l)
+            } else if s.type == "audio" {
+                lines.append("  #\(s.index) audio \(s.codec) \(s.sampleRate ?? 0) Hz \(s.channels ?? 0) ch")
+            } else {
+                lines.append("  #\(s.index) \(s.type) \(s.codec)")
+            }
+        }
+        lines.append("  frames \(frames), keyframes \(keyframes), GOP \(openGOP ? "open" : "closed")")
+        if let k = keyframeInterval { lines.append(String(format: "  keyframe interval min %.3f s, median %.3f s, max %.3f s", k.min, k.median, k.max)) }
+        if let d = damagedTailAt { lines.append(String(format: "  damaged from %.3f s (%@)", d, damage ?? "read error")) }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension ProbeReport.Stream {
+    init(index: Int, type: String, codec: String) {
+        self.index = index; self.type = type; self.codec = codec
+    }
+}

@@ -1,0 +1,234 @@
+import CFFmpeg
+import RepriseMedia
+
+/// Writes one planned range into the output: one seek, one read through its packets,
+/// copied packets passed through with shifted timestamps, edge packets decoded and re-encoded,
+/// audio cut to the sample alongside.
+final class RangeWriter {
+    struct Stats { var frames = 0; var copied = 0; var encoded = 0 }
+
+    let demuxer: Demuxer
+    let muxer: Muxer
+    let index: PacketIndex
+    let packets: [IndexedPacket]
+    let videoStream: Int
+    let videoTimeBase: TimeBase
+    let edge: EdgeEncoding?
+    let adapter: BitstreamAdapter
+    let audio: AudioCutter?
+    let progress: ProgressReporter?
+    let path: String
+    let totalPackets: Int
+    /// Source reorder delay: re-encoded packets (no B-frames) get dts = pts − delay so that
+    /// DTS stays strictly increasing where they meet copied packets.
+    let reorderDelay: Int64
+    private var processed = 0
+    private var lastVideoDTS = Int64.min
+    private var lastWasReencoded = false
+    private let packet = Packet()
+    private let frame = Frame()
+    private let outPacket = Packet()
+    private var decoder: Decoder?
+    private var durations: [Int64: Int64] = [:]
+
+    init(demuxer: Demuxer, muxer: Muxer, index: PacketIndex, videoStream: Int, edge: EdgeEncoding?,
+         audio: AudioCutter?, progress: ProgressReporter?, path: String, totalPackets: Int) {
+        self.demuxer = demuxer; self.muxer = muxer; self.index = index; self.packets = index.packets
+        self.videoStream = videoStream; self.videoTimeBase = index.timeBase; self.edge = edge
+        self.audio = audio; self.progress = progress; self.path = path; self.totalPackets = max(totalPackets, 1)
+        self.reorderDelay = index.reorderDelay
+        self.adapter = BitstreamAdapter(source: demuxer.stream(videoStream), outputIsAnnexB: muxer.formatName == "mpegts")
+    }
+
+    func write(_ plan: PlannedRange) throws -> Stats {
+        var stats = Stats()
+        let span = plan.packetSpan
+        let shift = plan.outputOffset - plan.firstPTS
+        for i in span { durations[packets[i].pts + shift] = packets[i].duration }
+        defer { durations.removeAll(keepingCapacity: true) }
+
+        if let audio {
+            let rate = TimeBase(1, Int32(audio.sampleRate))
+            let s0 = videoTimeBase.rescale(plan.firstPTS, to: rate)
+            let o0 = videoTimeBase.rescale(plan.outputOffset, to: rate)
+            let o1 = videoTimeBase.rescale(plan.outputOffset + plan.duration, to: rate)
+            audio.begin(start: s0, count: o1 - o0)
+        }
+        try seekAndSync(to: span.lowerBound, audioFrom: plan.firstPTS)
+
+        var next = span.lowerBound
+        var encoder: Encoder? = nil
+        var segmentIndex = 0
+        // The first packet is already in `packet` after syncing.
+        var havePacket = true
+        while true {
+            if !havePacket {
+                switch demuxer.read(into: packet) {
+                case .packet: break
+                case .endOfFile, .damaged:
+                    if next < span.upperBound {
+                        throw CutError(.truncated, path: path, detail: "ended before the packet the index expected at \(String(format: "%.3fs", videoTimeBase.seconds(packets[next].pts)))")
+                    }
+                    try audio?.finishRange { try self.writeAudio($0) }
+                    return stats
+                }
+            }
+            havePacket = false
+            if packet.streamIndex == videoStream {
+                guard next < span.upperBound else {
+                    if audio == nil || audio!.isComplete { break }
+                    continue
+                }
+                let expected = packets[next]
+                if packet.pts != NOPTS && packet.pts != expected.pts {
+                    throw CutError(.failed, path: path, detail: "packet order differs from the index (pts \(packet.pts), expected \(expected.pts)); delete \(PacketIndexer.cacheLocations(for: path)[0]) and retry")
+                }
+                while segmentIndex < plan.segments.count && !plan.segments[segmentIndex].packets.contains(next) { segmentIndex += 1 }
+                let segment = plan.segments[segmentIndex]
+                switch segment {
+                case .copy(let r):
+                    try adapter.copied(packet, keyframe: expected.isDecodeStart, afterReencoded: next == r.lowerBound && lastWasReencoded)
+                    lastWasReencoded = false
+                    packet.pts = expected.pts + shift
+                    packet.dts = expected.dts + shift
+                    if packet.duration <= 0 { packet.duration = expected.duration }
+                    try writeVideo(packet)
+                    stats.copied += 1
+                    stats.frames += 1
+                case .reencode(let r, let keep):
+                    if next == r.lowerBound {
+                        decoder = try decoder ?? Decoder(parameters: demuxer.stream(videoStream).pointee.codecpar,
+                                                         timeBase: videoTimeBase)
+                        decoder!.reset()
+                        encoder = try Encoder(video: edge!.settings)
+                    }
+                    try decode(packet, keep: keep, shift: shift, encoder: encoder!, stats: &stats)
+                    if next == r.upperBound - 1 {
+                        try decode(nil, keep: keep, shift: shift, encoder: encoder!, stats: &stats)
+                        decoder!.reset()
+                        try encode(nil, encoder: encoder!)
+                        encoder = nil
+                        lastWasReencoded = true
+                    }
+                }
+                next += 1
+                processed += 1
+                if processed % 64 == 0 { progress?.update(stage: "cutting", fraction: Double(processed) / Double(totalPackets)) }
+            } else if let audio, packet.streamIndex == audio.sourceStream {
+                try audio.feed(packet) { try self.writeAudio($0) }
+            }
+            if next >= span.upperBound && (audio == nil || audio!.isComplete) { break }
+        }
+        try audio?.finishRange { try self.writeAudio($0) }
+        let expectedFrames = plan.frameCount
+        if stats.frames != expectedFrames {
+            throw CutError(.failed, path: path, detail: "wrote \(stats.frames) frames where \(expectedFrames) were planned (the source may be damaged near \(String(format: "%.3fs", videoTimeBase.seconds(plan.firstPTS))))")
+        }
+        return stats
+    }
+
+    /// Seeks before the range and reads until the packet the index names comes up, so a
+    /// container seek that lands early (or late, then retried earlier) never shifts the cut.
+    private func seekAndSync(to first: Int, audioFrom: Int64) throws {
+        let target = packets[first]
+        var margin = max(videoTimeBase.ticks(seconds: 1.5), 1)
+        for attempt in 0..<5 {
+            let fileStart = packets[0].dts
+            var ts = min(target.dts, target.pts, audioFrom) - margin
+            if attempt == 4 || ts <= fileStart { ts = Int64.min }
+            if ts == Int64.min {
+                try demuxer.seek(stream: videoStream, timestamp: min(fileStart, packets[0].pts) - 1)
+            } else {
+                try demuxer.seek(stream: videoStream, timestamp: ts)
+            }
+            var audioTooLate = false
+            var checkedAudio = false
+            while true {
+                switch demuxer.read(into: packet) {
+                case .endOfFile, .damaged:
+                    throw CutError(.truncated, path: path, detail: "could not read to \(String(format: "%.3fs", videoTimeBase.seconds(target.pts)))")
+                case .packet: break
+                }
+                if let audio, packet.streamIndex == audio.sourceStream {
+                    if !checkedAudio && packet.pts != NOPTS {
+                        checkedAudio = true
+                        // A seek that lands after the audio we need (when earlier audio exists) is retried earlier.
+                        if audio.samplePosition(of: packet.pts) > audio.needsFrom && ts != Int64.min { audioTooLate = true }
+                    }
+                    if !audioTooLate { try audio.feed(packet) { try self.writeAudio($0) } }
+                    continue
+                }
+                guard packet.streamIndex == videoStream else { continue }
+                if packet.pts == target.pts && (packet.dts == target.dts || packet.dts == NOPTS) {
+                    if audioTooLate { break }
+                    return
+                }
+                if packet.dts != NOPTS && packet.dts > target.dts { break }  // landed late
+                if packet.dts == NOPTS && packet.position > target.position && target.position >= 0 { break }
+            }
+            margin *= 4
+            audio?.restartDecoding()
+        }
+        throw CutError(.failed, path: path, detail: "could not find the packet at \(String(format: "%.3fs", videoTimeBase.seconds(target.pts))) by seeking")
+    }
+
+    private func decode(_ pkt: Packet?, keep: Range<Int64>, shift: Int64, encoder: Encoder, stats: inout Stats) throws {
+        guard let decoder else { return }
+        var pending = pkt
+        while true {
+            if let p = pending {
+                if try decoder.send(p) == .needsMoreInput {
+                    // Decoder full: take frames out, then send again.
+                } else { pending = nil }
+            } else if pkt == nil {
+                _ = try decoder.send(nil)
+            }
+            while try decoder.receive(into: frame) == .ok {
+                let pts = frame.bestEffortTimestamp
+                guard keep.contains(pts) else { continue }
+                frame.pts = pts + shift
+                frame.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
+                frame.pointer.pointee.key_frame = 0
+                frame.pointer.pointee.pkt_duration = durations[frame.pts] ?? 0
+                try encode(frame, encoder: encoder)
+                stats.encoded += 1
+                stats.frames += 1
+            }
+            if pending == nil { return }
+        }
+    }
+
+    private func encode(_ f: Frame?, encoder: Encoder) throws {
+        var needSend = true
+        while needSend {
+            let r = try encoder.send(f)
+            needSend = r == .needsMoreInput
+            while try encoder.receive(into: outPacket) == .ok {
+                if edge?.family != .other { try adapter.encoded(outPacket) }
+                outPacket.dts = outPacket.pts - reorderDelay
+                if outPacket.duration <= 0 { outPacket.duration = durations[outPacket.pts] ?? 0 }
+                try writeVideo(outPacket)
+            }
+            if f == nil { return }
+        }
+    }
+
+    private func writeVideo(_ p: Packet) throws {
+        if p.dts <= lastVideoDTS { p.dts = lastVideoDTS + 1 }
+        if p.dts > p.pts {
+            throw CutError(.failed, path: path, detail: "could not keep decode times increasing at output \(String(format: "%.3fs", videoTimeBase.seconds(p.pts)))")
+        }
+        lastVideoDTS = p.dts
+        p.pointer.pointee.stream_index = 0
+        p.pointer.pointee.pos = -1
+        p.rescale(from: videoTimeBase, to: muxer.timeBase(of: 0))
+        try muxer.write(p)
+    }
+
+    func writeAudio(_ p: Packet) throws {
+        guard let audio else { return }
+        p.rescale(from: TimeBase(1, Int32(audio.sampleRate)), to: muxer.timeBase(of: audio.outputStream))
+        p.pointer.pointee.pos = -1
+        try muxer.write(p)
+    }
+}

@@ -1,0 +1,47 @@
+import CFFmpeg
+
+/// A decoder for one input stream. Owns its AVCodecContext.
+public final class Decoder {
+    public let context: UnsafeMutablePointer<AVCodecContext>
+    public let timeBase: TimeBase
+
+    public init(parameters: UnsafePointer<AVCodecParameters>, timeBase: TimeBase, threads: Int = 0) throws {
+        guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
+            throw MediaError("open decoder", message: "no decoder for \(String(cString: avcodec_get_name(parameters.pointee.codec_id)))")
+        }
+        guard let ctx = avcodec_alloc_context3(codec) else { throw MediaError("open decoder", message: "out of memory") }
+        context = ctx
+        self.timeBase = timeBase
+        try check(avcodec_parameters_to_context(ctx, parameters), "decoder parameters")
+        ctx.pointee.pkt_timebase = timeBase.rational
+        ctx.pointee.thread_count = Int32(threads)
+        try check(avcodec_open2(ctx, codec, nil), "open decoder")
+    }
+
+    deinit {
+        var c: UnsafeMutablePointer<AVCodecContext>? = context
+        avcodec_free_context(&c)
+    }
+
+    /// Sends a packet; `nil` starts draining. `.needsMoreInput` here means "receive first".
+    public func send(_ packet: Packet?) throws -> CodecResult {
+        let r = avcodec_send_packet(context, packet?.pointer)
+        if r == AVERROR_EAGAIN_VALUE { return .needsMoreInput }
+        if r == AVERROR_EOF_VALUE { return .endOfStream }
+        if r == cff_averror_invaliddata() { return .ok }  // a damaged packet: skip it, keep going
+        try check(r, "decode")
+        return .ok
+    }
+
+    public func receive(into frame: Frame) throws -> CodecResult {
+        frame.unref()
+        let r = avcodec_receive_frame(context, frame.pointer)
+        if r == AVERROR_EAGAIN_VALUE { return .needsMoreInput }
+        if r == AVERROR_EOF_VALUE { return .endOfStream }
+        try check(r, "decode")
+        return .ok
+    }
+
+    /// Resets after a drain so the decoder can start again at a new random-access point.
+    public func reset() { avcodec_flush_buffers(context) }
+}

@@ -1,0 +1,98 @@
+import CFFmpeg
+import Glibc
+
+/// An output file written under a temporary name beside its final path and published by
+/// rename only when complete, so a failure never leaves a half-written file under the
+/// name a user looks for. Owns the AVFormatContext and its IO.
+public final class Muxer {
+    public let finalPath: String
+    public let temporaryPath: String
+    public let context: UnsafeMutablePointer<AVFormatContext>
+    private var headerWritten = false
+    private var finished = false
+
+    /// - Parameter formatName: FFmpeg muxer name ("mp4", "matroska", "mpegts"), or nil to guess from the extension.
+    public init(path: String, formatName: String? = nil) throws {
+        finalPath = path
+        temporaryPath = Muxer.temporaryName(for: path)
+        var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
+        let r = avformat_alloc_output_context2(&ctx, nil, formatName, formatName == nil ? path : nil)
+        guard r >= 0, let c = ctx else {
+            throw MediaError(code: r < 0 ? r : cff_averror(EINVAL), operation: "choose output format")
+        }
+        context = c
+        // Muxers that re-open their file (mp4 faststart's second pass) read the name from here.
+        c.pointee.url = av_strdup(temporaryPath)
+        TemporaryFiles.shared.register(temporaryPath)
+        if c.pointee.oformat.pointee.flags & cff_fmt_flag_nofile() == 0 {
+            let o = avio_open(&c.pointee.pb, temporaryPath, cff_avio_flag_write())
+            if o < 0 {
+                TemporaryFiles.shared.unregister(temporaryPath)
+                avformat_free_context(c)
+                throw MediaError(code: o, operation: "create output")
+            }
+        }
+    }
+
+    deinit {
+        if context.pointee.oformat.pointee.flags & cff_fmt_flag_nofile() == 0 {
+            avio_closep(&context.pointee.pb)
+        }
+        avformat_free_context(context)
+        if !finished { discard() }
+    }
+
+    /// `.name.partial-PID.ext` beside the final path: hidden, same filesystem, same extension.
+    static func temporaryName(for path: String) -> String {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let ext = name.lastIndex(of: ".").map { String(name[$0...]) } ?? ""
+        return "\(dir).\(name).partial-\(getpid())\(ext)"
+    }
+
+    public var needsGlobalHeader: Bool { context.pointee.oformat.pointee.flags & cff_fmt_flag_globalheader() != 0 }
+    public var formatName: String { String(cString: context.pointee.oformat.pointee.name) }
+
+    public func addStream() throws -> UnsafeMutablePointer<AVStream> {
+        guard let st = avformat_new_stream(context, nil) else { throw MediaError("add output stream", message: "out of memory") }
+        return st
+    }
+
+    public func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> { context.pointee.streams[index]! }
+    public func timeBase(of index: Int) -> TimeBase { TimeBase(stream(index).pointee.time_base) }
+
+    public func writeHeader(options: [String: String] = [:]) throws {
+        var dict: OpaquePointer? = nil
+        for (k, v) in options { av_dict_set(&dict, k, v, 0) }
+        defer { av_dict_free(&dict) }
+        try check(avformat_write_header(context, &dict), "write header")
+        headerWritten = true
+    }
+
+    /// Writes a packet whose timestamps are already in the output stream's time base.
+    public func write(_ packet: Packet) throws {
+        try check(av_interleaved_write_frame(context, packet.pointer), "write packet")
+    }
+
+    /// Writes the trailer, flushes to disk, and renames the temporary file to its final name.
+    public func finish() throws {
+        try check(av_write_trailer(context), "write trailer")
+        if let pb = context.pointee.pb { avio_flush(pb) }
+        avio_closep(&context.pointee.pb)
+        let fd = open(temporaryPath, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+        if rename(temporaryPath, finalPath) != 0 {
+            throw MediaError("publish output", message: String(cString: strerror(errno)))
+        }
+        TemporaryFiles.shared.unregister(temporaryPath)
+        finished = true
+    }
+
+    /// Removes the temporary file (on failure or cancellation).
+    public func discard() {
+        unlink(temporaryPath)
+        TemporaryFiles.shared.unregister(temporaryPath)
+        finished = true
+    }
+}

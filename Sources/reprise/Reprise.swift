@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import RepriseCut
+import RepriseMedia
+import CFFmpeg
+
+@main
+struct Reprise: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reprise",
+        abstract: "Cut, transcode and package live-commerce stream recordings.",
+        subcommands: [CutCommand.self, ProbeCommand.self, SampleCommand.self])
+
+    static func main() {
+        // FFmpeg's own chatter stays quiet unless asked for; our errors carry its messages.
+        av_log_set_level(ProcessInfo.processInfo.environment["REPRISE_FFMPEG_LOG"] == nil ? AV_LOG_FATAL : AV_LOG_INFO)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// Prints a failure as the one line users see, then exits non-zero.
+func fail(_ error: Error) -> Never {
+    let message: String
+    switch error {
+    case let e as CutError: message = e.description
+    case let e as MediaError: message = e.description
+    default: message = "\(error)"
+    }
+    FileHandle.standardError.write(Data("reprise: error: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
+    Foundation.exit(error is CutError && (error as! CutError).code == .badRange ? 2 : 1)
+}
