@@ -30,13 +30,23 @@ final class BitstreamAdapter {
     var isNAL: Bool { isH264 || isHEVC }
 
     /// A copied source packet. `keyframe`: a decode start; `afterReencoded`: it follows edge frames.
-    func copied(_ packet: Packet, keyframe: Bool, afterReencoded: Bool) throws {
+    /// `relabelAsBLA`: an HEVC CRA whose leading pictures were dropped becomes BLA_W_LP, so
+    /// decoders output what came before, restart picture order and expect no RASL pictures.
+    func copied(_ packet: Packet, keyframe: Bool, afterReencoded: Bool, relabelAsBLA: Bool = false) throws {
         guard isNAL else { return }
         let needSets = keyframe && ((outputFraming == .annexB) || (isHEVC && afterReencoded))
-        guard needSets || sourceFraming != outputFraming else { return }
+        guard needSets || relabelAsBLA || sourceFraming != outputFraming else { return }
         let data = Array(packet.bytes)
         let units = NALUnits.split(data, framing: sourceFraming)
         var slices = units.map { data[$0.start..<($0.start + $0.length)] }
+        if relabelAsBLA && isHEVC {
+            slices = slices.map { u in
+                guard let h = u.first, HEVCNAL.type(h) == HEVCNAL.cra else { return u }
+                var c = Array(u)
+                c[0] = (h & 0x81) | UInt8(HEVCNAL.blaWLP << 1)
+                return c[...]
+            }
+        }
         if needSets && !sourceSets.isEmpty && !hasSPS(slices) {
             slices = sourceSets.all.map { $0[...] } + slices
             // An access unit delimiter, if any, must stay first.

@@ -84,7 +84,7 @@ public final class CutEngine {
         let plans = try planner.plan(request.ranges, mode: mode)
 
         let muxer = try Muxer(path: request.output, formatName: formatName)
-        let needsEncoding = plans.contains { $0.segments.contains { if case .reencode = $0 { return true }; return false } }
+        let needsEncoding = plans.contains { $0.head != nil || $0.tail != nil }
         let bitRate = CutEngine.localBitRate(index: index, plans: plans)
         let edge: EdgeEncoding? = needsEncoding
             ? try EdgeEncoding(stream: video, info: demuxer.streams[videoIndex], bitRate: bitRate, preset: request.preset,

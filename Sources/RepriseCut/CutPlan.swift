@@ -16,38 +16,45 @@ public struct RangeRequest: Sendable, Equatable {
     public init(from: TimeSpec, to: TimeSpec) { self.from = from; self.to = to }
 }
 
-/// One step of a range's plan, over packet indices in decode order.
-public enum CutSegment: Equatable, Sendable {
-    /// Packets copied untouched.
-    case copy(Range<Int>)
-    /// Packets decoded from a decode-start packet; frames whose pts lies in `keep` are re-encoded.
-    case reencode(decode: Range<Int>, keep: Range<Int64>)
+/// Frames to decode and re-encode: packets `decode` (decode order, from a decode start) are fed
+/// to a decoder; the frames whose pts lies in `keep` are encoded.
+public struct ReencodeStep: Equatable, Sendable {
+    public var decode: Range<Int>
+    public var keep: Range<Int64>
+}
 
-    public var packets: Range<Int> {
-        switch self {
-        case .copy(let r): return r
-        case .reencode(let r, _): return r
-        }
-    }
+/// Packets copied untouched (in decode order), except `dropped` (HEVC RASL pictures of the
+/// first copied CRA, whose time slots the head re-encodes) and the CRA itself, relabelled BLA.
+public struct CopyStep: Equatable, Sendable {
+    public var packets: Range<Int>
+    public var dropped: Set<Int> = []
+    public var relabelAsBLA: Int? = nil
+    public var count: Int { packets.count - dropped.count }
 }
 
 /// What will be written for one range. Times in the video stream's time base.
+/// Head, copy and tail are written in that order; their packet spans may overlap (an open-GOP
+/// head decodes through the leading pictures that follow the first copied CRA).
 public struct PlannedRange: Equatable, Sendable {
     /// Presentation time of the first frame written.
     public var firstPTS: Int64
     /// Presentation time just after the last frame written (its pts + duration).
     public var endPTS: Int64
     public var frameCount: Int
-    public var segments: [CutSegment]
+    public var head: ReencodeStep?
+    public var copy: CopyStep?
+    public var tail: ReencodeStep?
     /// Output time of the first frame (ranges are laid end to end).
-    public var outputOffset: Int64
+    public var outputOffset: Int64 = 0
+    public var reencodedFrames: Int = 0
 
     public var duration: Int64 { endPTS - firstPTS }
+    /// All packets this range reads, in decode order.
     public var packetSpan: Range<Int> {
-        (segments.first?.packets.lowerBound ?? 0)..<(segments.last?.packets.upperBound ?? 0)
+        let spans = [head?.decode, copy?.packets, tail?.decode].compactMap { $0 }
+        return spans.map(\.lowerBound).min()!..<spans.map(\.upperBound).max()!
     }
-    public var copiedPackets: Int { segments.reduce(0) { if case .copy(let r) = $1 { return $0 + r.count }; return $0 } }
-    public var reencodedFrames: Int = 0
+    public var copiedPackets: Int { copy?.count ?? 0 }
 }
 
 /// Turns requested ranges into segments, from the packet index alone (no I/O): easy to test.
@@ -179,26 +186,37 @@ public struct CutPlanner: Sendable {
         let end = frameEnd(hi - 1)
         let start = decodeStart(atOrBefore: first)
         let lastPTS = packets[order[hi - 1]].pts
-        let seg = CutSegment.reencode(decode: start..<decodeEnd(from: start, before: lastPTS + 1), keep: first..<(lastPTS + 1))
-        var r = PlannedRange(firstPTS: first, endPTS: end, frameCount: hi - lo, segments: [seg], outputOffset: 0)
+        let step = ReencodeStep(decode: start..<decodeEnd(from: start, before: lastPTS + 1), keep: first..<(lastPTS + 1))
+        var r = PlannedRange(firstPTS: first, endPTS: end, frameCount: hi - lo, head: step)
         r.reencodedFrames = hi - lo
         return r
     }
 
+    /// Whole GOPs inside the range are copied; the partial GOPs at both edges are re-encoded.
+    /// A GOP starts at a clean random-access point (IDR, or a CRA with no leading pictures),
+    /// or — for the first copied GOP only — at a CRA whose leading (RASL) pictures are dropped
+    /// and re-encoded by the head instead.
     func planSmart(lo: Int, hi: Int) -> PlannedRange {
         let first = packets[order[lo]].pts
         let lastPTS = packets[order[hi - 1]].pts
-        // GOPs: runs of packets from one copy start to the next.
-        var starts = packets.indices.filter { packets[$0].isCopyStart }
+        var starts = packets.indices.filter { packets[$0].isCopyStart || packets[$0].isDecodeStart }
         starts.append(packets.count)
         var copyFrom: Int? = nil, copyTo = 0
+        var dropped: Set<Int> = []
         for k in 0..<(starts.count - 1) {
             let g = starts[k]..<starts[k + 1]
-            var minPTS = Int64.max, maxPTS = Int64.min
-            for i in g where !packets[i].isCorruptOrUntimed { minPTS = min(minPTS, packets[i].pts); maxPTS = max(maxPTS, packets[i].pts) }
-            let inside = minPTS >= first && maxPTS <= lastPTS && !g.contains { packets[$0].isCorruptOrUntimed }
+            let isFirst = copyFrom == nil
+            // Only the first copied GOP may start at an unclean CRA; later ones have their references.
+            if isFirst && !packets[g.lowerBound].isCopyStart && !packets[g.lowerBound].isDecodeStart { continue }
+            let leading = isFirst && !packets[g.lowerBound].isCopyStart ? Set(g.filter { packets[$0].isLeading }) : []
+            var minPTS = Int64.max, maxPTS = Int64.min, bad = false
+            for i in g where !leading.contains(i) {
+                if packets[i].isCorruptOrUntimed { bad = true; break }
+                minPTS = min(minPTS, packets[i].pts); maxPTS = max(maxPTS, packets[i].pts)
+            }
+            let inside = !bad && minPTS >= first && maxPTS <= lastPTS
             if inside {
-                if copyFrom == nil { copyFrom = g.lowerBound; copyTo = g.upperBound }
+                if copyFrom == nil { copyFrom = g.lowerBound; copyTo = g.upperBound; dropped = leading }
                 else if copyTo == g.lowerBound { copyTo = g.upperBound }
                 else { break }
             } else if copyFrom != nil {
@@ -206,25 +224,27 @@ public struct CutPlanner: Sendable {
             }
         }
         guard let cf = copyFrom, copyTo > cf else { return planReencode(lo: lo, hi: hi) }
-        let copyRange = cf..<copyTo
-        let copyMin = copyRange.map { packets[$0].pts }.min()!
-        let copyMax = copyRange.map { packets[$0].pts }.max()!
-        var segments: [CutSegment] = []
-        var reencoded = 0
+        var copy = CopyStep(packets: cf..<copyTo, dropped: dropped)
+        if !packets[cf].isCopyStart { copy.relabelAsBLA = cf }
+        let kept = copy.packets.filter { !dropped.contains($0) }
+        let copyMin = kept.map { packets[$0].pts }.min()!
+        let copyMax = kept.map { packets[$0].pts }.max()!
+        var r = PlannedRange(firstPTS: first, endPTS: frameEnd(hi - 1), frameCount: hi - lo, copy: copy)
         if first < copyMin {
             let start = decodeStart(atOrBefore: first)
-            segments.append(.reencode(decode: start..<cf, keep: first..<copyMin))
-            reencoded += lowerBound(copyMin) - lo
+            // Decode through the dropped leading pictures: their time slots belong to the head.
+            let end = max(cf, (dropped.max() ?? -1) + 1)
+            r.head = ReencodeStep(decode: start..<end, keep: first..<copyMin)
+            r.reencodedFrames += lowerBound(copyMin) - lo
         }
-        segments.append(.copy(copyRange))
         if copyMax < lastPTS {
             let tailFirst = lowerBound(copyMax + 1)
             let tailPTS = packets[order[tailFirst]].pts
-            segments.append(.reencode(decode: copyTo..<decodeEnd(from: copyTo, before: lastPTS + 1), keep: tailPTS..<(lastPTS + 1)))
-            reencoded += hi - tailFirst
+            // Leading pictures of the next CRA belong to the tail and need the GOP before it decoded.
+            let start = decodeStart(atOrBefore: tailPTS)
+            r.tail = ReencodeStep(decode: start..<decodeEnd(from: start, before: lastPTS + 1), keep: tailPTS..<(lastPTS + 1))
+            r.reencodedFrames += hi - tailFirst
         }
-        var r = PlannedRange(firstPTS: first, endPTS: frameEnd(hi - 1), frameCount: hi - lo, segments: segments, outputOffset: 0)
-        r.reencodedFrames = reencoded
         return r
     }
 
@@ -244,6 +264,6 @@ public struct CutPlanner: Sendable {
         let realFirst = ptsList.first!, realLast = ptsList.last!
         let lastPos = lowerBound(realLast)
         return PlannedRange(firstPTS: realFirst, endPTS: frameEnd(lastPos), frameCount: ptsList.count,
-                            segments: [.copy(span)], outputOffset: 0)
+                            copy: CopyStep(packets: span))
     }
 }

@@ -28,7 +28,6 @@ final class RangeWriter {
     private let packet = Packet()
     private let frame = Frame()
     private let outPacket = Packet()
-    private var decoder: Decoder?
     private var durations: [Int64: Int64] = [:]
 
     init(demuxer: Demuxer, muxer: Muxer, index: PacketIndex, videoStream: Int, edge: EdgeEncoding?,
@@ -39,6 +38,17 @@ final class RangeWriter {
         self.reorderDelay = index.reorderDelay
         self.adapter = BitstreamAdapter(source: demuxer.stream(videoStream), outputIsAnnexB: muxer.formatName == "mpegts")
     }
+
+    /// A re-encoding in progress: its own decoder and encoder.
+    final class Edge {
+        let step: ReencodeStep
+        let decoder: Decoder
+        let encoder: Encoder
+        init(step: ReencodeStep, decoder: Decoder, encoder: Encoder) { self.step = step; self.decoder = decoder; self.encoder = encoder }
+    }
+
+    /// A copied packet waiting for the head's re-encoded frames to be written first.
+    struct PendingCopy { let packet: Packet; let keyframe: Bool; let relabel: Bool }
 
     func write(_ plan: PlannedRange) throws -> Stats {
         var stats = Stats()
@@ -56,11 +66,10 @@ final class RangeWriter {
         }
         try seekAndSync(to: span.lowerBound, audioFrom: plan.firstPTS)
 
+        var head: Edge? = nil, tail: Edge? = nil
+        var pending: [PendingCopy] = []
         var next = span.lowerBound
-        var encoder: Encoder? = nil
-        var segmentIndex = 0
-        // The first packet is already in `packet` after syncing.
-        var havePacket = true
+        var havePacket = true  // seekAndSync leaves the first packet of the span in `packet`
         while true {
             if !havePacket {
                 switch demuxer.read(into: packet) {
@@ -70,12 +79,12 @@ final class RangeWriter {
                         throw CutError(.truncated, path: path, detail: "ended before the packet the index expected at \(String(format: "%.3fs", videoTimeBase.seconds(packets[next].pts)))")
                     }
                     try audio?.finishRange { try self.writeAudio($0) }
-                    return stats
+                    return try check(stats, plan)
                 }
             }
             havePacket = false
             if packet.streamIndex == videoStream {
-                guard next < span.upperBound else {
+                if next >= span.upperBound {
                     if audio == nil || audio!.isComplete { break }
                     continue
                 }
@@ -83,33 +92,42 @@ final class RangeWriter {
                 if packet.pts != NOPTS && packet.pts != expected.pts {
                     throw CutError(.failed, path: path, detail: "packet order differs from the index (pts \(packet.pts), expected \(expected.pts)); delete \(PacketIndexer.cacheLocations(for: path)[0]) and retry")
                 }
-                while segmentIndex < plan.segments.count && !plan.segments[segmentIndex].packets.contains(next) { segmentIndex += 1 }
-                let segment = plan.segments[segmentIndex]
-                switch segment {
-                case .copy(let r):
-                    try adapter.copied(packet, keyframe: expected.isDecodeStart, afterReencoded: next == r.lowerBound && lastWasReencoded)
-                    lastWasReencoded = false
-                    packet.pts = expected.pts + shift
-                    packet.dts = expected.dts + shift
-                    if packet.duration <= 0 { packet.duration = expected.duration }
-                    try writeVideo(packet)
+                // 1. The head decodes first (it may run through the copy's dropped leading pictures).
+                if let step = plan.head, step.decode.contains(next) {
+                    if next == step.decode.lowerBound { head = try openEdge(step) }
+                    try decode(packet, edge: head!, shift: shift, stats: &stats)
+                    if next == step.decode.upperBound - 1 {
+                        try finish(head!, shift: shift, stats: &stats)
+                        head = nil
+                    }
+                }
+                // 2. The tail may need packets of the last copied GOP (leading pictures of the next CRA).
+                if let step = plan.tail, step.decode.contains(next) {
+                    if next == step.decode.lowerBound { tail = try openEdge(step) }
+                    try decode(packet, edge: tail!, shift: shift, stats: &stats)
+                }
+                // 3. Copies wait until the head's frames are out, so decode times stay in order.
+                if let copy = plan.copy, copy.packets.contains(next), !copy.dropped.contains(next) {
+                    let clone = Packet()
+                    try clone.reference(packet)
+                    clone.pts = expected.pts + shift
+                    clone.dts = expected.dts + shift
+                    if clone.duration <= 0 { clone.duration = expected.duration }
+                    pending.append(PendingCopy(packet: clone, keyframe: expected.isDecodeStart, relabel: copy.relabelAsBLA == next))
                     stats.copied += 1
                     stats.frames += 1
-                case .reencode(let r, let keep):
-                    if next == r.lowerBound {
-                        decoder = try decoder ?? Decoder(parameters: demuxer.stream(videoStream).pointee.codecpar,
-                                                         timeBase: videoTimeBase)
-                        decoder!.reset()
-                        encoder = try Encoder(video: edge!.settings)
+                }
+                if head == nil && !pending.isEmpty {
+                    for c in pending {
+                        try adapter.copied(c.packet, keyframe: c.keyframe, afterReencoded: lastWasReencoded, relabelAsBLA: c.relabel)
+                        lastWasReencoded = false
+                        try writeVideo(c.packet)
                     }
-                    try decode(packet, keep: keep, shift: shift, encoder: encoder!, stats: &stats)
-                    if next == r.upperBound - 1 {
-                        try decode(nil, keep: keep, shift: shift, encoder: encoder!, stats: &stats)
-                        decoder!.reset()
-                        try encode(nil, encoder: encoder!)
-                        encoder = nil
-                        lastWasReencoded = true
-                    }
+                    pending.removeAll()
+                }
+                if let step = plan.tail, next == step.decode.upperBound - 1, let t = tail {
+                    try finish(t, shift: shift, stats: &stats)
+                    tail = nil
                 }
                 next += 1
                 processed += 1
@@ -120,11 +138,25 @@ final class RangeWriter {
             if next >= span.upperBound && (audio == nil || audio!.isComplete) { break }
         }
         try audio?.finishRange { try self.writeAudio($0) }
-        let expectedFrames = plan.frameCount
-        if stats.frames != expectedFrames {
-            throw CutError(.failed, path: path, detail: "wrote \(stats.frames) frames where \(expectedFrames) were planned (the source may be damaged near \(String(format: "%.3fs", videoTimeBase.seconds(plan.firstPTS))))")
+        return try check(stats, plan)
+    }
+
+    private func check(_ stats: Stats, _ plan: PlannedRange) throws -> Stats {
+        if stats.frames != plan.frameCount {
+            throw CutError(.failed, path: path, detail: "wrote \(stats.frames) frames where \(plan.frameCount) were planned (the source may be damaged near \(String(format: "%.3fs", videoTimeBase.seconds(plan.firstPTS))))")
         }
         return stats
+    }
+
+    private func openEdge(_ step: ReencodeStep) throws -> Edge {
+        guard let edge else { throw CutError(.failed, path: path, detail: "no edge encoder") }
+        let decoder = try Decoder(parameters: demuxer.stream(videoStream).pointee.codecpar, timeBase: videoTimeBase)
+        return Edge(step: step, decoder: decoder, encoder: try Encoder(video: edge.settings))
+    }
+
+    private func finish(_ e: Edge, shift: Int64, stats: inout Stats) throws {
+        try decode(nil, edge: e, shift: shift, stats: &stats)
+        try encode(nil, encoder: e.encoder)
     }
 
     /// Seeks before the range and reads until the packet the index names comes up, so a
@@ -172,25 +204,24 @@ final class RangeWriter {
         throw CutError(.failed, path: path, detail: "could not find the packet at \(String(format: "%.3fs", videoTimeBase.seconds(target.pts))) by seeking")
     }
 
-    private func decode(_ pkt: Packet?, keep: Range<Int64>, shift: Int64, encoder: Encoder, stats: inout Stats) throws {
-        guard let decoder else { return }
+    private func decode(_ pkt: Packet?, edge e: Edge, shift: Int64, stats: inout Stats) throws {
         var pending = pkt
+        var flushed = false
         while true {
             if let p = pending {
-                if try decoder.send(p) == .needsMoreInput {
-                    // Decoder full: take frames out, then send again.
-                } else { pending = nil }
-            } else if pkt == nil {
-                _ = try decoder.send(nil)
+                if try e.decoder.send(p) != .needsMoreInput { pending = nil }
+            } else if pkt == nil && !flushed {
+                _ = try e.decoder.send(nil)
+                flushed = true
             }
-            while try decoder.receive(into: frame) == .ok {
+            while try e.decoder.receive(into: frame) == .ok {
                 let pts = frame.bestEffortTimestamp
-                guard keep.contains(pts) else { continue }
+                guard e.step.keep.contains(pts) else { continue }
                 frame.pts = pts + shift
                 frame.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
                 frame.pointer.pointee.key_frame = 0
                 frame.pointer.pointee.pkt_duration = durations[frame.pts] ?? 0
-                try encode(frame, encoder: encoder)
+                try encode(frame, encoder: e.encoder)
                 stats.encoded += 1
                 stats.frames += 1
             }
@@ -208,6 +239,7 @@ final class RangeWriter {
                 outPacket.dts = outPacket.pts - reorderDelay
                 if outPacket.duration <= 0 { outPacket.duration = durations[outPacket.pts] ?? 0 }
                 try writeVideo(outPacket)
+                lastWasReencoded = true
             }
             if f == nil { return }
         }

@@ -29,6 +29,12 @@ public final class Packet {
 
     public func unref() { av_packet_unref(pointer) }
 
+    /// Makes this packet a new reference to `other`'s data and properties.
+    public func reference(_ other: Packet) throws {
+        av_packet_unref(pointer)
+        try check(av_packet_ref(pointer, other.pointer), "av_packet_ref")
+    }
+
     /// Replaces the payload with `data` (a fresh, owned buffer); keeps timestamps and flags.
     public func setPayload(_ data: [UInt8]) throws {
         let tmp = Packet()
