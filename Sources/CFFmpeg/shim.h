@@ -55,7 +55,7 @@ static inline int64_t cff_rescale_q_rnd(int64_t a, AVRational bq, AVRational cq,
 static inline double cff_stream_rotation(const AVStream *st) {
     const uint8_t *sd = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
     if (!sd) return 0;
-    double r = -av_display_rotation_get((const int32_t *)sd);
+    double r = av_display_rotation_get((const int32_t *)sd);  /* as ffprobe reports it */
     if (r != r) return 0;  // NaN
     return r;
 }
