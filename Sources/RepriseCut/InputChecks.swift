@@ -4,6 +4,12 @@ import Foundation
 /// the output folder exists and is writable, and the output would not overwrite the input.
 public enum InputChecks {
     public static func validate(input: String, output: String) throws {
+        try validate(input: input)
+        try validate(output: output, input: input)
+    }
+
+    /// The input exists, is a regular readable file, and is not empty.
+    public static func validate(input: String) throws {
         var st = stat()
         guard stat(input, &st) == 0 else {
             throw CutError(errno == ENOENT ? .missingInput : .unreadableInput, path: input,
@@ -12,6 +18,10 @@ public enum InputChecks {
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw CutError(.unreadableInput, path: input, detail: "not a regular file") }
         guard access(input, R_OK) == 0 else { throw CutError(.unreadableInput, path: input, detail: "permission denied") }
         guard st.st_size > 0 else { throw CutError(.notMedia, path: input, detail: "is empty") }
+    }
+
+    /// The output's folder exists and is writable, and the output is not the input.
+    public static func validate(output: String, input: String) throws {
 
         let outURL = URL(fileURLWithPath: output)
         let dir = outURL.deletingLastPathComponent().path

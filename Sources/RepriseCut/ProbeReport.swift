@@ -35,12 +35,7 @@ public struct ProbeReport: Codable, Sendable {
     public var damage: String?
 
     public static func make(path: String, progress: ProgressReporter? = nil) throws -> ProbeReport {
-        var st = stat()
-        guard stat(path, &st) == 0 else {
-            throw CutError(errno == ENOENT ? .missingInput : .unreadableInput, path: path,
-                           detail: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
-        }
-        guard access(path, R_OK) == 0 else { throw CutError(.unreadableInput, path: path, detail: "permission denied") }
+        try InputChecks.validate(input: path)
         let demuxer: Demuxer
         do { demuxer = try Demuxer(path: path) } catch let e as MediaError {
             throw CutError(.notMedia, path: path, detail: "not a readable media file (\(e.message))")

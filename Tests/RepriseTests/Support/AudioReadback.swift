@@ -10,6 +10,9 @@ struct AudioReadback: Sendable {
     /// Beep onsets, seconds as stored.
     var onsets: [Double]
     var sampleCount: Int
+    /// The stream duration the container declares (ffprobe stream duration), if any. For MP4
+    /// this is the edit list's, which trims AAC padding that FFmpeg 5.1's decoder still outputs.
+    var declaredDuration: Double?
 
     var duration: Double { end - start }
 
@@ -24,7 +27,7 @@ struct AudioReadback: Sendable {
         let count = pcm.count / 2
         let rate = Double(BeepTrack.sampleRate)
         guard let first = frames.first?.time else {
-            return AudioReadback(start: 0, end: 0, onsets: [], sampleCount: 0)
+            return AudioReadback(start: 0, end: 0, onsets: [], sampleCount: 0, declaredDuration: stream.durationSeconds)
         }
 
         // Date every sample from the frame it was decoded in, so a gap or overlap between
@@ -54,6 +57,6 @@ struct AudioReadback: Sendable {
         }
         let onsetSamples: [Int] = pcm.withUnsafeBytes { BeepTrack.onsets(in: $0.bindMemory(to: Int16.self)) }
         return AudioReadback(start: first, end: end, onsets: onsetSamples.map(time(ofSample:)),
-                             sampleCount: count)
+                             sampleCount: count, declaredDuration: stream.durationSeconds)
     }
 }

@@ -44,7 +44,10 @@ struct FixtureSpec: Hashable, Sendable, CustomStringConvertible {
     var timing: Timing = .constant
     /// Added to every timestamp (ffmpeg `-output_ts_offset`).
     var startOffset: Double = 0
-    /// Display rotation written in the MP4 track header (ffmpeg `rotate` tag).
+    /// Display rotation in the MP4 track header, in the display-matrix convention: degrees
+    /// counterclockwise, as `av_display_rotation_get` and ffprobe report it. (Written through
+    /// FFmpeg 5.1's `rotate` tag on a stream copy, which in 5.1 takes that same convention:
+    /// `rotate=90` gives a picture that players turn 90° counterclockwise, ffprobe "rotation": 90.)
     var rotation: Int = 0
 
     var description: String {

@@ -18,11 +18,9 @@ struct PacketWitness: Sendable {
 
     var packaging: NALUnits.Packaging { NALUnits.Packaging(formatName: formatName) }
 
-    /// Positions (in file order) where DTS fails to increase strictly; nil when the container
-    /// stores no DTS (Matroska).
-    func dtsViolations() -> [Int]? {
+    /// Positions (in file order) of packets with no DTS, or a DTS not above the previous one.
+    func dtsViolations() -> [Int] {
         let dts = packets.map(\.dts)
-        if dts.allSatisfy({ $0 == nil }) { return nil }
         var bad: [Int] = []
         for i in dts.indices {
             guard let d = dts[i] else { bad.append(i); continue }
@@ -33,15 +31,21 @@ struct PacketWitness: Sendable {
 
     /// How a source packet and an output packet are compared.
     /// H.264 between length-prefixed containers: the payload bytes must be identical.
-    /// Otherwise (HEVC, whose first copied packet may carry prepended VPS/SPS/PPS; or an
-    /// MPEG-TS side, where start codes, delimiters and in-band SPS/PPS differ by packaging):
-    /// the picture NAL units (slices, SEI) must be identical, byte for byte, in order.
+    /// Otherwise (HEVC, whose first copied packet may carry prepended VPS/SPS/PPS, and whose
+    /// copied CRA may be relabelled BLA; or an MPEG-TS side, where start codes, delimiters and
+    /// in-band SPS/PPS differ by packaging): the picture NAL units (slices, SEI) must be
+    /// identical, byte for byte, in order, except for the CRA/BLA NAL type.
     static func key(_ packet: FFprobe.Packet, packaging: NALUnits.Packaging, codec: NALUnits.Codec,
                     strict: Bool) -> Data {
         let data = FFprobe.bytes(fromHexDump: packet.data ?? "")
         if strict { return data }
         var key = Data()
-        for unit in NALUnits.pictureUnits(data, packaging, codec) {
+        for var unit in NALUnits.pictureUnits(data, packaging, codec) {
+            if codec == .hevc, [16, 17, 18, 21].contains(codec.type(of: unit)) {
+                // A copied CRA may be relabelled BLA (types 16–18) so decoders drop its leading
+                // pictures; the slice data is unchanged. Compare CRA and BLA as one type.
+                unit[unit.startIndex] = (unit[unit.startIndex] & 0x81) | (21 << 1)
+            }
             var length = UInt32(unit.count).bigEndian
             key.append(Data(bytes: &length, count: 4))
             key.append(unit)

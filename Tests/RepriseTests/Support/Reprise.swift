@@ -38,16 +38,18 @@ enum Reprise {
         var stderrLines: [String] { output.stderrLines }
 
         /// The last non-empty stdout line parsed as a JSON object (the `--json` summary).
-        func summary() -> [String: Any]? {
+        func summary() -> JSONValue? {
             guard let line = output.stdoutText.split(whereSeparator: \.isNewline)
                 .last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }),
-                  let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) else { return nil }
-            return object as? [String: Any]
+                  let value = JSONValue.parse(String(line)), value.object != nil else { return nil }
+            return value
         }
 
-        /// All of stdout parsed as one JSON object (`probe --json`).
-        func json() -> [String: Any]? {
-            (try? JSONSerialization.jsonObject(with: output.stdout)) as? [String: Any] ?? summary()
+        /// All of stdout as one JSON object (`probe --json`, pretty-printed or not), else the
+        /// last line's.
+        func json() -> JSONValue? {
+            if let value = JSONValue.parse(output.stdout), value.object != nil { return value }
+            return summary()
         }
 
         var transcript: String {
