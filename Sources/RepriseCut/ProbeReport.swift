@@ -34,6 +34,27 @@ public struct ProbeReport: Codable, Sendable {
     public var damagedTailAt: Double?
     public var damage: String?
 
+    enum CodingKeys: String, CodingKey {
+        case file, container, duration, startTime, size, streams, frames, keyframes, keyframeInterval, openGOP, damagedTailAt, damage
+    }
+
+    /// Absent values are written as null, so scripts can rely on every key being there.
+    public func encode(to encoder: Swift.Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(file, forKey: .file)
+        try c.encode(container, forKey: .container)
+        try c.encode(duration, forKey: .duration)
+        try c.encode(startTime, forKey: .startTime)
+        try c.encode(size, forKey: .size)
+        try c.encode(streams, forKey: .streams)
+        try c.encode(frames, forKey: .frames)
+        try c.encode(keyframes, forKey: .keyframes)
+        try c.encode(keyframeInterval, forKey: .keyframeInterval)
+        try c.encode(openGOP, forKey: .openGOP)
+        try c.encode(damagedTailAt, forKey: .damagedTailAt)
+        try c.encode(damage, forKey: .damage)
+    }
+
     public static func make(path: String, progress: ProgressReporter? = nil) throws -> ProbeReport {
         try InputChecks.validate(input: path)
         let demuxer: Demuxer

@@ -164,23 +164,42 @@ final class RangeWriter {
     private func seekAndSync(to first: Int, audioFrom: Int64) throws {
         let target = packets[first]
         var margin = max(videoTimeBase.ticks(seconds: 1.5), 1)
+        // MP4/MOV seek through their sample tables; other containers (MPEG-TS bisects, FLV often
+        // has no index) go straight to a byte position the packet index recorded.
+        let byteFormats = ["mpegts", "flv"]
+        var byteSeekable = byteFormats.contains(demuxer.formatName)
         for attempt in 0..<5 {
+            if attempt == 3 { byteSeekable = false }  // a byte seek that didn't find it: try timestamps
             let fileStart = packets[0].dts
-            var ts = min(target.dts, target.pts, audioFrom) - margin
+            let wanted = min(target.dts, target.pts, audioFrom) - margin
+            var ts = wanted
             if attempt == 4 || ts <= fileStart { ts = Int64.min }
-            if ts == Int64.min {
-                try demuxer.seek(stream: videoStream, timestamp: min(fileStart, packets[0].pts) - 1)
-            } else {
-                try demuxer.seek(stream: videoStream, timestamp: ts)
+            do {
+                if byteSeekable, ts != Int64.min, let pos = position(before: first, presentedBy: wanted) {
+                    try demuxer.seek(bytePosition: pos)
+                } else if ts == Int64.min {
+                    try demuxer.seek(stream: videoStream, timestamp: min(fileStart, packets[0].pts))
+                } else {
+                    try demuxer.seek(stream: videoStream, timestamp: ts)
+                }
+            } catch {
+                // Some demuxers can't seek to a timestamp (FLV without an index): read from the top.
+                guard ts == Int64.min || attempt >= 3 else { margin *= 4; continue }
+                try demuxer.seek(bytePosition: 0)
             }
             var audioTooLate = false
             var checkedAudio = false
+            var landed = true
             while true {
                 switch demuxer.read(into: packet) {
                 case .endOfFile, .damaged:
-                    throw CutError(.truncated, path: path, detail: "could not read to \(String(format: "%.3fs", videoTimeBase.seconds(target.pts)))")
+                    if attempt == 4 {
+                        throw CutError(.truncated, path: path, detail: "could not read to \(String(format: "%.3fs", videoTimeBase.seconds(target.pts)))")
+                    }
+                    landed = false
                 case .packet: break
                 }
+                if !landed { break }
                 if let audio, packet.streamIndex == audio.sourceStream {
                     if !checkedAudio && packet.pts != NOPTS {
                         checkedAudio = true
@@ -202,6 +221,15 @@ final class RangeWriter {
             audio?.restartDecoding()
         }
         throw CutError(.failed, path: path, detail: "could not find the packet at \(String(format: "%.3fs", videoTimeBase.seconds(target.pts))) by seeking")
+    }
+
+    /// Byte position of the latest packet, at or before `first` in decode order, that is
+    /// presented at or before `time` (so audio from there on is read too).
+    private func position(before first: Int, presentedBy time: Int64) -> Int64? {
+        var i = first
+        while i > 0 && (packets[i].pts > time || packets[i].dts > time) { i -= 1 }
+        let pos = packets[i].position
+        return pos >= 0 ? pos : nil
     }
 
     private func decode(_ pkt: Packet?, edge e: Edge, shift: Int64, stats: inout Stats) throws {
