@@ -25,6 +25,14 @@ final class AudioCutter {
     private var windowEnd: Int64 = 0
     private var cursor: Int64 = 0
     private(set) var sawAudio = false
+    /// Where the decoder's last frame ended, to absorb timestamp rounding.
+    private var nextFrameStart: Int64? = nil
+    /// One tick of the source time base in samples, plus one: the rounding a timestamp may carry.
+    let jitter: Int64
+    /// Samples decoded before the window so the first kept samples have their overlap (one AAC frame).
+    let preroll: Int64 = 1024
+    /// First sample of the source's audio stream: nothing earlier exists to pre-roll from.
+    let streamStart: Int64
     private(set) var firstSampleSeen: Int64? = nil
 
     init(demuxer: Demuxer, stream: Int, muxer: Muxer) throws {
@@ -34,6 +42,9 @@ final class AudioCutter {
         decoder = try Decoder(parameters: st.pointee.codecpar, timeBase: sourceTimeBase, threads: 1)
         let par = st.pointee.codecpar!.pointee
         sampleRate = Int(par.sample_rate > 0 ? par.sample_rate : 48000)
+        let rate = TimeBase(1, Int32(sampleRate))
+        jitter = sourceTimeBase.rescaleUp(1, to: rate) + 1
+        streamStart = st.pointee.start_time == NOPTS ? 0 : sourceTimeBase.rescale(st.pointee.start_time, to: rate)
         let channels = max(1, min(Int(par.ch_layout.nb_channels), 8))
         var bitRate = par.bit_rate
         if bitRate < 64_000 || bitRate > 320_000 { bitRate = Int64(channels >= 2 ? 160_000 : 96_000) }
@@ -56,11 +67,12 @@ final class AudioCutter {
         windowEnd = start + count
         cursor = start
         firstSampleSeen = nil
+        nextFrameStart = nil
         decoder.reset()
     }
 
     /// After a re-seek: the decoder starts afresh; samples already kept stay kept.
-    func restartDecoding() { decoder.reset() }
+    func restartDecoding() { decoder.reset(); nextFrameStart = nil }
 
     var isComplete: Bool { cursor >= windowEnd }
     var needsFrom: Int64 { cursor }
@@ -93,8 +105,11 @@ final class AudioCutter {
     private func take(_ frame: Frame) throws {
         let pts = frame.bestEffortTimestamp
         guard pts != NOPTS, frame.sampleCount > 0 else { return }
-        let f0 = samplePosition(of: pts)
+        var f0 = samplePosition(of: pts)
         let n = Int64(frame.sampleCount)
+        // Coarse time bases (FLV's milliseconds) jitter by a few samples: within that, frames are contiguous.
+        if let expected = nextFrameStart, abs(f0 - expected) <= jitter { f0 = expected }
+        nextFrameStart = f0 + n
         guard f0 + n > cursor, cursor < windowEnd else { return }
         if resampler == nil {
             var outLayout = AVChannelLayout()

@@ -178,7 +178,8 @@ final class RangeWriter {
                 if byteSeekable, ts != Int64.min, let pos = position(before: first, presentedBy: wanted) {
                     try demuxer.seek(bytePosition: pos)
                 } else if ts == Int64.min {
-                    try demuxer.seek(stream: videoStream, timestamp: min(fileStart, packets[0].pts))
+                    if byteFormats.contains(demuxer.formatName) { try demuxer.seek(bytePosition: 0) }
+                    else { try demuxer.seekToStart() }
                 } else {
                     try demuxer.seek(stream: videoStream, timestamp: ts)
                 }
@@ -204,7 +205,9 @@ final class RangeWriter {
                     if !checkedAudio && packet.pts != NOPTS {
                         checkedAudio = true
                         // A seek that lands after the audio we need (when earlier audio exists) is retried earlier.
-                        if audio.samplePosition(of: packet.pts) > audio.needsFrom && ts != Int64.min { audioTooLate = true }
+                        // AAC needs a frame of pre-roll: its first decoded frame lacks the overlap.
+                        let first = audio.samplePosition(of: packet.pts)
+                        if first > audio.needsFrom - audio.preroll && first > audio.streamStart && ts != Int64.min { audioTooLate = true }
                     }
                     if !audioTooLate { try audio.feed(packet) { try self.writeAudio($0) } }
                     continue

@@ -106,6 +106,13 @@ public final class Demuxer {
                   "seek to \(timestamp) in stream \(stream)")
     }
 
+    /// Back to the first packet of every stream; a byte seek to 0 where timestamps can't do it.
+    public func seekToStart() throws {
+        let start = context.pointee.start_time == NOPTS ? 0 : context.pointee.start_time
+        if avformat_seek_file(context, -1, Int64.min, start, start, 0) >= 0 { return }
+        try check(avformat_seek_file(context, -1, Int64.min, 0, 0, AVSEEK_FLAG_BYTE), "seek to the start")
+    }
+
     /// Seeks to a byte position (used when a timestamp seek lands late).
     public func seek(bytePosition: Int64) throws {
         try check(avformat_seek_file(context, -1, Int64.min, bytePosition, bytePosition, AVSEEK_FLAG_BYTE),

@@ -257,4 +257,30 @@ final class CutTests: XCTestCase {
                            accuracy: CutOutcome.tolerance, "time of source frame \(index)")
         }
     }
+
+    // MARK: the very first frames of containers that seek by byte or by generic index
+
+    /// FLV (often no seek index) from its first frame: the cut must start reading at the top.
+    func testFLVInputFromFirstFrame() throws {
+        let source = try SourceWitness.of(.h264FLV)
+        let (args, range) = frames(source, 0, 40)
+        let cut = try assertSmartCut(.h264FLV, args, range)
+        XCTAssertEqual(cut.video?.indices.first, 0)
+    }
+
+    /// MPEG-TS (seeks by byte from the packet index) from its first frame.
+    func testMPEGTSInputFromFirstFrame() throws {
+        let source = try SourceWitness.of(.h264TSWrap)
+        let (args, range) = frames(source, 0, 45)
+        let cut = try assertSmartCut(.h264TSWrap, args, range)
+        XCTAssertEqual(cut.video?.indices.first, 0)
+    }
+
+    /// Matroska starting at 1000 s, cut from its first frame.
+    func testMKVInputFromFirstFrame() throws {
+        let source = try SourceWitness.of(.h264MKVOffset)
+        let (args, range) = frames(source, 0, 70)
+        let cut = try assertSmartCut(.h264MKVOffset, args, range)
+        XCTAssertEqual(cut.video?.indices.first, 0)
+    }
 }
