@@ -93,9 +93,10 @@ public final class CutEngine {
         let videoOut = try muxer.addStream()
         try CutEngine.configureVideoStream(videoOut, source: video, edge: edge, muxer: muxer)
 
-        var audio: AudioCutter? = nil
+        let muxLock = NSLock()
+        var audio: AudioLane? = nil
         if let a = demuxer.bestAudioStream {
-            do { audio = try AudioCutter(demuxer: demuxer, stream: a, muxer: muxer) } catch {
+            do { audio = AudioLane(cutter: try AudioCutter(demuxer: demuxer, stream: a, muxer: muxer), muxer: muxer, muxLock: muxLock) } catch {
                 progress?.note("\(request.input): audio left out (\(error))")
             }
         }
@@ -105,7 +106,7 @@ public final class CutEngine {
         try muxer.writeHeader(options: formatName == "mp4" || formatName == "mov" ? ["movflags": "+faststart"] : [:])
 
         let writer = RangeWriter(demuxer: demuxer, muxer: muxer, index: index, videoStream: videoIndex, edge: edge,
-                                 audio: audio, progress: progress, path: request.input,
+                                 audio: audio, muxLock: muxLock, progress: progress, path: request.input,
                                  totalPackets: plans.reduce(0) { $0 + $1.packetSpan.count })
         var outcomes: [CutResult.RangeOutcome] = []
         for plan in plans {
@@ -114,7 +115,7 @@ public final class CutEngine {
                                   to: planner.timeBase.seconds(plan.endPTS - planner.origin),
                                   frames: stats.frames, copiedPackets: stats.copied, reencodedFrames: stats.encoded))
         }
-        try audio?.encodeAvailable(final: true) { try writer.writeAudio($0) }
+        try audio?.finishAll()
         try muxer.finish()
         progress?.update(stage: "done", fraction: 1)
 

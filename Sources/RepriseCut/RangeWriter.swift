@@ -1,4 +1,5 @@
 import CFFmpeg
+import Foundation
 import RepriseMedia
 
 /// Writes one planned range into the output: one seek, one read through its packets,
@@ -15,7 +16,9 @@ final class RangeWriter {
     let videoTimeBase: TimeBase
     let edge: EdgeEncoding?
     let adapter: BitstreamAdapter
-    let audio: AudioCutter?
+    let audio: AudioLane?
+    /// Serialises muxer writes between this thread (video) and the audio lane.
+    let muxLock: NSLock
     let progress: ProgressReporter?
     let path: String
     let totalPackets: Int
@@ -31,10 +34,10 @@ final class RangeWriter {
     private var durations: [Int64: Int64] = [:]
 
     init(demuxer: Demuxer, muxer: Muxer, index: PacketIndex, videoStream: Int, edge: EdgeEncoding?,
-         audio: AudioCutter?, progress: ProgressReporter?, path: String, totalPackets: Int) {
+         audio: AudioLane?, muxLock: NSLock, progress: ProgressReporter?, path: String, totalPackets: Int) {
         self.demuxer = demuxer; self.muxer = muxer; self.index = index; self.packets = index.packets
         self.videoStream = videoStream; self.videoTimeBase = index.timeBase; self.edge = edge
-        self.audio = audio; self.progress = progress; self.path = path; self.totalPackets = max(totalPackets, 1)
+        self.audio = audio; self.muxLock = muxLock; self.progress = progress; self.path = path; self.totalPackets = max(totalPackets, 1)
         self.reorderDelay = index.reorderDelay
         self.adapter = BitstreamAdapter(source: demuxer.stream(videoStream), outputIsAnnexB: muxer.formatName == "mpegts")
     }
@@ -78,7 +81,7 @@ final class RangeWriter {
                     if next < span.upperBound {
                         throw CutError(.truncated, path: path, detail: "ended before the packet the index expected at \(String(format: "%.3fs", videoTimeBase.seconds(packets[next].pts)))")
                     }
-                    try audio?.finishRange { try self.writeAudio($0) }
+                    try audio?.finishRange()
                     return try check(stats, plan)
                 }
             }
@@ -133,11 +136,11 @@ final class RangeWriter {
                 processed += 1
                 if processed % 64 == 0 { progress?.update(stage: "cutting", fraction: Double(processed) / Double(totalPackets)) }
             } else if let audio, packet.streamIndex == audio.sourceStream {
-                try audio.feed(packet) { try self.writeAudio($0) }
+                try audio.feed(packet)
             }
             if next >= span.upperBound && (audio == nil || audio!.isComplete) { break }
         }
-        try audio?.finishRange { try self.writeAudio($0) }
+        try audio?.finishRange()
         return try check(stats, plan)
     }
 
@@ -207,9 +210,9 @@ final class RangeWriter {
                         // A seek that lands after the audio we need (when earlier audio exists) is retried earlier.
                         // AAC needs a frame of pre-roll: its first decoded frame lacks the overlap.
                         let first = audio.samplePosition(of: packet.pts)
-                        if first > audio.needsFrom - audio.preroll && first > audio.streamStart && ts != Int64.min { audioTooLate = true }
+                        if first > audio.windowStart - audio.preroll && first > audio.streamStart && ts != Int64.min { audioTooLate = true }
                     }
-                    if !audioTooLate { try audio.feed(packet) { try self.writeAudio($0) } }
+                    if !audioTooLate { try audio.feed(packet) }
                     continue
                 }
                 guard packet.streamIndex == videoStream else { continue }
@@ -285,13 +288,8 @@ final class RangeWriter {
         p.pointer.pointee.stream_index = 0
         p.pointer.pointee.pos = -1
         p.rescale(from: videoTimeBase, to: muxer.timeBase(of: 0))
+        muxLock.lock(); defer { muxLock.unlock() }
         try muxer.write(p)
     }
 
-    func writeAudio(_ p: Packet) throws {
-        guard let audio else { return }
-        p.rescale(from: TimeBase(1, Int32(audio.sampleRate)), to: muxer.timeBase(of: audio.outputStream))
-        p.pointer.pointee.pos = -1
-        try muxer.write(p)
-    }
 }

@@ -40,6 +40,8 @@ public struct AudioEncoderSettings: Sendable {
     public var channels: Int
     public var bitRate: Int64
     public var globalHeader: Bool = true
+    /// Options for the codec's private class (e.g. ["aac_coder": "fast"]).
+    public var options: [String: String] = [:]
     public init(sampleRate: Int, channels: Int, bitRate: Int64) {
         self.sampleRate = sampleRate; self.channels = channels; self.bitRate = bitRate
     }
@@ -93,7 +95,7 @@ public final class Encoder {
         ctx.pointee.bit_rate = s.bitRate
         ctx.pointee.time_base = timeBase.rational
         if s.globalHeader { ctx.pointee.flags |= cff_codec_flag_global_header() }
-        try Encoder.open(ctx, codec, [:])
+        try Encoder.open(ctx, codec, s.options)
     }
 
     private static func open(_ ctx: UnsafeMutablePointer<AVCodecContext>, _ codec: UnsafePointer<AVCodec>,
