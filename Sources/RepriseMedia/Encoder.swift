@@ -17,6 +17,8 @@ public struct VideoEncoderSettings: Sendable {
     public var gopSize: Int?
     public var maxBFrames: Int?
     public var globalHeader: Bool = false
+    /// 0 lets the codec pick (all cores); libavcodec's own default is a single thread.
+    public var threads: Int = 0
     public var colorRange: Int32 = 0
     public var colorPrimaries: Int32 = 2
     public var colorTransfer: Int32 = 2
@@ -79,6 +81,7 @@ public final class Encoder {
         ctx.pointee.chroma_sample_location = AVChromaLocation(rawValue: UInt32(s.chromaLocation))
         ctx.pointee.field_order = AVFieldOrder(rawValue: UInt32(s.fieldOrder))
         if s.globalHeader { ctx.pointee.flags |= cff_codec_flag_global_header() }
+        ctx.pointee.thread_count = Int32(s.threads)
         try Encoder.open(ctx, codec, s.options)
     }
 
