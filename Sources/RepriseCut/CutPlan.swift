@@ -65,6 +65,9 @@ public struct CutPlanner: Sendable {
     public let origin: Int64
     /// Packet indices in presentation order.
     public let order: [Int]
+    /// Decode-order indices of packets decoding may start at, and of those a copy may start at.
+    let decodeStarts: [Int]
+    let copyStarts: [Int]
     public let path: String
 
     public init(index: PacketIndex, path: String) {
@@ -72,6 +75,8 @@ public struct CutPlanner: Sendable {
         timeBase = index.timeBase
         origin = TimeBase.microseconds.rescale(index.header.startTimeMicros, to: index.timeBase)
         order = index.presentationOrder()
+        decodeStarts = index.packets.indices.filter { index.packets[$0].isDecodeStart || index.packets[$0].isCopyStart }
+        copyStarts = index.packets.indices.filter { index.packets[$0].isCopyStart }
         self.path = path
     }
 
@@ -80,6 +85,8 @@ public struct CutPlanner: Sendable {
         self.timeBase = timeBase
         self.origin = origin
         self.order = packets.indices.filter { !packets[$0].isCorruptOrUntimed }.sorted { packets[$0].pts < packets[$1].pts }
+        decodeStarts = packets.indices.filter { packets[$0].isDecodeStart || packets[$0].isCopyStart }
+        copyStarts = packets.indices.filter { packets[$0].isCopyStart }
         self.path = path
     }
 
@@ -155,17 +162,14 @@ public struct CutPlanner: Sendable {
         return p.pts + max(p.duration, 1)
     }
 
-    /// Latest decode start at or before (in decode order) a packet presented at `pts`.
+    /// Latest decode start (or copy start) presented at or before `pts`: a binary search, so
+    /// planning costs the same at minute 2 or minute 170. Random-access points are presented
+    /// in decode order, which makes the lists sorted by pts too.
     func decodeStart(atOrBefore pts: Int64, copyOnly: Bool = false) -> Int {
-        var best = 0
-        for i in packets.indices {
-            let p = packets[i]
-            let ok = copyOnly ? p.isCopyStart : p.isDecodeStart
-            if ok {
-                if p.pts <= pts { best = i } else if p.isCopyStart { break }
-            }
-        }
-        return best
+        let list = copyOnly ? copyStarts : decodeStarts
+        var l = 0, h = list.count
+        while l < h { let m = (l + h) / 2; if packets[list[m]].pts <= pts { l = m + 1 } else { h = m } }
+        return l > 0 ? list[l - 1] : (list.first ?? 0)
     }
 
     /// One past the last packet (decode order, from `start`) that holds a frame presented before `end`.
@@ -199,7 +203,11 @@ public struct CutPlanner: Sendable {
     func planSmart(lo: Int, hi: Int) -> PlannedRange {
         let first = packets[order[lo]].pts
         let lastPTS = packets[order[hi - 1]].pts
-        var starts = packets.indices.filter { packets[$0].isCopyStart || packets[$0].isDecodeStart }
+        // GOPs from the one holding the first frame onwards; earlier ones can't be inside.
+        let from = decodeStart(atOrBefore: first)
+        var a = 0, b = decodeStarts.count
+        while a < b { let m = (a + b) / 2; if decodeStarts[m] < from { a = m + 1 } else { b = m } }
+        var starts = Array(decodeStarts[a...])
         starts.append(packets.count)
         var copyFrom: Int? = nil, copyTo = 0
         var dropped: Set<Int> = []
