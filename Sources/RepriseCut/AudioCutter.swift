@@ -33,7 +33,6 @@ final class AudioCutter {
     let preroll: Int64 = 1024
     /// First sample of the source's audio stream: nothing earlier exists to pre-roll from.
     let streamStart: Int64
-    private(set) var firstSampleSeen: Int64? = nil
 
     init(demuxer: Demuxer, stream: Int, muxer: Muxer) throws {
         sourceStream = stream
@@ -68,7 +67,6 @@ final class AudioCutter {
         windowStart = start
         windowEnd = start + count
         cursor = start
-        firstSampleSeen = nil
         nextFrameStart = nil
         decoder.reset()
     }
@@ -77,7 +75,6 @@ final class AudioCutter {
     func restartDecoding() { decoder.reset(); nextFrameStart = nil }
 
     var isComplete: Bool { cursor >= windowEnd }
-    var needsFrom: Int64 { cursor }
 
     /// Source sample position of a packet's start, for deciding whether a seek landed too late.
     func samplePosition(of pts: Int64) -> Int64 { sourceTimeBase.rescale(pts, to: TimeBase(1, Int32(sampleRate))) }
@@ -87,7 +84,6 @@ final class AudioCutter {
         sawAudio = true
         if packet.pts != NOPTS {
             let start = samplePosition(of: packet.pts)
-            if firstSampleSeen == nil { firstSampleSeen = start }
             // Packets that end well before the window can't contribute; skip decoding them
             // except the last few (the decoder needs a little history for overlap).
             let dur = packet.duration > 0 ? samplePosition(of: packet.pts + packet.duration) - start : 4096
@@ -113,21 +109,27 @@ final class AudioCutter {
         if let expected = nextFrameStart, abs(f0 - expected) <= jitter { f0 = expected }
         nextFrameStart = f0 + n
         guard f0 + n > cursor, cursor < windowEnd else { return }
-        if resampler == nil {
-            var outLayout = AVChannelLayout()
-            av_channel_layout_default(&outLayout, Int32(buffer.channels))
-            defer { av_channel_layout_uninit(&outLayout) }
-            resampler = try Resampler(inputRate: Int(frame.pointer.pointee.sample_rate),
-                                      inputFormat: AVSampleFormat(rawValue: frame.pointer.pointee.format),
-                                      inputLayout: &frame.pointer.pointee.ch_layout,
-                                      outputRate: Int(frame.pointer.pointee.sample_rate), outputFormat: buffer.format,
-                                      outputLayout: &outLayout)
+        // AAC decodes to the encoder's planar float: no conversion, no copy. Anything else goes through swresample.
+        var source = frame
+        var got = frame.sampleCount
+        if frame.pointer.pointee.format != buffer.format.rawValue || Int(frame.pointer.pointee.ch_layout.nb_channels) != buffer.channels {
+            if resampler == nil {
+                var outLayout = AVChannelLayout()
+                av_channel_layout_default(&outLayout, Int32(buffer.channels))
+                defer { av_channel_layout_uninit(&outLayout) }
+                resampler = try Resampler(inputRate: Int(frame.pointer.pointee.sample_rate),
+                                          inputFormat: AVSampleFormat(rawValue: frame.pointer.pointee.format),
+                                          inputLayout: &frame.pointer.pointee.ch_layout,
+                                          outputRate: Int(frame.pointer.pointee.sample_rate), outputFormat: buffer.format,
+                                          outputLayout: &outLayout)
+            }
+            got = try resampler!.convert(frame, into: converted, capacity: frame.sampleCount + 64)
+            source = converted
         }
-        let got = try resampler!.convert(frame, into: converted, capacity: frame.sampleCount + 64)
         if f0 > cursor { try buffer.appendSilence(Int(min(f0, windowEnd) - cursor)); cursor = min(f0, windowEnd) }
         let from = max(f0, cursor), to = min(f0 + Int64(got), windowEnd)
         if to > from {
-            try buffer.append(converted, offset: Int(from - f0), count: Int(to - from))
+            try buffer.append(source, offset: Int(from - f0), count: Int(to - from))
             cursor = to
         }
     }

@@ -15,6 +15,9 @@ final class AudioLane: @unchecked Sendable {
     private let muxLock: NSLock
     private let queue = DispatchQueue(label: "reprise.audio")
     private var failure: Error?  // on `queue`
+    /// Packets travelling to the queue and back, reused (no allocation per packet).
+    private var pool: [Packet] = []
+    private let poolLock = NSLock()
 
     // Reading thread only.
     private(set) var windowStart: Int64 = 0
@@ -49,12 +52,15 @@ final class AudioLane: @unchecked Sendable {
             let end = samplePosition(of: packet.pts + max(packet.duration, 0)) + (packet.duration > 0 ? 0 : 1024)
             readThrough = max(readThrough, end)
         }
-        let handed = Packet()
+        let handed = poolLock.withLock { pool.popLast() } ?? Packet()
         try handed.reference(packet)
         let box = Handover(packet: handed)
         queue.async {
-            guard self.failure == nil else { return }
-            do { try self.cutter.feed(box.packet, write: self.write) } catch { self.failure = error }
+            if self.failure == nil {
+                do { try self.cutter.feed(box.packet, write: self.write) } catch { self.failure = error }
+            }
+            box.packet.unref()
+            self.poolLock.withLock { self.pool.append(box.packet) }
         }
     }
 

@@ -109,24 +109,23 @@ final class RangeWriter {
                     if next == step.decode.lowerBound { tail = try openEdge(step) }
                     try decode(packet, edge: tail!, shift: shift, stats: &stats)
                 }
-                // 3. Copies wait until the head's frames are out, so decode times stay in order.
+                // 3. Copies wait while the head is still open, so decode times stay in order.
                 if let copy = plan.copy, copy.packets.contains(next), !copy.dropped.contains(next) {
-                    let clone = Packet()
-                    try clone.reference(packet)
-                    clone.pts = expected.pts + shift
-                    clone.dts = expected.dts + shift
-                    if clone.duration <= 0 { clone.duration = expected.duration }
-                    pending.append(PendingCopy(packet: clone, keyframe: expected.isDecodeStart, relabel: copy.relabelAsBLA == next))
+                    let target = head == nil ? packet : try takePooledPacket(referencing: packet)
+                    target.pts = expected.pts + shift
+                    target.dts = expected.dts + shift
+                    if target.duration <= 0 { target.duration = expected.duration }
+                    let item = PendingCopy(packet: target, keyframe: expected.isDecodeStart, relabel: copy.relabelAsBLA == next)
+                    if head == nil { try writeCopy(item) } else { pending.append(item) }
                     stats.copied += 1
                     stats.frames += 1
                 }
                 if head == nil && !pending.isEmpty {
                     for c in pending {
-                        try adapter.copied(c.packet, keyframe: c.keyframe, afterReencoded: lastWasReencoded, relabelAsBLA: c.relabel)
-                        lastWasReencoded = false
-                        try writeVideo(c.packet)
+                        try writeCopy(c)
+                        pool.append(c.packet)
                     }
-                    pending.removeAll()
+                    pending.removeAll(keepingCapacity: true)
                 }
                 if let step = plan.tail, next == step.decode.upperBound - 1, let t = tail {
                     try finish(t, shift: shift, stats: &stats)
@@ -142,6 +141,20 @@ final class RangeWriter {
         }
         try audio?.finishRange()
         return try check(stats, plan)
+    }
+
+    /// Packets reused for copies held back behind the head (no allocation per packet).
+    private var pool: [Packet] = []
+    private func takePooledPacket(referencing source: Packet) throws -> Packet {
+        let p = pool.popLast() ?? Packet()
+        try p.reference(source)
+        return p
+    }
+
+    private func writeCopy(_ c: PendingCopy) throws {
+        try adapter.copied(c.packet, keyframe: c.keyframe, afterReencoded: lastWasReencoded, relabelAsBLA: c.relabel)
+        lastWasReencoded = false
+        try writeVideo(c.packet)
     }
 
     private func check(_ stats: Stats, _ plan: PlannedRange) throws -> Stats {
