@@ -5,15 +5,11 @@ import RepriseMedia
 /// codec, profile, level, bit depth and chroma format, no B-frames (so DTS can be placed
 /// before the copied run), parameter sets in-band, and for H.264 parameter-set ids of
 /// their own that are also listed in the output's avcC (so players that read only avcC
-/// decode every frame too).
+/// decode every frame too). Framing and re-sent parameter sets are `BitstreamAdapter`'s job.
 public struct EdgeEncoding {
     public enum Family: Sendable { case h264, hevc, other }
     public let family: Family
     public let settings: VideoEncoderSettings
-    /// Source NAL framing; re-encoded packets are rewritten into it.
-    public let framing: NALFraming
-    /// The source's parameter sets, re-sent in-band before a copied run that follows re-encoded frames (HEVC).
-    public let sourceParameterSets: ParameterSets
     /// Extradata for the output stream (the source's, with the edge encoder's sets added for H.264).
     public private(set) var outputExtradata: [UInt8]
     /// Whether the output needs in-band parameter sets to be honoured (hev1 in MP4).
@@ -26,8 +22,7 @@ public struct EdgeEncoding {
         let extradata = par.extradata.map { Array(UnsafeBufferPointer(start: $0, count: Int(par.extradata_size))) } ?? []
         let isHEVC = par.codec_id == AV_CODEC_ID_HEVC
         family = !matchSource ? .other : (par.codec_id == AV_CODEC_ID_H264 ? .h264 : (isHEVC ? .hevc : .other))
-        framing = family == .other ? .annexB : NALFraming.detect(extradata: extradata, isHEVC: isHEVC)
-        sourceParameterSets = ParameterSets(extradata: extradata, isHEVC: isHEVC)
+        let sourceParameterSets = ParameterSets(extradata: extradata, isHEVC: isHEVC)
 
         var frameRate = stream.pointee.avg_frame_rate
         if frameRate.num <= 0 || frameRate.den <= 0 { frameRate = stream.pointee.r_frame_rate }

@@ -121,8 +121,6 @@ public final class Encoder {
 
     /// Samples per audio frame the encoder wants (1024 for AAC); 0 for video.
     public var frameSize: Int { Int(context.pointee.frame_size) }
-    /// Samples of priming the encoder puts before the first real sample (AAC: 1024).
-    public var initialPadding: Int { Int(context.pointee.initial_padding) }
 
     public var extradata: [UInt8] {
         guard let d = context.pointee.extradata, context.pointee.extradata_size > 0 else { return [] }

@@ -47,9 +47,6 @@ public final class Packet {
         av_packet_move_ref(pointer, tmp.pointer)
     }
 
-    public func setKey(_ key: Bool) {
-        if key { pointer.pointee.flags |= cff_pkt_flag_key() } else { pointer.pointee.flags &= ~cff_pkt_flag_key() }
-    }
 
     /// Rescales pts, dts and duration between time bases.
     public func rescale(from: TimeBase, to: TimeBase) {

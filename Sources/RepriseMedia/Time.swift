@@ -15,9 +15,6 @@ public struct TimeBase: Hashable, Sendable, CustomStringConvertible {
     public func rescale(_ value: Int64, to other: TimeBase) -> Int64 {
         cff_rescale_q_rnd(value, rational, other.rational, cff_rounding_near_inf_passminmax())
     }
-    public func rescaleDown(_ value: Int64, to other: TimeBase) -> Int64 {
-        cff_rescale_q_rnd(value, rational, other.rational, cff_rounding_down_passminmax())
-    }
     public func rescaleUp(_ value: Int64, to other: TimeBase) -> Int64 {
         cff_rescale_q_rnd(value, rational, other.rational, cff_rounding_up_passminmax())
     }
