@@ -282,8 +282,11 @@ final class RangeWriter {
             let r = try encoder.send(f)
             needSend = r == .needsMoreInput
             while try encoder.receive(into: outPacket) == .ok {
-                if edge?.family != .other { try adapter.encoded(outPacket) }
-                outPacket.dts = outPacket.pts - reorderDelay
+                if edge?.family != .other {
+                    try adapter.encoded(outPacket)
+                    // Edges have no B-frames (dts = pts): place them before the copied run's decode times.
+                    outPacket.dts = outPacket.pts - reorderDelay
+                }  // else: a whole-range H.264 encode (with B-frames) keeps the encoder's own decode times
                 if outPacket.duration <= 0 { outPacket.duration = durations[outPacket.pts] ?? 0 }
                 try writeVideo(outPacket)
                 lastWasReencoded = true

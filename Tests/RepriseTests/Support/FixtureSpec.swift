@@ -12,6 +12,8 @@ struct FixtureSpec: Hashable, Sendable, CustomStringConvertible {
         case hevcOpenGOP = "hevc"
         /// libx265 as above, 10-bit 4:2:0 (Main 10).
         case hevc10Bit = "hevc10"
+        /// MPEG-4 Part 2: a codec the cutter can't match, so smart falls back to exact.
+        case mpeg4 = "mpeg4"
     }
 
     enum Container: String, Sendable {
@@ -95,4 +97,5 @@ extension FixtureSpec {
     static let hevcMP4 = FixtureSpec(codec: .hevcOpenGOP, seconds: 8)
     /// 10-bit HEVC (Main 10), open GOP, MP4.
     static let hevc10MP4 = FixtureSpec(codec: .hevc10Bit, seconds: 6)
+    static let mpeg4MP4 = FixtureSpec(codec: .mpeg4, seconds: 6)
 }

@@ -83,6 +83,8 @@ enum Fixtures {
             args += ["-c:v", "libx265", "-preset", "fast", "-crf", "24",
                      "-pix_fmt", spec.codec == .hevc10Bit ? "yuv420p10le" : "yuv420p",
                      "-x265-params", "keyint=\(spec.gop):min-keyint=\(spec.gop):scenecut=0:log-level=error"]
+        case .mpeg4:
+            args += ["-c:v", "mpeg4", "-q:v", "3", "-g", "\(spec.gop)", "-bf", "0", "-pix_fmt", "yuv420p"]
         }
         args += ["-c:a", "aac", "-b:a", "96k"]
         if spec.startOffset != 0 { args += ["-output_ts_offset", "\(spec.startOffset)"] }
