@@ -18,6 +18,9 @@ final class AudioLane: @unchecked Sendable {
     /// Packets travelling to the queue and back, reused (no allocation per packet).
     private var pool: [Packet] = []
     private let poolLock = NSLock()
+    /// At most this many packets in flight: the reader waits for the audio rather than run ahead
+    /// (bounded memory, and video and audio reach the muxer's interleaver close together).
+    private let inFlight = DispatchSemaphore(value: 1500)  // ≈ 32 s of AAC at 48 kHz, under 1 MB
 
     // Reading thread only.
     private(set) var windowStart: Int64 = 0
@@ -52,6 +55,7 @@ final class AudioLane: @unchecked Sendable {
             let end = samplePosition(of: packet.pts + max(packet.duration, 0)) + (packet.duration > 0 ? 0 : 1024)
             readThrough = max(readThrough, end)
         }
+        inFlight.wait()
         let handed = poolLock.withLock { pool.popLast() } ?? Packet()
         try handed.reference(packet)
         let box = Handover(packet: handed)
@@ -61,6 +65,7 @@ final class AudioLane: @unchecked Sendable {
             }
             box.packet.unref()
             self.poolLock.withLock { self.pool.append(box.packet) }
+            self.inFlight.signal()
         }
     }
 
