@@ -102,6 +102,12 @@ final class RangeWriter {
                     if next == step.decode.upperBound - 1 {
                         try finish(head!, shift: shift, stats: &stats)
                         head = nil
+                        // The head's frames are out: the copies held back behind them follow.
+                        for c in pending {
+                            try writeCopy(c)
+                            pool.append(c.packet)
+                        }
+                        pending.removeAll(keepingCapacity: true)
                     }
                 }
                 // 2. The tail may need packets of the last copied GOP (leading pictures of the next CRA).
@@ -119,13 +125,6 @@ final class RangeWriter {
                     if head == nil { try writeCopy(item) } else { pending.append(item) }
                     stats.copied += 1
                     stats.frames += 1
-                }
-                if head == nil && !pending.isEmpty {
-                    for c in pending {
-                        try writeCopy(c)
-                        pool.append(c.packet)
-                    }
-                    pending.removeAll(keepingCapacity: true)
                 }
                 if let step = plan.tail, next == step.decode.upperBound - 1, let t = tail {
                     try finish(t, shift: shift, stats: &stats)
