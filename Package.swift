@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // FFmpeg 5.1 from Debian's -dev packages, through pkg-config.
@@ -23,11 +24,13 @@ let package = Package(
         .target(name: "RepriseMedia", dependencies: ["CFFmpeg"]),
         // Packet index, probe and the frame-accurate cut engine.
         .target(name: "RepriseCut", dependencies: ["RepriseMedia", "CFFmpeg"]),
+        // Output profiles (YAML): model, validation with file/line/field errors, override folders.
+        .target(name: "RepriseProfiles", dependencies: [.product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "reprise",
-            dependencies: ["RepriseCut", "RepriseMedia", "CFFmpeg",
+            dependencies: ["RepriseCut", "RepriseMedia", "CFFmpeg", "RepriseProfiles",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "RepriseTests", dependencies: ["RepriseCut", "RepriseMedia", "reprise"]),
+        .testTarget(name: "RepriseTests", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "reprise"]),
     ]
 )

@@ -1,0 +1,63 @@
+/// An output shape a channel needs: size and fit, codecs, rates, loudness, duration limits.
+/// Read from YAML (see Profiles/README.md); every field is validated when loaded.
+public struct Profile: Equatable, Sendable {
+    public enum Fit: String, CaseIterable, Sendable {
+        /// Centre crop to the target aspect.
+        case crop
+        /// Letterbox / pillarbox with black bars.
+        case pad
+        /// The whole frame over a blurred, scaled copy of itself.
+        case blurPad = "blur-pad"
+        /// A crop window that follows the most salient region, smoothly, resetting at scene cuts.
+        case follow
+    }
+
+    public enum VideoCodec: String, CaseIterable, Sendable { case h264, hevc, av1 }
+    public enum AudioCodec: String, CaseIterable, Sendable { case aac, heAAC = "he-aac", opus }
+    public enum Container: String, CaseIterable, Sendable { case mp4, mkv, ts }
+
+    public struct Video: Equatable, Sendable {
+        public var codec: VideoCodec = .h264
+        /// Encoder profile, e.g. "high", "main".
+        public var profile: String?
+        public var width: Int
+        public var height: Int
+        public var fit: Fit = .pad
+        /// Frames per second at most (lower source rates are kept).
+        public var maxFrameRate: Double?
+        /// Constant-quality target (CRF); with `maxBitrate` it is capped.
+        public var quality: Double?
+        /// Average bitrate in bits/s, when a rate rather than a quality is targeted.
+        public var bitrate: Int?
+        public var maxBitrate: Int?
+        public var bufferSize: Int?
+        /// Keyframe interval in seconds.
+        public var gopSeconds: Double = 2
+        /// Whether a smaller source may be scaled up to the target size.
+        public var upscale: Bool = false
+        /// Passed to the encoder as is (e.g. preset, tune, x264-params).
+        public var encoderOptions: [String: String] = [:]
+    }
+
+    public struct Audio: Equatable, Sendable {
+        public var codec: AudioCodec = .aac
+        public var sampleRate: Int = 48000
+        public var channels: Int = 2
+        public var bitrate: Int = 128_000
+        /// Integrated loudness target in LUFS (EBU R128), nil to leave loudness alone.
+        public var loudness: Double?
+        /// True-peak ceiling in dBTP.
+        public var truePeak: Double = -1
+    }
+
+    public var name: String
+    public var description: String
+    public var container: Container = .mp4
+    public var video: Video
+    public var audio: Audio
+    public var minDuration: Double?
+    public var maxDuration: Double?
+    public var chapters: Bool = false
+    /// Where it was read from.
+    public var source: String
+}
