@@ -71,20 +71,15 @@ public struct CutPlanner: Sendable {
     public let path: String
 
     public init(index: PacketIndex, path: String) {
-        packets = index.packets
-        timeBase = index.timeBase
-        origin = TimeBase.microseconds.rescale(index.header.startTimeMicros, to: index.timeBase)
-        order = index.presentationOrder()
-        decodeStarts = index.packets.indices.filter { index.packets[$0].isDecodeStart || index.packets[$0].isCopyStart }
-        copyStarts = index.packets.indices.filter { index.packets[$0].isCopyStart }
-        self.path = path
+        self.init(packets: index.packets, timeBase: index.timeBase,
+                  origin: TimeBase.microseconds.rescale(index.header.startTimeMicros, to: index.timeBase), path: path)
     }
 
     public init(packets: [IndexedPacket], timeBase: TimeBase, origin: Int64, path: String = "input") {
         self.packets = packets
         self.timeBase = timeBase
         self.origin = origin
-        self.order = packets.indices.filter { !packets[$0].isCorruptOrUntimed }.sorted { packets[$0].pts < packets[$1].pts }
+        self.order = PacketIndex.presentationOrder(of: packets)
         decodeStarts = packets.indices.filter { packets[$0].isDecodeStart || packets[$0].isCopyStart }
         copyStarts = packets.indices.filter { packets[$0].isCopyStart }
         self.path = path

@@ -51,7 +51,9 @@ public struct PacketIndex: Sendable {
     public var reorderDelay: Int64 { packets.reduce(0) { max($0, $1.pts - $1.dts) } }
 
     /// Presentation order: packet indices sorted by pts.
-    public func presentationOrder() -> [Int] {
+    public func presentationOrder() -> [Int] { PacketIndex.presentationOrder(of: packets) }
+
+    static func presentationOrder(of packets: [IndexedPacket]) -> [Int] {
         packets.indices.filter { !packets[$0].isCorruptOrUntimed }.sorted { packets[$0].pts < packets[$1].pts }
     }
 }
