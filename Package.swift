@@ -26,11 +26,13 @@ let package = Package(
         .target(name: "RepriseCut", dependencies: ["RepriseMedia", "CFFmpeg"]),
         // Output profiles (YAML): model, validation with file/line/field errors, override folders.
         .target(name: "RepriseProfiles", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Profiles rendered from one decode: geometry and filter chains, loudness, follow, encoders.
+        .target(name: "RepriseTranscode", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "CFFmpeg"]),
         .executableTarget(
             name: "reprise",
-            dependencies: ["RepriseCut", "RepriseMedia", "CFFmpeg", "RepriseProfiles",
+            dependencies: ["RepriseCut", "RepriseMedia", "CFFmpeg", "RepriseProfiles", "RepriseTranscode",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "RepriseTests", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "reprise"]),
+        .testTarget(name: "RepriseTests", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "reprise"]),
     ]
 )

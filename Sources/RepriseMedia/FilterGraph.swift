@@ -81,10 +81,34 @@ public final class FilterGraph {
     public var outputWidth: Int { Int(av_buffersink_get_w(sink)) }
     public var outputHeight: Int { Int(av_buffersink_get_h(sink)) }
     public var outputSampleRate: Int { Int(av_buffersink_get_sample_rate(sink)) }
+    /// Frame rate of the frames that come out, 0/1 when the graph does not know it.
+    public var outputFrameRate: AVRational { av_buffersink_get_frame_rate(sink) }
+    /// Sample format of the audio that comes out (an AVSampleFormat value).
+    public var outputSampleFormat: Int32 { av_buffersink_get_format(sink) }
+
+    /// Makes the audio sink hand out frames of exactly `samples` (the last may be shorter):
+    /// encoders such as AAC (1024) and Opus (960) take fixed-size frames only.
+    public func setOutputFrameSize(_ samples: Int) {
+        av_buffersink_set_frame_size(sink, UInt32(samples))
+    }
+
+    /// Sends a runtime command to the filter named `target` (e.g. "crop@follow", "x", "120"),
+    /// applied to the frames it processes from now on.
+    public func sendCommand(target: String, command: String, argument: String) throws {
+        var response = [CChar](repeating: 0, count: 64)
+        try check(avfilter_graph_send_command(graph, target, command, argument, &response, Int32(response.count), 0),
+                  "filter command \(target) \(command)=\(argument)")
+    }
 
     /// Sends a frame in (the graph keeps its own reference); nil ends the stream.
     public func send(_ frame: Frame?) throws {
         try check(av_buffersrc_add_frame_flags(source, frame?.pointer, Int32(AV_BUFFERSRC_FLAG_KEEP_REF)), "filter input")
+    }
+
+    /// Ends the input at `pts` (input time base): filters that time frames by the clock, such as
+    /// fps, then know where the last frame ends instead of guessing from its start.
+    public func close(at pts: Int64) throws {
+        try check(av_buffersrc_close(source, pts, 0), "filter input end")
     }
 
     public func receive(into frame: Frame) throws -> CodecResult {

@@ -62,6 +62,28 @@ public final class Muxer {
     public func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> { context.pointee.streams[index]! }
     public func timeBase(of index: Int) -> TimeBase { TimeBase(stream(index).pointee.time_base) }
 
+    /// Adds a chapter (before `writeHeader`). The format context owns and frees it.
+    public func addChapter(id: Int, start: Int64, end: Int64, timeBase: TimeBase, title: String) throws {
+        guard let raw = av_mallocz(MemoryLayout<AVChapter>.size) else { throw MediaError("add chapter", message: "out of memory") }
+        let chapter = raw.assumingMemoryBound(to: AVChapter.self)
+        chapter.pointee.id = Int64(id)
+        chapter.pointee.time_base = timeBase.rational
+        chapter.pointee.start = start
+        chapter.pointee.end = end
+        av_dict_set(&chapter.pointee.metadata, "title", title, 0)
+        let count = Int(context.pointee.nb_chapters)
+        let size = MemoryLayout<UnsafeMutablePointer<AVChapter>?>.size
+        guard let grown = av_realloc(context.pointee.chapters, (count + 1) * size) else {
+            av_dict_free(&chapter.pointee.metadata)
+            av_free(raw)
+            throw MediaError("add chapter", message: "out of memory")
+        }
+        let list = grown.assumingMemoryBound(to: UnsafeMutablePointer<AVChapter>?.self)
+        list[count] = chapter
+        context.pointee.chapters = list
+        context.pointee.nb_chapters = UInt32(count + 1)
+    }
+
     public func writeHeader(options: [String: String] = [:]) throws {
         var dict: OpaquePointer? = nil
         for (k, v) in options { av_dict_set(&dict, k, v, 0) }

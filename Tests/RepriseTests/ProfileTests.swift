@@ -18,7 +18,7 @@ final class ProfileTests: XCTestCase {
 
     func testShippedProfilesLoadWithThePromisedShapes() throws {
         let library = try ProfileLibrary(folders: [Self.shipped])
-        XCTAssertEqual(Set(library.profiles.keys), ["vertical-short", "long-form", "long-form-720p", "overseas-low"])
+        XCTAssertEqual(Set(library.profiles.keys), ["vertical-short", "long-form", "long-form-720p", "overseas-low", "overseas-low-hevc"])
 
         let short = try XCTUnwrap(library.profile(named: "vertical-short"))
         XCTAssertEqual([short.video.width, short.video.height], [1080, 1920])
@@ -44,6 +44,12 @@ final class ProfileTests: XCTestCase {
         XCTAssertEqual(low.video.gopSeconds, 2)
         XCTAssertTrue((48_000...64_000).contains(low.audio.bitrate))
         XCTAssertNotNil(low.audio.loudness)
+        XCTAssertEqual(low.audio.codec, .opus, "efficient low-rate audio this FFmpeg build can encode (no libfdk_aac for HE-AAC)")
+
+        let hevc = try XCTUnwrap(library.profile(named: "overseas-low-hevc"))
+        XCTAssertEqual(hevc.video.codec, .hevc)
+        XCTAssertLessThanOrEqual(hevc.video.height, 540)
+        XCTAssertLessThan(hevc.video.bitrate ?? .max, low.video.bitrate ?? 0, "the HEVC variant spends fewer bits")
     }
 
     /// Each bad file: the message carries file, line, field and what is allowed.
@@ -81,13 +87,13 @@ final class ProfileTests: XCTestCase {
         XCTAssertEqual(short.source, mine)
         XCTAssertEqual(short.video.fit, .blurPad)
         XCTAssertEqual(library.overridden["vertical-short"], [Self.shipped + "/vertical-short.yaml"])
-        XCTAssertEqual(library.profiles.count, 4)
+        XCTAssertEqual(library.profiles.count, 5, "replaced, not added")
     }
 
     func testTheCommandListsProfilesAndRejectsABadFile() throws {
         let listed = try Reprise.run(["profiles"])
         XCTAssertEqual(listed.status, 0, listed.transcript)
-        for name in ["vertical-short", "long-form", "long-form-720p", "overseas-low"] {
+        for name in ["vertical-short", "long-form", "long-form-720p", "overseas-low", "overseas-low-hevc"] {
             XCTAssertTrue(listed.output.stdoutText.contains(name + "\t"), "\(name) not listed")
         }
         XCTAssertTrue(listed.output.stdoutText.contains("Profiles/vertical-short.yaml"), "source file not shown")

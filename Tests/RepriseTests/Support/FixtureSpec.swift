@@ -36,6 +36,15 @@ struct FixtureSpec: Hashable, Sendable, CustomStringConvertible {
         case variable = "vfr"
     }
 
+    /// What each frame shows (see `Barcode` and `BandsCode`).
+    enum Layout: String, Sendable {
+        /// The 8 × 6 cell grid of `Barcode` (24 bits), with a moving margin pattern.
+        case grid
+        /// Full-width bit bands over a strip with a moving square and a mid-point scene cut
+        /// (`BandsCode`): readable after crops, pads and rescaling.
+        case bands
+    }
+
     var codec: VideoCodec = .h264BFrames
     var container: Container = .mp4
     var seconds: Int = 10
@@ -51,11 +60,19 @@ struct FixtureSpec: Hashable, Sendable, CustomStringConvertible {
     /// FFmpeg 5.1's `rotate` tag on a stream copy, which in 5.1 takes that same convention:
     /// `rotate=90` gives a picture that players turn 90° counterclockwise, ffprobe "rotation": 90.)
     var rotation: Int = 0
+    var layout: Layout = .grid
+    /// `.bands` only: fresh random noise on every frame's bottom third (expensive to encode).
+    var noise: Bool = false
+    /// A continuous pink-noise bed (about −30 dBFS RMS) under the beeps (`AudioBed`).
+    var audioBed: Bool = false
 
     var description: String {
         var name = "\(codec.rawValue)-\(seconds)s-\(fps)fps-g\(gop)-\(width)x\(height)-\(timing.rawValue)"
         if startOffset != 0 { name += "-start\(startOffset)" }
         if rotation != 0 { name += "-rot\(rotation)" }
+        if layout != .grid { name += "-\(layout.rawValue)" }
+        if noise { name += "-noise" }
+        if audioBed { name += "-bed" }
         return name + "." + container.fileExtension
     }
 

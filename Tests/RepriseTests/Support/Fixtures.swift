@@ -34,13 +34,15 @@ enum Fixtures {
         defer { try? fm.removeItem(at: work) }
 
         let audio = work.appendingPathComponent("beeps.s16le")
-        try BeepTrack.pcm(seconds: Double(spec.seconds)).write(to: audio)
+        let beeps = BeepTrack.pcm(seconds: Double(spec.seconds))
+        try (spec.audioBed ? AudioBed.mixed(under: beeps) : beeps).write(to: audio)
 
         let encoded = work.appendingPathComponent("encoded." + spec.container.fileExtension)
         let barcode = Barcode(width: spec.width, height: spec.height)
+        let bands = BandsCode(width: spec.width, height: spec.height, frameCount: spec.frameCount)
         try Subprocess.checked("ffmpeg", encodeArguments(spec, audio: audio, output: encoded)) { stdin in
             for index in 0..<spec.frameCount {
-                let frame = barcode.render(index)
+                let frame = spec.layout == .bands ? bands.render(index, noise: spec.noise) : barcode.render(index)
                 try stdin.write(contentsOf: frame.withUnsafeBufferPointer { Data(buffer: $0) })
             }
         }

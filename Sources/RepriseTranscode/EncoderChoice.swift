@@ -1,0 +1,66 @@
+import CFFmpeg
+import RepriseProfiles
+
+/// The encoder a profile asks for and the options it is opened with. Every option key is both an
+/// `avcodec_open2` option and an ffmpeg command-line option (`-KEY:v VALUE`), so the benchmark can
+/// give the ffmpeg program exactly the same settings.
+public struct EncoderChoice: Equatable, Sendable {
+    public var encoder: String
+    public var options: [String: String]
+    public var notes: [String] = []
+
+    public static func isAvailable(_ name: String) -> Bool { avcodec_find_encoder_by_name(name) != nil }
+
+    /// - Parameter frameRate: output frames per second (for the keyframe interval).
+    public static func video(_ v: Profile.Video, frameRate: Double) throws -> EncoderChoice {
+        let candidates: [String]
+        switch v.codec {
+        case .h264: candidates = ["libx264"]
+        case .hevc: candidates = ["libx265"]
+        case .av1: candidates = ["libsvtav1", "libaom-av1", "librav1e"]
+        }
+        guard let encoder = candidates.first(where: isAvailable) else {
+            throw TranscodeError("no \(v.codec.rawValue) encoder in this FFmpeg build (looked for \(candidates.joined(separator: ", ")))")
+        }
+        var o = v.encoderOptions
+        if let q = v.quality {
+            let key = encoder == "librav1e" ? "qp" : "crf"
+            o[key] = o[key] ?? EncoderChoice.number(q)
+        }
+        if let b = v.bitrate { o["b"] = o["b"] ?? String(b) }
+        if let m = v.maxBitrate { o["maxrate"] = o["maxrate"] ?? String(m) }
+        // A max rate needs a buffer to mean anything; default to two seconds' worth.
+        if let b = v.bufferSize ?? v.maxBitrate.map({ $0 * 2 }) { o["bufsize"] = o["bufsize"] ?? String(b) }
+        let gop = max(1, Int((v.gopSeconds * frameRate).rounded()))
+        o["g"] = o["g"] ?? String(gop)
+        if let p = v.profile { o["profile"] = o["profile"] ?? p }
+        // x265 prints its settings banner on stderr unless told not to; our errors are one line.
+        if encoder == "libx265" && o["x265-params"] == nil { o["x265-params"] = "log-level=error" }
+        return EncoderChoice(encoder: encoder, options: o)
+    }
+
+    public static func audio(_ a: Profile.Audio) throws -> EncoderChoice {
+        var notes: [String] = []
+        let encoder: String
+        switch a.codec {
+        case .aac: encoder = "aac"
+        case .opus: encoder = "libopus"
+        case .heAAC:
+            if isAvailable("libfdk_aac") {
+                return EncoderChoice(encoder: "libfdk_aac", options: ["b": String(a.bitrate), "profile": "aac_he"])
+            }
+            encoder = "aac"
+            notes.append("HE-AAC needs libfdk_aac, which this FFmpeg build lacks: AAC-LC at the same bitrate instead")
+        }
+        guard isAvailable(encoder) else { throw TranscodeError("encoder \(encoder) is not available in this FFmpeg build") }
+        return EncoderChoice(encoder: encoder, options: ["b": String(a.bitrate)], notes: notes)
+    }
+
+    static func number(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
+}
+
+/// A transcode failure that is not about one file's content (a missing encoder, a bad request).
+public struct TranscodeError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,228 @@
+import CFFmpeg
+import Foundation
+import RepriseCut
+import RepriseMedia
+import RepriseProfiles
+
+public struct TranscodeRequest: Sendable {
+    public struct Output: Sendable {
+        public var profile: Profile
+        public var path: String
+        public init(profile: Profile, path: String) { self.profile = profile; self.path = path }
+    }
+    public var input: String
+    public var outputs: [Output]
+    /// nil: the whole recording.
+    public var range: RangeRequest?
+    /// Chapter marks in the recording's time (seconds); written into outputs whose profile keeps chapters.
+    public var chapters: [ChapterMark] = []
+    public init(input: String, outputs: [Output], range: RangeRequest? = nil) {
+        self.input = input; self.outputs = outputs; self.range = range
+    }
+}
+
+/// A chapter as a caller gives it: a title from `start` seconds of the recording (to `end`, or the next mark).
+public struct ChapterMark: Codable, Sendable, Equatable {
+    public var start: Double
+    public var end: Double?
+    public var title: String
+    public init(start: Double, end: Double? = nil, title: String) { self.start = start; self.end = end; self.title = title }
+}
+
+/// Runs several profiles from one decode of the source: one read, one video decode, one audio
+/// decode; each output filters and encodes on its own queue, so encoders run side by side and
+/// the decode runs ahead of them.
+public final class TranscodeEngine {
+    let progress: ProgressReporter?
+    public init(progress: ProgressReporter? = nil) { self.progress = progress }
+
+    /// Frames an output may have queued before the decoder waits for it.
+    static let queueDepth = 8
+
+    public func run(_ request: TranscodeRequest) throws -> TranscodeResult {
+        let started = Date()
+        try InputChecks.validate(input: request.input)
+        for o in request.outputs { try InputChecks.validate(output: o.path, input: request.input) }
+
+        let demuxer: Demuxer
+        do { demuxer = try Demuxer(path: request.input) } catch let e as MediaError {
+            throw CutError(.notMedia, path: request.input, detail: "not a readable media file (\(e.message))")
+        }
+        guard let videoIndex = demuxer.bestVideoStream else {
+            throw CutError(.noVideo, path: request.input, detail: "has no video stream")
+        }
+        let index: PacketIndex
+        do {
+            index = try PacketIndexer.index(path: request.input, demuxer: demuxer, videoStream: videoIndex) { [progress] f in
+                progress?.update(stage: "indexing", fraction: f)
+            }
+        } catch let e as MediaError {
+            throw CutError(.truncated, path: request.input, detail: "can't be read (\(e.message))")
+        }
+        guard !index.packets.isEmpty else { throw CutError(.truncated, path: request.input, detail: "holds no readable video packets") }
+        let planner = CutPlanner(index: index, path: request.input)
+        let range = request.range ?? RangeRequest(from: .frame(0), to: .frame(planner.order.count))
+        let plan = try planner.plan(range, mode: .exact)
+        let base = index.timeBase
+
+        let reader = try SourceReader(demuxer: demuxer, index: index, videoStream: videoIndex,
+                                      audioStream: demuxer.bestAudioStream, path: request.input)
+        let info = demuxer.streams[videoIndex]
+        let vctx = reader.videoContext
+        var videoInput = FilterGraph.VideoInput(width: Int(vctx.pointee.width), height: Int(vctx.pointee.height),
+                                                pixelFormat: vctx.pointee.pix_fmt.rawValue, timeBase: base)
+        videoInput.sampleAspectRatio = vctx.pointee.sample_aspect_ratio
+        let frameRate = info.averageFrameRate.num > 0 ? info.averageFrameRate : info.realFrameRate
+        videoInput.frameRate = frameRate
+        guard videoInput.width > 0, videoInput.height > 0, videoInput.pixelFormat >= 0 else {
+            throw CutError(.notMedia, path: request.input, detail: "the video stream's picture size or format is unknown")
+        }
+        var audioInput: FilterGraph.AudioInput? = nil
+        if let actx = reader.audioContext, let abase = reader.audioTimeBase {
+            audioInput = FilterGraph.AudioInput(sampleRate: Int(actx.pointee.sample_rate), sampleFormat: actx.pointee.sample_fmt.rawValue,
+                                                channels: max(1, Int(actx.pointee.ch_layout.nb_channels)), timeBase: abase)
+        }
+
+        // Each output's end: the range's, or earlier where the profile's duration.max cuts it.
+        struct Span { var limit: Int64; var end: Int64; var note: String? }
+        let spans: [Span] = request.outputs.map { o in
+            let full = plan.endPTS - plan.firstPTS
+            guard let max = o.profile.maxDuration, base.ticks(seconds: max) < full else {
+                return Span(limit: full, end: full, note: nil)
+            }
+            let limit = base.ticks(seconds: max)
+            let end = TranscodeEngine.frameEnd(planner: planner, plan: plan, before: plan.firstPTS + limit) - plan.firstPTS
+            return Span(limit: limit, end: end, note: String(format: "%@ allows at most %g s: the %.3f s range is cut to its first %.3f s",
+                                                            o.profile.name, max, base.seconds(full), base.seconds(end)))
+        }
+
+        // Measure, then apply: the loudness each output's chain starts from.
+        var measured: [LoudnessPrepass.Key: Loudness] = [:]
+        if let a = reader.audioStream, let abase = reader.audioTimeBase {
+            let keys = Set(zip(request.outputs, spans).filter { $0.0.profile.audio.loudness != nil }
+                .map { LoudnessPrepass.Key(channels: $0.0.profile.audio.channels, duration: base.seconds($0.1.end)) })
+            if !keys.isEmpty {
+                progress?.update(stage: "loudness", fraction: 0)
+                measured = try LoudnessPrepass.measure(path: request.input, audioStream: a,
+                                                       start: base.rescale(plan.firstPTS, to: abase), keys: keys)
+                progress?.update(stage: "loudness", fraction: 1)
+            }
+        }
+
+        let chapters = TranscodeEngine.chapters(request.chapters, plan: plan, timeBase: base, origin: planner.origin)
+        var pipelines: [OutputPipeline] = []
+        do {
+            for (o, span) in zip(request.outputs, spans) {
+                let key = LoudnessPrepass.Key(channels: o.profile.audio.channels, duration: base.seconds(span.end))
+                let setup = OutputPipeline.Setup(videoInput: videoInput, audioInput: audioInput, sourceRotation: info.rotation,
+                                                 sourceFrameRate: frameRate, videoLimit: span.limit, videoEnd: span.end,
+                                                 measured: measured[key], chapters: chapters)
+                let pipeline: OutputPipeline
+                do { pipeline = try OutputPipeline(profile: o.profile, path: o.path, setup: setup) } catch let e as MediaError {
+                    throw CutError(.failed, path: o.path, detail: "\(o.profile.name): \(e.description)")
+                } catch let e as TranscodeError {
+                    throw CutError(.unsupported, path: o.path, detail: "\(o.profile.name): \(e.description)")
+                }
+                if let note = span.note { pipeline.notes.append(note) }
+                pipelines.append(pipeline)
+            }
+        } catch {
+            pipelines.forEach { $0.discard() }
+            throw error
+        }
+        for p in pipelines { for n in p.notes { progress?.note("\(p.path): \(n)") } }
+
+        let lanes = pipelines.map { Lane(pipeline: $0) }
+        let audioEnd = reader.audioTimeBase.map { base.rescale(plan.endPTS - plan.firstPTS, to: $0) + Int64($0.den) / 2 } ?? 0
+        let kept: Int
+        do {
+            kept = try reader.read(plan, audioEnd: audioEnd, video: { frame in
+                let shared = SharedFrame(try TranscodeEngine.copy(frame))
+                for lane in lanes { lane.submit { lane.pipeline.video(shared.frame) } }
+                if let failed = lanes.first(where: { $0.pipeline.failure != nil }) { throw failed.pipeline.failure! }
+            }, audio: { frame in
+                let shared = SharedFrame(try TranscodeEngine.copy(frame))
+                for lane in lanes { lane.submit { lane.pipeline.audio(shared.frame) } }
+            }, progress: { [progress] f in progress?.update(stage: "transcoding", fraction: f) })
+            guard kept == plan.frameCount else {
+                throw CutError(.truncated, path: request.input, detail: "decoded \(kept) of the range's \(plan.frameCount) frames")
+            }
+            for lane in lanes { lane.wait() }
+            for p in pipelines {
+                do { try p.finish() } catch let e as MediaError {
+                    throw CutError(.failed, path: p.path, detail: "\(p.profile.name): \(e.description)")
+                }
+            }
+        } catch {
+            for lane in lanes { lane.wait() }
+            pipelines.forEach { $0.discard() }
+            throw error
+        }
+        progress?.update(stage: "done", fraction: 1)
+
+        let from = base.seconds(plan.firstPTS - planner.origin)
+        let reports = zip(pipelines, spans).map { p, span in
+            OutputReport(pipeline: p, measuredInput: measured[LoudnessPrepass.Key(channels: p.profile.audio.channels,
+                                                                                 duration: base.seconds(span.end))])
+        }
+        return TranscodeResult(input: request.input, from: from, to: base.seconds(plan.endPTS - planner.origin),
+                               frames: kept, outputs: reports, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// End of the last frame presented before `limit`: the next frame's start.
+    static func frameEnd(planner: CutPlanner, plan: PlannedRange, before limit: Int64) -> Int64 {
+        let order = planner.order, packets = planner.packets
+        var l = 0, h = order.count
+        while l < h { let m = (l + h) / 2; if packets[order[m]].pts < limit { l = m + 1 } else { h = m } }
+        return l < order.count ? min(packets[order[l]].pts, plan.endPTS) : plan.endPTS
+    }
+
+    /// Chapter marks moved to the output's time and clipped to the range.
+    static func chapters(_ marks: [ChapterMark], plan: PlannedRange, timeBase base: TimeBase, origin: Int64) -> [Chapter] {
+        let sorted = marks.sorted { $0.start < $1.start }
+        let length = plan.endPTS - plan.firstPTS
+        var out: [Chapter] = []
+        for (n, m) in sorted.enumerated() {
+            let endSeconds = m.end ?? (n + 1 < sorted.count ? sorted[n + 1].start : .infinity)
+            let start = max(0, origin + base.ticks(seconds: m.start) - plan.firstPTS)
+            let end = endSeconds.isFinite ? min(length, origin + base.ticks(seconds: endSeconds) - plan.firstPTS) : length
+            if end > start && start < length { out.append(Chapter(start: start, end: end, timeBase: base, title: m.title)) }
+        }
+        return out
+    }
+
+    static func copy(_ frame: Frame) throws -> Frame {
+        let copy = Frame()
+        try copy.reference(frame)
+        return copy
+    }
+}
+
+/// A decoded frame shared read-only by every output's queue (each filter graph takes its own reference).
+struct SharedFrame: @unchecked Sendable {
+    let frame: Frame
+    init(_ frame: Frame) { self.frame = frame }
+}
+
+/// One output's serial queue, with a bound on the frames waiting in it.
+final class Lane: @unchecked Sendable {
+    let pipeline: OutputPipeline
+    private let queue: DispatchQueue
+    private let slots = DispatchSemaphore(value: TranscodeEngine.queueDepth)
+    private let group = DispatchGroup()
+
+    init(pipeline: OutputPipeline) {
+        self.pipeline = pipeline
+        queue = DispatchQueue(label: "reprise.output.\(pipeline.profile.name)")
+    }
+
+    func submit(_ work: @escaping @Sendable () -> Void) {
+        slots.wait()
+        queue.async(group: group) { [slots] in
+            work()
+            slots.signal()
+        }
+    }
+
+    func wait() { group.wait() }
+}

@@ -1,0 +1,111 @@
+import CFFmpeg
+import Foundation
+import RepriseMedia
+
+public struct TranscodeResult: Encodable, Sendable {
+    public var input: String
+    /// The range transcoded, seconds of the recording.
+    public var from: Double
+    public var to: Double
+    /// Source frames read in the range.
+    public var frames: Int
+    public var outputs: [OutputReport]
+    /// Wall-clock seconds.
+    public var seconds: Double
+}
+
+/// What one output turned out to be, read from what was written (not from what was asked).
+public struct OutputReport: Encodable, Sendable {
+    public struct LoudnessReport: Encodable, Sendable {
+        public var target: Double
+        public var truePeakCeiling: Double
+        /// The source range in the output's channel layout, before normalisation.
+        public var input: Double
+        public var inputTruePeak: Double
+        /// What was encoded (ebur128 on the output chain).
+        public var output: Double
+        public var outputTruePeak: Double
+        public var mode: String
+    }
+
+    public var profile: String
+    public var output: String
+    public var container: String
+    public var width: Int
+    public var height: Int
+    public var frameRate: Double
+    public var frames: Int
+    public var duration: Double
+    /// Bytes.
+    public var size: Int
+    /// Bits per second over the whole file.
+    public var bitrate: Double
+    public var videoCodec: String
+    public var videoEncoder: String
+    public var videoOptions: [String: String]
+    public var videoFilter: String
+    public var audioCodec: String?
+    public var audioEncoder: String?
+    public var audioOptions: [String: String]
+    public var audioFilter: String?
+    public var sampleRate: Int?
+    public var channels: Int?
+    public var loudness: LoudnessReport?
+    public var notes: [String]
+
+    init(pipeline p: OutputPipeline, measuredInput: Loudness?) {
+        profile = p.profile.name
+        output = p.path
+        container = p.profile.container.rawValue
+        width = p.render.width
+        height = p.render.height
+        frameRate = p.outputFrameRate.doubleValue
+        frames = p.framesOut
+        duration = Double(p.framesOut) / max(frameRate, 1e-9)
+        if p.render.frameRateCap == nil { duration = p.sourceTimeBase.seconds(p.videoEnd) }
+        size = ((try? FileManager.default.attributesOfItem(atPath: p.path)[.size]) as? NSNumber)?.intValue ?? 0
+        bitrate = duration > 0 ? Double(size) * 8 / duration : 0
+        videoCodec = String(cString: avcodec_get_name(avcodec_find_encoder_by_name(p.videoChoice.encoder)?.pointee.id ?? AV_CODEC_ID_NONE))
+        videoEncoder = p.videoChoice.encoder
+        videoOptions = p.videoChoice.options
+        videoFilter = p.render.filter
+        if let choice = p.audioChoice {
+            audioCodec = String(cString: avcodec_get_name(avcodec_find_encoder_by_name(choice.encoder)?.pointee.id ?? AV_CODEC_ID_NONE))
+            audioEncoder = choice.encoder
+            audioOptions = choice.options
+            audioFilter = p.audioRender?.filter
+            sampleRate = p.profile.audio.sampleRate
+            channels = p.profile.audio.channels
+        } else {
+            audioOptions = [:]
+        }
+        if let target = p.profile.audio.loudness, p.audioChoice != nil {
+            let out = p.meter.loudness
+            loudness = LoudnessReport(target: target, truePeakCeiling: p.profile.audio.truePeak,
+                                      input: measuredInput?.integrated ?? -70, inputTruePeak: measuredInput?.truePeak ?? -144,
+                                      output: out.integrated, outputTruePeak: out.truePeak, mode: p.audioRender?.loudnessMode ?? "none")
+        }
+        notes = p.notes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case profile, output, container, width, height, frameRate, frames, duration, size, bitrate
+        case videoCodec, videoEncoder, videoOptions, videoFilter, audioCodec, audioEncoder, audioOptions, audioFilter
+        case sampleRate, channels, loudness, notes
+    }
+
+    // Absent values are written as null, so scripts see every key.
+    public func encode(to encoder: any Swift.Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(profile, forKey: .profile); try c.encode(output, forKey: .output)
+        try c.encode(container, forKey: .container); try c.encode(width, forKey: .width); try c.encode(height, forKey: .height)
+        try c.encode(frameRate, forKey: .frameRate); try c.encode(frames, forKey: .frames); try c.encode(duration, forKey: .duration)
+        try c.encode(size, forKey: .size); try c.encode(bitrate, forKey: .bitrate)
+        try c.encode(videoCodec, forKey: .videoCodec); try c.encode(videoEncoder, forKey: .videoEncoder)
+        try c.encode(videoOptions, forKey: .videoOptions); try c.encode(videoFilter, forKey: .videoFilter)
+        try c.encode(audioCodec, forKey: .audioCodec); try c.encode(audioEncoder, forKey: .audioEncoder)
+        try c.encode(audioOptions, forKey: .audioOptions); try c.encode(audioFilter, forKey: .audioFilter)
+        try c.encode(sampleRate, forKey: .sampleRate); try c.encode(channels, forKey: .channels)
+        try c.encode(loudness, forKey: .loudness); try c.encode(notes, forKey: .notes)
+    }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import RepriseCut
+import RepriseMedia
+import RepriseProfiles
+import RepriseTranscode
+
+struct TranscodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transcode",
+        abstract: "Re-encode a recording (or a frame-exact range of it) to one or more profiles in one pass.",
+        discussion: """
+        Every profile is made from one decode of the source. With one profile, -o may name the \
+        output file; otherwise -o is a folder (made if missing) that receives \
+        <input name>.<profile>.<container>. Times are as for `reprise cut`: seconds, \
+        HH:MM:SS.mmm or a frame number (f123); a frame is in when its time is in [from, to). \
+        `reprise profiles` lists the profiles.
+        """)
+
+    @Argument(help: "The recording to transcode.") var input: String
+    @Option(help: "Profile names, comma-separated (e.g. vertical-short,long-form,overseas-low).") var profile: String
+    @Option(name: .shortAndLong, help: "Output file (one profile) or folder.") var output: String
+    @Option(help: "Start of the range (inclusive).") var from: String?
+    @Option(help: "End of the range (exclusive).") var to: String?
+    @Option(help: "JSON chapter list [{\"start\": s, \"end\": s, \"title\": \"…\"}] in recording time, for profiles with chapters.")
+    var chapters: String?
+    @Option(name: .customLong("profile-dir"), help: "Another folder of profile files (read last, so it overrides).")
+    var profileDirs: [String] = []
+    @Flag(help: "Print progress and the result as JSON lines on stdout.") var json = false
+
+    func run() throws {
+        TemporaryFiles.installSignalHandlers()
+        let reporter = makeReporter(json: json)
+        do {
+            let library = try ProfileLibrary(folders: ProfileLibrary.defaultFolders(extra: profileDirs))
+            let names = profile.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !names.isEmpty else { throw ValidationError("--profile names no profile") }
+            let profiles = try names.map { name -> Profile in
+                guard let p = library.profile(named: name) else {
+                    throw TranscodeError("unknown profile '\(name)' (known: \(library.profiles.keys.sorted().joined(separator: ", ")); see `reprise profiles`)")
+                }
+                return p
+            }
+            guard Set(names).count == names.count else { throw TranscodeError("--profile names a profile twice") }
+
+            var range: RangeRequest? = nil
+            if from != nil || to != nil {
+                let f = try from.map { try TranscodeCommand.time($0, "--from", input) } ?? .seconds(0)
+                guard let to else { throw CutError(.badTime, path: input, detail: "--from needs --to") }
+                range = RangeRequest(from: f, to: try TranscodeCommand.time(to, "--to", input))
+            }
+            var marks: [ChapterMark] = []
+            if let chapters {
+                do { marks = try JSONDecoder().decode([ChapterMark].self, from: Data(contentsOf: URL(fileURLWithPath: chapters))) } catch {
+                    throw CutError(.badSegments, path: chapters, detail: "not a chapter list ([{\"start\": seconds, \"title\": \"…\"}]): \(error.localizedDescription)")
+                }
+            }
+
+            // Check the input before making any folder for the outputs.
+            try InputChecks.validate(input: input)
+            let outputs = try TranscodeCommand.outputPaths(input: input, output: output, profiles: profiles)
+            var request = TranscodeRequest(input: input, outputs: outputs, range: range)
+            request.chapters = marks
+            let result = try TranscodeEngine(progress: reporter).run(request)
+            reporter.finish()
+            if json {
+                var value = try JSONSerialization.jsonObject(with: JSONEncoder().encode(result)) as! [String: Any]
+                value["event"] = "result"
+                let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                TranscodeCommand.printSummary(result)
+            }
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            reporter.finish()
+            fail(error)
+        }
+    }
+
+    static func time(_ text: String, _ option: String, _ input: String) throws -> TimeSpec {
+        guard let t = TimeSpec(text) else {
+            throw CutError(.badTime, path: input, detail: "\(option) \(text) is not a time (seconds, HH:MM:SS.mmm or fN)")
+        }
+        return t
+    }
+
+    /// One profile and a name with a known extension: that file. Otherwise a folder (made if
+    /// missing) with `<input base>.<profile>.<container>` in it.
+    static func outputPaths(input: String, output: String, profiles: [Profile]) throws -> [TranscodeRequest.Output] {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory)
+        let ext = (output as NSString).pathExtension.lowercased()
+        if profiles.count == 1 && !(exists && isDirectory.boolValue) && ["mp4", "m4v", "mkv", "ts"].contains(ext) {
+            return [.init(profile: profiles[0], path: output)]
+        }
+        if !exists {
+            do { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) } catch {
+                throw CutError(.unwritableOutput, path: output, detail: "can't make the output folder (\(error.localizedDescription))")
+            }
+        } else if !isDirectory.boolValue {
+            throw CutError(.unwritableOutput, path: output, detail: "is a file; several profiles need an output folder")
+        }
+        let base = ((input as NSString).lastPathComponent as NSString).deletingPathExtension
+        return profiles.map { p in
+            .init(profile: p, path: (output as NSString).appendingPathComponent("\(base).\(p.name).\(p.container.rawValue)"))
+        }
+    }
+
+    static func printSummary(_ r: TranscodeResult) {
+        print(String(format: "%@: [%.3f, %.3f) s, %d frames, %.2f s", r.input, r.from, r.to, r.frames, r.seconds))
+        for o in r.outputs {
+            var line = String(format: "  %@ → %@: %dx%d %@ %.3g fps, %.3f s, %.1f MB, %.0f kb/s",
+                              o.profile, o.output, o.width, o.height, o.videoCodec, o.frameRate, o.duration,
+                              Double(o.size) / 1_000_000, o.bitrate / 1000)
+            if let l = o.loudness {
+                line += String(format: ", loudness %.1f → %.1f LUFS (target %.1f), true peak %.1f dBTP, %@",
+                               l.input, l.output, l.target, l.outputTruePeak, l.mode)
+            }
+            print(line)
+            for n in o.notes { print("    note: \(n)") }
+        }
+    }
+}
