@@ -227,6 +227,51 @@ final class TranscodeTests: XCTestCase {
                             indices: Array(stride(from: phase, to: 150, by: 2)), fps: 30)
     }
 
+    /// Recordings as ingest servers write them: FLV (millisecond timestamps) and MPEG-TS. A range
+    /// of each through long-form-720p holds exactly the range's frames, timed from 0.
+    func testFLVAndMPEGTSRecordingsGiveFrameExactRanges() throws {
+        for container in [FixtureSpec.Container.flv, .ts] {
+            var spec = FixtureSpec.bands169
+            spec.container = container
+            let fixture = try Fixtures.get(spec)
+            let output = ScratchSpace.makeFolder("ingest-\(container.rawValue)").appendingPathComponent("clip.mp4")
+            let run = try TranscodeRun.run(fixture.url, profiles: ["long-form-720p"], output: output, extra: ["--from", "f31", "--to", "f149"])
+            guard assertSucceeded(run, outputs: 1) else { continue }
+            try assertRendition(run, profile: try Self.profile("long-form-720p"), output: output, source: spec, indices: Array(31..<149))
+        }
+    }
+
+    /// --chapters: marks in recording time land in a long-form output (chapters: true) moved to the
+    /// range's time and clipped to it; a profile without chapters gets none.
+    func testChaptersAreMovedToTheRangeAndClipped() throws {
+        let spec = FixtureSpec.bands169
+        let fixture = try Fixtures.get(spec)
+        let folder = ScratchSpace.makeFolder("chapters")
+        let marks = folder.appendingPathComponent("chapters.json")
+        try Data(#"[{"start": 0, "title": "Opening"}, {"start": 2.5, "title": "商品 A"}, {"start": 4, "end": 5.5, "title": "Late"}]"#.utf8).write(to: marks)
+        let out = folder.appendingPathComponent("out", isDirectory: true)
+        let run = try TranscodeRun.run(fixture.url, profiles: ["long-form-720p", "overseas-low"], output: out,
+                                       extra: ["--from", "1.5", "--to", "4.5", "--chapters", marks.path])
+        guard assertSucceeded(run, outputs: 2) else { return }
+        let base = fixture.url.deletingPathExtension().lastPathComponent
+        func chapters(_ profile: String) throws -> [(Double, Double, String)] {
+            let data = try Subprocess.checked("ffprobe", ["-v", "error", "-show_chapters", "-of", "json",
+                                                          out.appendingPathComponent("\(base).\(profile).mp4").path])
+            return (JSONValue.parse(data)?["chapters"]?.array ?? []).map {
+                (Double($0["start_time"]?.string ?? "") ?? .nan, Double($0["end_time"]?.string ?? "") ?? .nan,
+                 $0["tags"]?["title"]?.string ?? "")
+            }
+        }
+        let long = try chapters("long-form-720p")
+        XCTAssertEqual(long.map(\.2), ["Opening", "商品 A", "Late"], "chapter titles")
+        let expected = [(0.0, 1.0), (1.0, 2.5), (2.5, 3.0)]
+        for (got, want) in zip(long, expected) {
+            XCTAssertEqual(got.0, want.0, accuracy: 0.002, "chapter start \(got)")
+            XCTAssertEqual(got.1, want.1, accuracy: 0.002, "chapter end \(got)")
+        }
+        XCTAssertEqual(try chapters("overseas-low").count, 0, "overseas-low keeps no chapters")
+    }
+
     // MARK: fits and limits, with small profiles of the tests' own
 
     /// blur-pad to 1080x1920: a 640x360 source stays 1:1 in a 640x1138 (±2) picture; a 1920x1080
