@@ -26,13 +26,15 @@ let package = Package(
         .target(name: "RepriseCut", dependencies: ["RepriseMedia", "CFFmpeg"]),
         // Output profiles (YAML): model, validation with file/line/field errors, override folders.
         .target(name: "RepriseProfiles", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // HLS: playlists (read and written), codec strings from parameter sets, segment keyframes. No I/O.
+        .target(name: "RepriseHLS", dependencies: ["RepriseMedia"]),
         // Profiles rendered from one decode: geometry and filter chains, loudness, follow, encoders.
-        .target(name: "RepriseTranscode", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "CFFmpeg"]),
+        .target(name: "RepriseTranscode", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseHLS", "CFFmpeg"]),
         .executableTarget(
             name: "reprise",
             dependencies: ["RepriseCut", "RepriseMedia", "CFFmpeg", "RepriseProfiles", "RepriseTranscode",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "RepriseTests", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "reprise"]),
+        .testTarget(name: "RepriseTests", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "RepriseHLS", "reprise"]),
     ]
 )

@@ -60,4 +60,25 @@ static inline double cff_stream_rotation(const AVStream *st) {
     return r;
 }
 
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+/* Removes a folder and everything in it; used from signal handlers for folders in progress
+   (plain libc calls, no Swift runtime). */
+static inline void cff_remove_tree(const char *path) {
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *e;
+        char buf[4096];
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            snprintf(buf, sizeof buf, "%s/%s", path, e->d_name);
+            if (unlink(buf) != 0) cff_remove_tree(buf);
+        }
+        closedir(d);
+    }
+    rmdir(path);
+}
+
 #endif

@@ -37,6 +37,8 @@ public struct Profile: Equatable, Sendable {
         public var upscale: Bool = false
         /// Passed to the encoder as is (e.g. preset, tune, x264-params).
         public var encoderOptions: [String: String] = [:]
+
+        public init(width: Int, height: Int) { self.width = width; self.height = height }
     }
 
     public struct Audio: Equatable, Sendable {
@@ -48,6 +50,8 @@ public struct Profile: Equatable, Sendable {
         public var loudness: Double?
         /// True-peak ceiling in dBTP.
         public var truePeak: Double = -1
+
+        public init() {}
     }
 
     public var name: String
@@ -60,4 +64,8 @@ public struct Profile: Equatable, Sendable {
     public var chapters: Bool = false
     /// Where it was read from.
     public var source: String
+
+    public init(name: String, description: String, video: Video, audio: Audio, source: String) {
+        self.name = name; self.description = description; self.video = video; self.audio = audio; self.source = source
+    }
 }

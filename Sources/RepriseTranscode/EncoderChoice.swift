@@ -12,7 +12,9 @@ public struct EncoderChoice: Equatable, Sendable {
     public static func isAvailable(_ name: String) -> Bool { avcodec_find_encoder_by_name(name) != nil }
 
     /// - Parameter frameRate: output frames per second (for the keyframe interval).
-    public static func video(_ v: Profile.Video, frameRate: Double) throws -> EncoderChoice {
+    /// - Parameter fixedGOP: keyframes only on the GOP grid (ladders): no scene-cut keyframes,
+    ///   closed GOPs, forced pictures made IDR.
+    public static func video(_ v: Profile.Video, frameRate: Double, fixedGOP: Bool = false) throws -> EncoderChoice {
         let candidates: [String]
         switch v.codec {
         case .h264: candidates = ["libx264"]
@@ -34,8 +36,16 @@ public struct EncoderChoice: Equatable, Sendable {
         let gop = max(1, Int((v.gopSeconds * frameRate).rounded()))
         o["g"] = o["g"] ?? String(gop)
         if let p = v.profile { o["profile"] = o["profile"] ?? p }
+        if fixedGOP {
+            o["keyint_min"] = o["keyint_min"] ?? String(gop)
+            o["sc_threshold"] = o["sc_threshold"] ?? "0"
+            if encoder == "libx264" || encoder == "libx265" { o["forced-idr"] = o["forced-idr"] ?? "1" }
+        }
         // x265 prints its settings banner on stderr unless told not to; our errors are one line.
-        if encoder == "libx265" && o["x265-params"] == nil { o["x265-params"] = "log-level=error" }
+        // Its GOPs are open by default: a ladder's segments must each start decodable.
+        if encoder == "libx265" && o["x265-params"] == nil {
+            o["x265-params"] = fixedGOP ? "log-level=error:open-gop=0:scenecut=0:min-keyint=\(gop)" : "log-level=error"
+        }
         return EncoderChoice(encoder: encoder, options: o)
     }
 

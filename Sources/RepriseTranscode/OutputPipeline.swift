@@ -10,7 +10,7 @@ final class OutputPipeline: @unchecked Sendable {
     let profile: Profile
     let path: String
     let render: VideoRender
-    let videoChoice: EncoderChoice
+    let videoChoice: EncoderChoice?
     let audioChoice: EncoderChoice?
     let audioRender: AudioRender?
     /// Source frames presented at or after this (relative, source video time base) are left out.
@@ -21,14 +21,21 @@ final class OutputPipeline: @unchecked Sendable {
     let outputFrameRate: AVRational
     var notes: [String]
 
-    private let videoGraph: FilterGraph
-    private let videoEncoder: Encoder
+    private let videoGraph: FilterGraph?
+    private let videoEncoder: Encoder?
     private let follow: FollowTracker?
     private let audioGraph: FilterGraph?
     private let audioEncoder: Encoder?
     let muxer: Muxer
-    private let videoStream = 0
+    private var videoStream: Int?
     private var audioStream: Int?
+    /// Force an IDR at every multiple of this many encoder ticks (ladders: the same grid in every rung).
+    private var keyframeTicks: Int64?
+    private var nextKeyframe: Int64 = 0
+    /// The first video packet's bytes (its parameter sets name the codec when there is no extradata).
+    private(set) var firstVideoPacket: [UInt8] = []
+    /// Video packets written: (pts seconds, bytes, keyframe), for segment and keyframe reports.
+    private(set) var videoPackets: [(time: Double, size: Int, key: Bool)] = []
 
     private let filtered = Frame()
     private let audioFiltered = Frame()
@@ -43,7 +50,30 @@ final class OutputPipeline: @unchecked Sendable {
     /// The first failure; later work on this output is skipped.
     var failure: Error?
 
+    /// The file to write: libavformat muxer, its options, and what goes in it.
+    struct Container {
+        var format: String
+        var options: [String: String] = [:]
+        var video = true
+        var audio = true
+        /// Overrides the muxer's own need for global headers (HLS TS wants parameter sets in-band).
+        var globalHeader: Bool? = nil
+        /// IDR every this many seconds, forced (nil: the encoder's GOP setting alone).
+        var keyframeSeconds: Double? = nil
+
+        init(format: String, options: [String: String] = [:]) { self.format = format; self.options = options }
+
+        static func file(_ c: Profile.Container) -> Container {
+            switch c {
+            case .mp4: return Container(format: "mp4", options: ["movflags": "+faststart"])
+            case .mkv: return Container(format: "matroska")
+            case .ts: return Container(format: "mpegts")
+            }
+        }
+    }
+
     struct Setup {
+        var container: Container
         var videoInput: FilterGraph.VideoInput
         var audioInput: FilterGraph.AudioInput?
         var sourceRotation: Double
@@ -63,43 +93,47 @@ final class OutputPipeline: @unchecked Sendable {
         let rate = s.sourceFrameRate.doubleValue
         render = RenderPlanner.plan(video: profile.video, source: (s.videoInput.width, s.videoInput.height),
                                     rotation: s.sourceRotation, frameRate: rate)
-        notes = render.notes
-        videoGraph = try FilterGraph(video: s.videoInput, description: render.filter)
-        let graphRate = videoGraph.outputFrameRate
-        outputFrameRate = render.frameRateCap.map { av_d2q($0, 1001000) }
-            ?? (graphRate.num > 0 ? graphRate : (s.sourceFrameRate.num > 0 ? s.sourceFrameRate : AVRational(num: 30, den: 1)))
-        if let window = render.follow {
-            follow = try FollowTracker(window: window, input: s.videoInput,
-                                       upright: RenderPlanner.uprightFilters(rotation: s.sourceRotation).filters,
-                                       frameRate: outputFrameRate.doubleValue)
-        } else {
-            follow = nil
-        }
-
-        let format: String
-        switch profile.container {
-        case .mp4: format = "mp4"
-        case .mkv: format = "matroska"
-        case .ts: format = "mpegts"
-        }
+        notes = s.container.video ? render.notes : []
+        let format = s.container.format
         muxer = try Muxer(path: path, formatName: format)
+        let globalHeader = s.container.globalHeader ?? muxer.needsGlobalHeader
+        if s.container.video {
+            let graph = try FilterGraph(video: s.videoInput, description: render.filter)
+            let graphRate = graph.outputFrameRate
+            outputFrameRate = render.frameRateCap.map { av_d2q($0, 1001000) }
+                ?? (graphRate.num > 0 ? graphRate : (s.sourceFrameRate.num > 0 ? s.sourceFrameRate : AVRational(num: 30, den: 1)))
+            if let window = render.follow {
+                follow = try FollowTracker(window: window, input: s.videoInput,
+                                           upright: RenderPlanner.uprightFilters(rotation: s.sourceRotation).filters,
+                                           frameRate: outputFrameRate.doubleValue)
+            } else {
+                follow = nil
+            }
+            let choice = try EncoderChoice.video(profile.video, frameRate: outputFrameRate.doubleValue,
+                                                 fixedGOP: s.container.keyframeSeconds != nil)
+            var vs = VideoEncoderSettings(codecName: choice.encoder, width: graph.outputWidth, height: graph.outputHeight,
+                                          pixelFormat: AV_PIX_FMT_YUV420P.rawValue, timeBase: graph.outputTimeBase,
+                                          frameRate: outputFrameRate, sampleAspectRatio: AVRational(num: 1, den: 1))
+            vs.options = choice.options
+            vs.globalHeader = globalHeader
+            vs.colorPrimaries = 2; vs.colorTransfer = 2; vs.colorSpace = 2
+            let encoder = try Encoder(video: vs)
+            if let seconds = s.container.keyframeSeconds {
+                keyframeTicks = max(1, TimeBase(1, 1_000_000).rescale(Int64(seconds * 1_000_000), to: encoder.timeBase))
+            }
+            videoGraph = graph; videoEncoder = encoder; videoChoice = choice
+        } else {
+            outputFrameRate = s.sourceFrameRate
+            follow = nil; videoGraph = nil; videoEncoder = nil; videoChoice = nil
+        }
 
-        videoChoice = try EncoderChoice.video(profile.video, frameRate: outputFrameRate.doubleValue)
-        var vs = VideoEncoderSettings(codecName: videoChoice.encoder, width: videoGraph.outputWidth, height: videoGraph.outputHeight,
-                                      pixelFormat: AV_PIX_FMT_YUV420P.rawValue, timeBase: videoGraph.outputTimeBase,
-                                      frameRate: outputFrameRate, sampleAspectRatio: AVRational(num: 1, den: 1))
-        vs.options = videoChoice.options
-        vs.globalHeader = muxer.needsGlobalHeader
-        vs.colorPrimaries = 2; vs.colorTransfer = 2; vs.colorSpace = 2
-        videoEncoder = try Encoder(video: vs)
-
-        if let input = s.audioInput {
+        if let input = s.audioInput, s.container.audio {
             let choice = try EncoderChoice.audio(profile.audio)
             notes += choice.notes
             var settings = AudioEncoderSettings(sampleRate: profile.audio.sampleRate, channels: profile.audio.channels,
                                                 bitRate: Int64(profile.audio.bitrate))
             settings.codecName = choice.encoder
-            settings.globalHeader = muxer.needsGlobalHeader
+            settings.globalHeader = globalHeader
             settings.options = choice.options.filter { $0.key != "b" }
             let encoder = try Encoder(audio: settings)
             let formatName = av_get_sample_fmt_name(encoder.context.pointee.sample_fmt).map { String(cString: $0) } ?? "fltp"
@@ -111,35 +145,38 @@ final class OutputPipeline: @unchecked Sendable {
             audioChoice = choice; audioRender = plan; audioGraph = graph; audioEncoder = encoder
         } else {
             audioChoice = nil; audioRender = nil; audioGraph = nil; audioEncoder = nil
-            notes.append("the source has no audio: the output has none")
+            if s.container.audio { notes.append("the source has no audio: the output has none") }
         }
 
-        let vst = try muxer.addStream()
-        try videoEncoder.copyParameters(to: vst)
-        vst.pointee.time_base = videoEncoder.timeBase.rational
-        vst.pointee.avg_frame_rate = outputFrameRate
-        // Apple players take HEVC in MP4 only as 'hvc1' (parameter sets in the sample entry).
-        if profile.video.codec == .hevc && format == "mp4" {
-            vst.pointee.codecpar.pointee.codec_tag = UInt32(UInt8(ascii: "h")) | UInt32(UInt8(ascii: "v")) << 8
-                | UInt32(UInt8(ascii: "c")) << 16 | UInt32(UInt8(ascii: "1")) << 24
+        if let videoEncoder {
+            let vst = try muxer.addStream()
+            try videoEncoder.copyParameters(to: vst)
+            vst.pointee.time_base = videoEncoder.timeBase.rational
+            vst.pointee.avg_frame_rate = outputFrameRate
+            // Apple players take HEVC in MP4 only as 'hvc1' (parameter sets in the sample entry).
+            if profile.video.codec == .hevc && (format == "mp4" || format == "hls") {
+                vst.pointee.codecpar.pointee.codec_tag = UInt32(UInt8(ascii: "h")) | UInt32(UInt8(ascii: "v")) << 8
+                    | UInt32(UInt8(ascii: "c")) << 16 | UInt32(UInt8(ascii: "1")) << 24
+            }
+            videoStream = Int(vst.pointee.index)
         }
         if let audioEncoder {
             let ast = try muxer.addStream()
             try audioEncoder.copyParameters(to: ast)
             ast.pointee.time_base = audioEncoder.timeBase.rational
-            audioStream = 1
+            audioStream = Int(ast.pointee.index)
         }
         if profile.chapters {
             for (n, c) in s.chapters.enumerated() {
                 try muxer.addChapter(id: n + 1, start: c.start, end: c.end, timeBase: c.timeBase, title: c.title)
             }
         }
-        try muxer.writeHeader(options: format == "mp4" ? ["movflags": "+faststart"] : [:])
+        try muxer.writeHeader(options: s.container.options)
     }
 
     /// A source video frame, timed from the range start.
     func video(_ frame: Frame) {
-        guard failure == nil, frame.pts < videoLimit else { return }
+        guard failure == nil, let videoGraph, frame.pts < videoLimit else { return }
         do {
             try follow?.observe(frame, output: videoGraph)
             try videoGraph.send(frame)
@@ -159,9 +196,11 @@ final class OutputPipeline: @unchecked Sendable {
     /// Ends both streams, drains filters and encoders, and publishes the file.
     func finish() throws {
         if let failure { throw failure }
-        try videoGraph.close(at: videoEnd)
-        try drainVideoGraph()
-        try encodeVideo(nil)
+        if let videoGraph {
+            try videoGraph.close(at: videoEnd)
+            try drainVideoGraph()
+            try encodeVideo(nil)
+        }
         if let audioGraph {
             try audioGraph.send(nil)
             try drainAudioGraph()
@@ -172,19 +211,29 @@ final class OutputPipeline: @unchecked Sendable {
 
     func discard() { muxer.discard() }
 
+    /// The video encoder's global header (avcC/hvcC parameter sets), empty when they go in-band.
+    var videoExtradata: [UInt8] { videoEncoder?.extradata ?? [] }
+
     private func drainVideoGraph() throws {
+        guard let videoGraph else { return }
         while try videoGraph.receive(into: filtered) == .ok {
             try encodeVideo(filtered)
         }
     }
 
     private func encodeVideo(_ frame: Frame?) throws {
+        guard let videoEncoder, let videoStream else { return }
         if let frame {
             let pts = frame.pts
             if let previous = previousPTS { durations[previous] = pts - previous }
             previousPTS = pts
-            // The source's picture types are not ours: let the encoder place keyframes by the GOP.
+            // The source's picture types are not ours: the encoder places keyframes by the GOP,
+            // or at the forced grid (the first frame at or after each multiple).
             frame.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
+            if let keyframeTicks, pts >= nextKeyframe {
+                frame.pointer.pointee.pict_type = AV_PICTURE_TYPE_I
+                while nextKeyframe <= pts { nextKeyframe += keyframeTicks }
+            }
             framesOut += 1
         } else if let last = previousPTS {
             let end = sourceTimeBase.rescale(videoEnd, to: videoEncoder.timeBase)
@@ -199,6 +248,8 @@ final class OutputPipeline: @unchecked Sendable {
                 break
             }
             packet.duration = durations.removeValue(forKey: packet.pts) ?? 0
+            if firstVideoPacket.isEmpty { firstVideoPacket = Array(packet.bytes) }
+            videoPackets.append((videoEncoder.timeBase.seconds(packet.pts), packet.size, packet.isKey))
             try write(packet, stream: videoStream, from: videoEncoder.timeBase)
         }
     }

@@ -36,52 +36,14 @@ public final class TranscodeEngine {
     let progress: ProgressReporter?
     public init(progress: ProgressReporter? = nil) { self.progress = progress }
 
-    /// Frames an output may have queued before the decoder waits for it.
-    static let queueDepth = 8
-
     public func run(_ request: TranscodeRequest) throws -> TranscodeResult {
         let started = Date()
         try InputChecks.validate(input: request.input)
         for o in request.outputs { try InputChecks.validate(output: o.path, input: request.input) }
 
-        let demuxer: Demuxer
-        do { demuxer = try Demuxer(path: request.input) } catch let e as MediaError {
-            throw CutError(.notMedia, path: request.input, detail: "not a readable media file (\(e.message))")
-        }
-        guard let videoIndex = demuxer.bestVideoStream else {
-            throw CutError(.noVideo, path: request.input, detail: "has no video stream")
-        }
-        let index: PacketIndex
-        do {
-            index = try PacketIndexer.index(path: request.input, demuxer: demuxer, videoStream: videoIndex) { [progress] f in
-                progress?.update(stage: "indexing", fraction: f)
-            }
-        } catch let e as MediaError {
-            throw CutError(.truncated, path: request.input, detail: "can't be read (\(e.message))")
-        }
-        guard !index.packets.isEmpty else { throw CutError(.truncated, path: request.input, detail: "holds no readable video packets") }
-        let planner = CutPlanner(index: index, path: request.input)
-        let range = request.range ?? RangeRequest(from: .frame(0), to: .frame(planner.order.count))
-        let plan = try planner.plan(range, mode: .exact)
-        let base = index.timeBase
-
-        let reader = try SourceReader(demuxer: demuxer, index: index, videoStream: videoIndex,
-                                      audioStream: demuxer.bestAudioStream, path: request.input)
-        let info = demuxer.streams[videoIndex]
-        let vctx = reader.videoContext
-        var videoInput = FilterGraph.VideoInput(width: Int(vctx.pointee.width), height: Int(vctx.pointee.height),
-                                                pixelFormat: vctx.pointee.pix_fmt.rawValue, timeBase: base)
-        videoInput.sampleAspectRatio = vctx.pointee.sample_aspect_ratio
-        let frameRate = info.averageFrameRate.num > 0 ? info.averageFrameRate : info.realFrameRate
-        videoInput.frameRate = frameRate
-        guard videoInput.width > 0, videoInput.height > 0, videoInput.pixelFormat >= 0 else {
-            throw CutError(.notMedia, path: request.input, detail: "the video stream's picture size or format is unknown")
-        }
-        var audioInput: FilterGraph.AudioInput? = nil
-        if let actx = reader.audioContext, let abase = reader.audioTimeBase {
-            audioInput = FilterGraph.AudioInput(sampleRate: Int(actx.pointee.sample_rate), sampleFormat: actx.pointee.sample_fmt.rawValue,
-                                                channels: max(1, Int(actx.pointee.ch_layout.nb_channels)), timeBase: abase)
-        }
+        let source = try SourceSession(input: request.input, range: request.range, progress: progress)
+        let (plan, planner, base, reader) = (source.plan, source.planner, source.timeBase, source.reader)
+        let (videoInput, audioInput, info, frameRate) = (source.videoInput, source.audioInput, source.info, source.frameRate)
 
         // Each output's end: the range's, or earlier where the profile's duration.max cuts it.
         struct Span { var limit: Int64; var end: Int64; var note: String? }
@@ -114,7 +76,7 @@ public final class TranscodeEngine {
         do {
             for (o, span) in zip(request.outputs, spans) {
                 let key = LoudnessPrepass.Key(channels: o.profile.audio.channels, duration: base.seconds(span.end))
-                let setup = OutputPipeline.Setup(videoInput: videoInput, audioInput: audioInput, sourceRotation: info.rotation,
+                let setup = OutputPipeline.Setup(container: .file(o.profile.container), videoInput: videoInput, audioInput: audioInput, sourceRotation: info.rotation,
                                                  sourceFrameRate: frameRate, videoLimit: span.limit, videoEnd: span.end,
                                                  measured: measured[key], chapters: chapters)
                 let pipeline: OutputPipeline
@@ -132,32 +94,7 @@ public final class TranscodeEngine {
         }
         for p in pipelines { for n in p.notes { progress?.note("\(p.path): \(n)") } }
 
-        let lanes = pipelines.map { Lane(pipeline: $0) }
-        let audioEnd = reader.audioTimeBase.map { base.rescale(plan.endPTS - plan.firstPTS, to: $0) + Int64($0.den) / 2 } ?? 0
-        let kept: Int
-        do {
-            kept = try reader.read(plan, audioEnd: audioEnd, video: { frame in
-                let shared = SharedFrame(try TranscodeEngine.copy(frame))
-                for lane in lanes { lane.submit { lane.pipeline.video(shared.frame) } }
-                if let failed = lanes.first(where: { $0.pipeline.failure != nil }) { throw failed.pipeline.failure! }
-            }, audio: { frame in
-                let shared = SharedFrame(try TranscodeEngine.copy(frame))
-                for lane in lanes { lane.submit { lane.pipeline.audio(shared.frame) } }
-            }, progress: { [progress] f in progress?.update(stage: "transcoding", fraction: f) })
-            guard kept == plan.frameCount else {
-                throw CutError(.truncated, path: request.input, detail: "decoded \(kept) of the range's \(plan.frameCount) frames")
-            }
-            for lane in lanes { lane.wait() }
-            for p in pipelines {
-                do { try p.finish() } catch let e as MediaError {
-                    throw CutError(.failed, path: p.path, detail: "\(p.profile.name): \(e.description)")
-                }
-            }
-        } catch {
-            for lane in lanes { lane.wait() }
-            pipelines.forEach { $0.discard() }
-            throw error
-        }
+        let kept = try source.run(pipelines, progress: progress)
         progress?.update(stage: "done", fraction: 1)
 
         let from = base.seconds(plan.firstPTS - planner.origin)
@@ -190,39 +127,4 @@ public final class TranscodeEngine {
         }
         return out
     }
-
-    static func copy(_ frame: Frame) throws -> Frame {
-        let copy = Frame()
-        try copy.reference(frame)
-        return copy
-    }
-}
-
-/// A decoded frame shared read-only by every output's queue (each filter graph takes its own reference).
-struct SharedFrame: @unchecked Sendable {
-    let frame: Frame
-    init(_ frame: Frame) { self.frame = frame }
-}
-
-/// One output's serial queue, with a bound on the frames waiting in it.
-final class Lane: @unchecked Sendable {
-    let pipeline: OutputPipeline
-    private let queue: DispatchQueue
-    private let slots = DispatchSemaphore(value: TranscodeEngine.queueDepth)
-    private let group = DispatchGroup()
-
-    init(pipeline: OutputPipeline) {
-        self.pipeline = pipeline
-        queue = DispatchQueue(label: "reprise.output.\(pipeline.profile.name)")
-    }
-
-    func submit(_ work: @escaping @Sendable () -> Void) {
-        slots.wait()
-        queue.async(group: group) { [slots] in
-            work()
-            slots.signal()
-        }
-    }
-
-    func wait() { group.wait() }
 }

@@ -65,12 +65,12 @@ public struct OutputReport: Encodable, Sendable {
         if p.render.frameRateCap == nil { duration = p.sourceTimeBase.seconds(p.videoEnd) }
         size = ((try? FileManager.default.attributesOfItem(atPath: p.path)[.size]) as? NSNumber)?.intValue ?? 0
         bitrate = duration > 0 ? Double(size) * 8 / duration : 0
-        videoCodec = String(cString: avcodec_get_name(avcodec_find_encoder_by_name(p.videoChoice.encoder)?.pointee.id ?? AV_CODEC_ID_NONE))
-        videoEncoder = p.videoChoice.encoder
-        videoOptions = p.videoChoice.options
+        videoCodec = p.videoChoice.map { codecName(encoder: $0.encoder) } ?? "none"
+        videoEncoder = p.videoChoice?.encoder ?? "none"
+        videoOptions = p.videoChoice?.options ?? [:]
         videoFilter = p.render.filter
         if let choice = p.audioChoice {
-            audioCodec = String(cString: avcodec_get_name(avcodec_find_encoder_by_name(choice.encoder)?.pointee.id ?? AV_CODEC_ID_NONE))
+            audioCodec = codecName(encoder: choice.encoder)
             audioEncoder = choice.encoder
             audioOptions = choice.options
             audioFilter = p.audioRender?.filter
@@ -108,4 +108,9 @@ public struct OutputReport: Encodable, Sendable {
         try c.encode(sampleRate, forKey: .sampleRate); try c.encode(channels, forKey: .channels)
         try c.encode(loudness, forKey: .loudness); try c.encode(notes, forKey: .notes)
     }
+}
+
+/// The codec an encoder writes, by FFmpeg's short name ("h264", "aac", "opus").
+func codecName(encoder: String) -> String {
+    String(cString: avcodec_get_name(avcodec_find_encoder_by_name(encoder)?.pointee.id ?? AV_CODEC_ID_NONE))
 }

@@ -20,6 +20,7 @@ enum FFprobe {
         var codec_type: String?
         var codec_name: String?
         var profile: String?
+        var level: Int?
         var width: Int?
         var height: Int?
         var pix_fmt: String?
@@ -83,7 +84,7 @@ enum FFprobe {
     static func describe(_ url: URL) throws -> Report {
         try report(["-show_entries",
                     "format=format_name,start_time,duration"
-                    + ":stream=index,codec_type,codec_name,profile,width,height,pix_fmt,sample_rate,channels,"
+                    + ":stream=index,codec_type,codec_name,profile,level,width,height,pix_fmt,sample_rate,channels,"
                     + "time_base,r_frame_rate,avg_frame_rate,start_time,duration"
                     + ":stream_side_data=rotation"], url)
     }

@@ -1,0 +1,50 @@
+import RepriseMedia
+
+/// RFC 6381 codec strings for HLS `CODECS`, read from the encoded parameter sets themselves
+/// (so the master playlist says what the segments really hold).
+public enum CodecString {
+    /// `avc1.PPCCLL`: profile_idc, constraint flags and level_idc from the SPS.
+    public static func avc(sps: [UInt8]) -> String? {
+        guard sps.count >= 4 else { return nil }
+        return "avc1." + [sps[1], sps[2], sps[3]].map { hex2($0) }.joined()
+    }
+
+    /// `hvc1.P.C.TL.B…` from the SPS's profile_tier_level (ISO/IEC 14496-15 annex E).
+    public static func hevc(sps: [UInt8]) -> String? {
+        guard sps.count > 15 else { return nil }
+        var r = BitReader(rbspOf: sps[2...])  // after the two-byte NAL header
+        r.skip(4 + 3 + 1)  // sps_video_parameter_set_id, max_sub_layers_minus1, temporal_id_nesting
+        guard let space = r.readBits(2), let tier = r.readBits(1), let profile = r.readBits(5),
+              let compat = r.readBits(32) else { return nil }
+        var constraints: [Int] = []
+        for _ in 0..<6 { guard let b = r.readBits(8) else { return nil }; constraints.append(b) }
+        guard let level = r.readBits(8) else { return nil }
+        // Compatibility flags are written bit-reversed, in hex without leading zeros.
+        var reversed: UInt32 = 0
+        for i in 0..<32 where (compat >> i) & 1 == 1 { reversed |= 1 << (31 - i) }
+        while constraints.last == 0 { constraints.removeLast() }
+        let spaceLetter = ["", "A", "B", "C"][space]
+        var s = "hvc1.\(spaceLetter)\(profile).\(String(reversed, radix: 16, uppercase: true)).\(tier == 1 ? "H" : "L")\(level)"
+        for c in constraints { s += "." + String(c, radix: 16, uppercase: true) }
+        return s
+    }
+
+    /// The video codec string from an encoder's extradata, or (no extradata: parameter sets
+    /// in-band, as for MPEG-TS) from its first keyframe.
+    public static func video(isHEVC: Bool, extradata: [UInt8], firstPacket: [UInt8]) -> String? {
+        var sets = ParameterSets(extradata: extradata, isHEVC: isHEVC)
+        if sets.sps.isEmpty { sets = ParameterSets(annexBPacket: firstPacket, isHEVC: isHEVC) }
+        guard let sps = sets.sps.first else { return nil }
+        return isHEVC ? hevc(sps: sps) : avc(sps: sps)
+    }
+
+    /// Audio: AAC by its object type (2 LC, 5 HE, 29 HE v2), Opus.
+    public static func audio(codec: String, aacObjectType: Int = 2) -> String {
+        codec == "opus" ? "Opus" : "mp4a.40.\(aacObjectType)"
+    }
+
+    static func hex2(_ b: UInt8) -> String {
+        let s = String(b, radix: 16, uppercase: true)
+        return s.count == 1 ? "0" + s : s
+    }
+}
