@@ -30,11 +30,13 @@ let package = Package(
         .target(name: "RepriseHLS", dependencies: ["RepriseMedia"]),
         // Profiles rendered from one decode: geometry and filter chains, loudness, follow, encoders.
         .target(name: "RepriseTranscode", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseHLS", "CFFmpeg"]),
+        // Highlights: signal files, per-second series, scoring, windows, timeline picture.
+        .target(name: "RepriseHighlights", dependencies: ["RepriseMedia", "CFFmpeg"]),
         .executableTarget(
             name: "reprise",
-            dependencies: ["RepriseCut", "RepriseMedia", "CFFmpeg", "RepriseProfiles", "RepriseTranscode",
+            dependencies: ["RepriseCut", "RepriseMedia", "CFFmpeg", "RepriseProfiles", "RepriseTranscode", "RepriseHighlights",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "RepriseTests", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "RepriseHLS", "reprise"]),
+        .testTarget(name: "RepriseTests", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "RepriseHLS", "RepriseHighlights", "reprise"]),
     ]
 )
