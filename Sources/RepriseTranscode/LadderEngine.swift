@@ -148,6 +148,9 @@ public final class LadderEngine {
                 "hls_segment_type": isTS ? "mpegts" : "fmp4",
                 "hls_segment_filename": dir.appendingPathComponent("seg_%05d.\(segmentExtension)").path,
                 "hls_flags": "independent_segments",
+                // Lets MPEG-TS gather audio frames into PES packets (as the ffmpeg program's
+                // default -muxdelay does); without it every AAC frame costs its own PES and TS packet.
+                "max_delay": "700000",
             ]
             if !isTS { options["hls_fmp4_init_filename"] = "init.mp4" }
             return OutputPipeline.Container(format: "hls", options: options)
