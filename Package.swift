@@ -31,7 +31,7 @@ let package = Package(
         // Profiles rendered from one decode: geometry and filter chains, loudness, follow, encoders.
         .target(name: "RepriseTranscode", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseHLS", "CFFmpeg"]),
         // Highlights: signal files, per-second series, scoring, windows, timeline picture.
-        .target(name: "RepriseHighlights", dependencies: ["RepriseMedia", "CFFmpeg"]),
+        .target(name: "RepriseHighlights", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "CFFmpeg"]),
         .executableTarget(
             name: "reprise",
             dependencies: ["RepriseCut", "RepriseMedia", "CFFmpeg", "RepriseProfiles", "RepriseTranscode", "RepriseHighlights",

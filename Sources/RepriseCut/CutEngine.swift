@@ -9,9 +9,18 @@ public struct CutRequest: Sendable {
     public var mode: CutMode
     /// x264/x265 preset for re-encoded frames.
     public var preset: String = "veryfast"
+    /// Chapters of the output, in output seconds (e.g. one per product in a highlight reel).
+    public var chapters: [CutChapter] = []
     public init(input: String, output: String, ranges: [RangeRequest], mode: CutMode) {
         self.input = input; self.output = output; self.ranges = ranges; self.mode = mode
     }
+}
+
+public struct CutChapter: Codable, Sendable, Equatable {
+    public var title: String
+    public var start: Double
+    public var end: Double
+    public init(title: String, start: Double, end: Double) { self.title = title; self.start = start; self.end = end }
 }
 
 public struct CutResult: Codable, Sendable {
@@ -103,6 +112,10 @@ public final class CutEngine {
         var keep: Set<Int> = [videoIndex]
         if let a = audio { keep.insert(a.sourceStream) }
         demuxer.keepOnly(keep)
+        for (n, c) in request.chapters.enumerated() where c.end > c.start {
+            try muxer.addChapter(id: n + 1, start: Int64((c.start * 1000).rounded()), end: Int64((c.end * 1000).rounded()),
+                                 timeBase: TimeBase(1, 1000), title: c.title)
+        }
         try muxer.writeHeader(options: formatName == "mp4" || formatName == "mov" ? ["movflags": "+faststart"] : [:])
 
         let writer = RangeWriter(demuxer: demuxer, muxer: muxer, index: index, videoStream: videoIndex, edge: edge,

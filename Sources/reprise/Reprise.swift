@@ -9,7 +9,7 @@ struct Reprise: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reprise",
         abstract: "Cut, transcode and package live-commerce stream recordings.",
-        subcommands: [CutCommand.self, TranscodeCommand.self, LadderCommand.self, ProbeCommand.self, ProfilesCommand.self, SampleCommand.self])
+        subcommands: [CutCommand.self, TranscodeCommand.self, LadderCommand.self, HighlightsCommand.self, ProbeCommand.self, ProfilesCommand.self, SampleCommand.self])
 
     static func main() {
         // FFmpeg's own chatter stays quiet unless asked for; our errors carry its messages.

@@ -1,0 +1,111 @@
+import CFFmpeg
+import Foundation
+import RepriseMedia
+import RepriseTranscode
+
+/// A cover for an output: the sharpest frame (libavfilter's `blurdetect`) within a couple of
+/// seconds of its strongest moment, upright, cropped to 16:9 and 9:16, as JPEG and WebP.
+public enum CoverMaker {
+    public struct Made: Codable, Sendable {
+        public var time: Double
+        public var files: [String]
+    }
+
+    static let shapes: [(name: String, width: Int, height: Int)] = [("16x9", 1280, 720), ("9x16", 720, 1280)]
+
+    /// - Parameters:
+    ///   - around: seconds of the recording to look near; `range` keeps the pick inside the output.
+    ///   - base: output path without extension; files are `base.cover-16x9.jpg` etc.
+    public static func make(input: String, around: Double, within range: ClosedRange<Double>, base: String) throws -> Made {
+        let demuxer = try Demuxer(path: input)
+        guard let v = demuxer.bestVideoStream else { throw MediaError("cover", message: "\(input): no video stream") }
+        demuxer.keepOnly([v])
+        let st = demuxer.stream(v)
+        let tb = TimeBase(st.pointee.time_base)
+        let origin = Double(demuxer.startTimeMicros) / 1_000_000
+        let lo = max(range.lowerBound, around - 2), hi = min(range.upperBound, around + 2)
+        try? demuxer.seek(stream: v, timestamp: tb.ticks(seconds: origin + max(0, lo - 0.1)))
+        let decoder = try Decoder(parameters: st.pointee.codecpar, timeBase: tb)
+        let ctx = decoder.context
+        var input = FilterGraph.VideoInput(width: Int(ctx.pointee.width), height: Int(ctx.pointee.height),
+                                           pixelFormat: ctx.pointee.pix_fmt.rawValue, timeBase: tb)
+        input.sampleAspectRatio = ctx.pointee.sample_aspect_ratio
+        let measure = try FilterGraph(video: input, description: "scale=320:-2,format=yuv420p,blurdetect")
+        let packet = Packet(), frame = Frame(), small = Frame()
+        var best: (blur: Double, frame: Frame, time: Double)? = nil
+        var done = false
+        func consider() throws {
+            while try decoder.receive(into: frame) == .ok {
+                let t = tb.seconds(frame.bestEffortTimestamp) - origin
+                if t > hi { done = true }
+                guard t >= lo, t <= hi else { continue }
+                frame.pts = frame.bestEffortTimestamp
+                try measure.send(frame)
+                while try measure.receive(into: small) == .ok {
+                    let blur = small.pointer.pointee.metadata.flatMap { av_dict_get($0, "lavfi.blur", nil, 0) }
+                        .flatMap { Double(String(cString: $0.pointee.value)) } ?? .infinity
+                    if best == nil || blur < best!.blur {
+                        let keep = Frame()
+                        try keep.reference(frame)
+                        best = (blur, keep, t)
+                    }
+                }
+            }
+        }
+        while !done {
+            switch demuxer.read(into: packet) {
+            case .endOfFile, .damaged: done = true; continue
+            case .packet: break
+            }
+            guard packet.streamIndex == v else { continue }
+            _ = try decoder.send(packet)
+            try consider()
+        }
+        _ = try decoder.send(nil)
+        try consider()
+        guard let chosen = best else { throw MediaError("cover", message: "\(input): no frame near \(around) s") }
+
+        var files: [String] = []
+        let upright = RenderPlanner.uprightFilters(rotation: demuxer.streams[v].rotation).filters
+        for shape in shapes {
+            let crop = "scale=\(shape.width):\(shape.height):force_original_aspect_ratio=increase,crop=\(shape.width):\(shape.height),setsar=1"
+            for (ext, encoder, format, options) in [("jpg", "mjpeg", AV_PIX_FMT_YUVJ420P, ["flags": "+qscale", "global_quality": "354"]),
+                                                    ("webp", "libwebp", AV_PIX_FMT_YUV420P, ["quality": "82"])] {
+                let name = String(cString: av_get_pix_fmt_name(format))
+                let graph = try FilterGraph(video: input, description: (upright + [crop, "format=\(name)"]).joined(separator: ","))
+                try graph.send(chosen.frame)
+                try graph.send(nil)
+                let picture = Frame()
+                guard try graph.receive(into: picture) == .ok else { throw MediaError("cover", message: "no picture out of the filter") }
+                var settings = VideoEncoderSettings(codecName: encoder, width: shape.width, height: shape.height, pixelFormat: format.rawValue,
+                                                    timeBase: TimeBase(1, 25), frameRate: AVRational(num: 25, den: 1),
+                                                    sampleAspectRatio: AVRational(num: 1, den: 1))
+                settings.options = options
+                settings.threads = 1
+                settings.colorRange = format == AV_PIX_FMT_YUVJ420P ? 2 : 0
+                let enc = try Encoder(video: settings)
+                picture.pts = 0
+                picture.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
+                _ = try enc.send(picture)
+                _ = try enc.send(nil)
+                let out = Packet()
+                guard try enc.receive(into: out) == .ok else { throw MediaError("cover", message: "\(encoder) gave no picture") }
+                let path = "\(base).cover-\(shape.name).\(ext)"
+                try write(Data(out.bytes), to: path)
+                files.append(path)
+            }
+        }
+        return Made(time: (chosen.time * 1000).rounded() / 1000, files: files)
+    }
+
+    /// Temporary name, then rename: no half-written file under the final name.
+    static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())")
+        try data.write(to: temp)
+        if rename(temp.path, path) != 0 {
+            try? FileManager.default.removeItem(at: temp)
+            throw MediaError("write", message: "\(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

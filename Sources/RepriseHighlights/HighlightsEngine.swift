@@ -1,0 +1,326 @@
+import Foundation
+import RepriseCut
+import RepriseMedia
+import RepriseProfiles
+import RepriseTranscode
+
+public struct HighlightsRequest: Sendable {
+    public var input: String
+    public var output: String
+    public var recipe: Recipe
+    public var chat: String?
+    public var orders: String?
+    public var products: String?
+    /// Wall-clock start of the recording, for ISO 8601 times in signal files.
+    public var recordingStart: Date?
+    public var planOnly = false
+    /// Folders profiles are looked up in (for the shorts' profile).
+    public var profileFolders: [String] = []
+    public init(input: String, output: String, recipe: Recipe) { self.input = input; self.output = output; self.recipe = recipe }
+}
+
+/// The plan (and, once made, the outputs): what was read, the windows and why, every output.
+public struct HighlightsPlan: Encodable, Sendable {
+    public struct SignalSummary: Encodable, Sendable {
+        public var path: String
+        public var items: Int
+        public var badLines: [BadLineReport]
+    }
+    public struct BadLineReport: Encodable, Sendable { public var line: Int; public var reason: String }
+    public struct PlannedWindow: Encodable, Sendable {
+        public var start: Double
+        public var end: Double
+        public var peak: Double
+        public var score: Double
+        public var signals: [String: Double]
+        public var reasons: [String]
+        public var product: String?
+    }
+    public struct Output: Encodable, Sendable {
+        public var form: String
+        public var path: String
+        public var title: String
+        public var ranges: [[Double]]
+        public var duration: Double
+        public var chapters: [CutChapter]
+        public var metadata: String
+        public var covers: [String] = []
+        public var frames: Int?
+    }
+    public var input: String
+    public var duration: Double
+    public var recordingStart: String?
+    public var signals: [String: SignalSummary]
+    public var sceneCuts: Int
+    public var pauses: Int
+    public var windows: [PlannedWindow]
+    public var teaser: [[Double]]
+    public var outputs: [Output]
+    public var timeline: String
+    public var notes: [String]
+    public var planSeconds: Double
+    public var seconds: Double
+}
+
+/// Reads the signals, scores the recording, shapes windows, and makes the replay forms: the
+/// highlight reel (teaser first, product chapters, smart-cut in one pass), a clip per product,
+/// vertical shorts through a profile, covers, metadata sidecars and the timeline picture.
+public final class HighlightsEngine {
+    let progress: ProgressReporter?
+    public init(progress: ProgressReporter? = nil) { self.progress = progress }
+
+    public func run(_ request: HighlightsRequest) throws -> HighlightsPlan {
+        let started = Date()
+        let recipe = request.recipe
+        try InputChecks.validate(input: request.input)
+        let demuxer: Demuxer
+        do { demuxer = try Demuxer(path: request.input) } catch let e as MediaError {
+            throw CutError(.notMedia, path: request.input, detail: "not a readable media file (\(e.message))")
+        }
+        let recordingStart = request.recordingStart ?? demuxer.metadataCreationTime.flatMap(SignalReader.parseDate)
+        let clock = SignalClock(recordingStart: recordingStart)
+        var notes: [String] = []
+
+        // Signals: named on the command line, or found beside the recording by base name.
+        let found = HighlightsEngine.sidecars(for: request.input)
+        var summaries: [String: HighlightsPlan.SignalSummary] = [:]
+        func summary<T>(_ f: SignalFile<T>) -> HighlightsPlan.SignalSummary {
+            for b in f.badLines.prefix(20) { progress?.note("\(f.path):\(b.line): \(b.reason) (line skipped)") }
+            if f.badLines.count > 20 { progress?.note("\(f.path): \(f.badLines.count - 20) more lines skipped") }
+            return .init(path: f.path, items: f.items.count, badLines: f.badLines.map { .init(line: $0.line, reason: $0.reason) })
+        }
+        let chat = try (request.chat ?? found.chat).map { try SignalReader.chat(path: $0, clock: clock) }
+        let orders = try (request.orders ?? found.orders).map { try SignalReader.orders(path: $0, clock: clock) }
+        let products = try (request.products ?? found.products).map { try SignalReader.products(path: $0, clock: clock) }
+        if let chat { summaries["chat"] = summary(chat) }
+        if let orders { summaries["orders"] = summary(orders) }
+        if let products { summaries["products"] = summary(products) }
+
+        // The recording's own signals.
+        let analysis = try RecordingAnalysis.analyse(path: request.input) { [progress] f in progress?.update(stage: "analysing", fraction: f) }
+        var series = analysis.series
+        let n = series.seconds
+        if let chat { series.chat = SignalSeries.bins(chat.items.map(\.time), seconds: n) }
+        if let orders {
+            series.orders = SignalSeries.bins(orders.items.map(\.time), seconds: n)
+            series.orderValue = SignalSeries.bins(orders.items.map(\.time), seconds: n, values: orders.items.map(\.amount))
+        }
+        if chat == nil && orders == nil { notes.append("no chat or order data: windows are picked from loudness and scene changes") }
+        let planStarted = Date()
+        let scored = Scoring.score(series, recipe: recipe)
+        let duration = analysis.duration
+        let productSpans = products?.items ?? []
+        func product(at t: Double) -> ProductSpan? { productSpans.first { $0.start <= t && t < $0.end } }
+
+        // Reel windows: the best ones up to the target; relaxed when the recording is quiet.
+        var windows: [Window] = []
+        if recipe.makeReel || recipe.teaserSeconds > 0 {
+            let budget = min(recipe.reelTarget, duration)
+            windows = WindowShaper.pick(scored, series: series, minLength: recipe.windowMin, maxLength: recipe.windowMax,
+                                        snap: recipe.snapSeconds, minScore: recipe.minScore, budget: budget)
+            var total = windows.reduce(0) { $0 + $1.duration }
+            if total < min(recipe.reelMin, duration * 0.5) {
+                windows += WindowShaper.pick(scored, series: series, minLength: recipe.windowMin, maxLength: recipe.windowMax,
+                                             snap: recipe.snapSeconds, minScore: 0, budget: min(recipe.reelMin, duration * 0.5) - total,
+                                             avoiding: windows)
+                total = windows.reduce(0) { $0 + $1.duration }
+                notes.append(String(format: "few stand-out moments: the reel is filled to %.0f s with weaker ones", total))
+            }
+            windows.sort { $0.start < $1.start }
+        }
+        // Teaser: short snippets around the strongest peaks, in the order of their strength.
+        var teaser: [[Double]] = []
+        if recipe.teaserSeconds > 0, !windows.isEmpty {
+            let strongest = windows.sorted { $0.score > $1.score }.prefix(recipe.teaserSnippets)
+            let each = recipe.teaserSeconds / Double(strongest.count)
+            teaser = strongest.map { w in
+                let s = min(max(w.start, w.peak - each / 2), max(w.start, w.end - each))
+                return [s, min(w.end, s + each)]
+            }
+        }
+        // Shorts: the top windows, at short-video lengths.
+        var shorts: [Window] = []
+        if recipe.makeShorts && recipe.shortsCount > 0 {
+            shorts = WindowShaper.pick(scored, series: series, minLength: min(recipe.shortsMin, duration), maxLength: recipe.shortsMax,
+                                       snap: recipe.snapSeconds, minScore: 0, budget: .infinity, count: recipe.shortsCount)
+        }
+        let planSeconds = Date().timeIntervalSince(planStarted)
+
+        // Outputs.
+        let base = ((request.input as NSString).lastPathComponent as NSString).deletingPathExtension
+        let dir = request.output
+        let date = HighlightsEngine.dateText(recordingStart ?? (try? FileManager.default.attributesOfItem(atPath: request.input)[.modificationDate] as? Date) ?? nil)
+        func title(form: String, product: String?) -> String {
+            recipe.titleTemplate.replacingOccurrences(of: "{shop}", with: recipe.shop).replacingOccurrences(of: "{date}", with: date)
+                .replacingOccurrences(of: "{form}", with: form).replacingOccurrences(of: "{product}", with: product.map { " " + $0 } ?? "")
+                .trimmingCharacters(in: .whitespaces)
+        }
+        var outputs: [HighlightsPlan.Output] = []
+        if recipe.makeReel, !windows.isEmpty {
+            var ranges = recipe.teaserBeforeReel ? teaser : []
+            ranges += windows.map { [$0.start, $0.end] }
+            var chapters: [CutChapter] = []
+            var at = 0.0
+            if recipe.teaserBeforeReel && !teaser.isEmpty {
+                let d = teaser.reduce(0) { $0 + $1[1] - $1[0] }
+                chapters.append(CutChapter(title: "Teaser", start: 0, end: d)); at = d
+            }
+            for (k, w) in windows.enumerated() {
+                chapters.append(CutChapter(title: product(at: w.peak)?.title ?? "Highlight \(k + 1)", start: at, end: at + w.duration))
+                at += w.duration
+            }
+            let path = (dir as NSString).appendingPathComponent("\(base).reel.mp4")
+            outputs.append(.init(form: "reel", path: path, title: title(form: "Highlights", product: nil), ranges: ranges, duration: at,
+                                 chapters: chapters, metadata: path + ".json"))
+        }
+        if !teaser.isEmpty {
+            let path = (dir as NSString).appendingPathComponent("\(base).teaser.mp4")
+            outputs.append(.init(form: "teaser", path: path, title: title(form: "Teaser", product: nil), ranges: teaser,
+                                 duration: teaser.reduce(0) { $0 + $1[1] - $1[0] }, chapters: [], metadata: path + ".json"))
+        }
+        if recipe.makeProductClips {
+            for p in productSpans {
+                let range = HighlightsEngine.productRange(p, recipe: recipe, duration: duration, score: scored.total)
+                let path = (dir as NSString).appendingPathComponent("\(base).product-\(HighlightsEngine.slug(p.id)).mp4")
+                outputs.append(.init(form: "product", path: path, title: title(form: "", product: p.title), ranges: [range],
+                                     duration: range[1] - range[0], chapters: [CutChapter(title: p.title, start: 0, end: range[1] - range[0])],
+                                     metadata: path + ".json"))
+            }
+        }
+        for (k, w) in shorts.sorted(by: { $0.score > $1.score }).enumerated() {
+            let path = (dir as NSString).appendingPathComponent("\(base).short-\(k + 1).mp4")
+            outputs.append(.init(form: "short", path: path, title: title(form: "Short \(k + 1)", product: product(at: w.peak)?.title),
+                                 ranges: [[w.start, w.end]], duration: w.duration, chapters: [], metadata: path + ".json"))
+        }
+        let timeline = (dir as NSString).appendingPathComponent("\(base).timeline.png")
+        let planned = windows.map { w in
+            HighlightsPlan.PlannedWindow(start: w.start, end: w.end, peak: w.peak, score: w.score, signals: w.signals,
+                                         reasons: w.reasons, product: product(at: w.peak)?.title)
+        }
+        var plan = HighlightsPlan(input: request.input, duration: duration, recordingStart: recordingStart.map { ISO8601DateFormatter().string(from: $0) },
+                                  signals: summaries, sceneCuts: series.sceneCuts.count, pauses: series.pauses.count, windows: planned,
+                                  teaser: teaser, outputs: outputs, timeline: timeline, notes: notes, planSeconds: planSeconds, seconds: 0)
+        if request.planOnly {
+            plan.seconds = Date().timeIntervalSince(started)
+            return plan
+        }
+
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let library = try ProfileLibrary(folders: request.profileFolders)
+        for (i, o) in plan.outputs.enumerated() {
+            progress?.update(stage: "\(o.form) \(i + 1)/\(plan.outputs.count)", fraction: 0)
+            let ranges = o.ranges.map { RangeRequest(from: .seconds($0[0]), to: .seconds($0[1])) }
+            if o.form == "short" {
+                guard let profile = library.profile(named: recipe.shortsProfile) else {
+                    throw TranscodeError("recipe \(recipe.name): no profile '\(recipe.shortsProfile)' for the shorts")
+                }
+                let r = try TranscodeEngine(progress: progress).run(TranscodeRequest(input: request.input,
+                                                                                     outputs: [.init(profile: profile, path: o.path)], range: ranges[0]))
+                plan.outputs[i].frames = r.outputs.first?.frames
+            } else {
+                var cut = CutRequest(input: request.input, output: o.path, ranges: ranges, mode: .smart)
+                cut.chapters = o.chapters
+                let r = try CutEngine(progress: progress).run(cut)
+                plan.outputs[i].frames = r.frames
+            }
+            if recipe.makeCovers {
+                let peak = o.form == "product" ? HighlightsEngine.bestSecond(in: o.ranges[0], score: scored.total)
+                    : (windows.first { $0.start <= o.ranges.last![0] && o.ranges.last![0] < $0.end }?.peak ?? o.ranges[0][0])
+                let first = o.ranges.first!, last = o.ranges.last!
+                let inside = o.ranges.first { $0[0] <= peak && peak < $0[1] } ?? [first[0], last[1]]
+                let made = try CoverMaker.make(input: request.input, around: peak, within: inside[0]...inside[1],
+                                               base: (o.path as NSString).deletingPathExtension)
+                plan.outputs[i].covers = made.files
+            }
+            let texts = chat?.items.filter { m in o.ranges.contains { $0[0] <= m.time && m.time < $0[1] } }.map(\.text) ?? []
+            let productTitles = productSpans.filter { p in o.ranges.contains { $0[0] < p.end && p.start < $0[1] } }.map(\.title)
+            try HighlightsEngine.writeMetadata(plan.outputs[i], recipe: recipe, tags: productTitles + Keywords.top(texts),
+                                               input: request.input, date: date)
+        }
+        // The timeline picture: the series and the windows, for an operator.
+        var lanes: [TimelinePicture.Series] = [.init(name: "score", values: scored.total, color: (220, 80, 40))]
+        if let c = series.chat { lanes.append(.init(name: "chat/s", values: c, color: (40, 120, 220))) }
+        if let o = series.orders { lanes.append(.init(name: "orders/s", values: o, color: (40, 170, 90))) }
+        if let l = series.loudness { lanes.append(.init(name: "loudness", values: l.map { max(0, $0 + 70) }, color: (150, 90, 200))) }
+        if let s = series.scene { lanes.append(.init(name: "scene", values: s, color: (120, 120, 120))) }
+        var marks = windows.enumerated().map { k, w in
+            TimelinePicture.Mark(start: w.start, end: w.end, label: String(format: "#%d %.1f", k + 1, w.score), kind: .reel)
+        }
+        marks += shorts.enumerated().map { k, w in TimelinePicture.Mark(start: w.start, end: w.end, label: "S\(k + 1)", kind: .short) }
+        marks += teaser.map { TimelinePicture.Mark(start: $0[0], end: $0[1], label: "T", kind: .teaser) }
+        marks += productSpans.map { TimelinePicture.Mark(start: $0.start, end: $0.end, label: $0.id, kind: .product) }
+        let picture = TimelinePicture.render(series: lanes, marks: marks, duration: duration, title: "\(base): \(recipe.name)")
+        try TimelinePicture.writePNG(picture, to: timeline)
+        plan.seconds = Date().timeIntervalSince(started)
+        return plan
+    }
+
+    /// Sidecar files beside the recording: BASE.chat.{jsonl,csv,xml}, BASE.danmaku.xml, BASE.orders.{jsonl,csv},
+    /// BASE.products.{json,csv}.
+    static func sidecars(for input: String) -> (chat: String?, orders: String?, products: String?) {
+        let stem = (input as NSString).deletingPathExtension
+        func first(_ names: [String]) -> String? { names.map { stem + $0 }.first { FileManager.default.fileExists(atPath: $0) } }
+        return (first([".chat.jsonl", ".chat.json", ".chat.csv", ".chat.xml", ".danmaku.xml", ".xml"]),
+                first([".orders.jsonl", ".orders.json", ".orders.csv"]),
+                first([".products.json", ".products.csv"]))
+    }
+
+    /// A product's presentation with its lead-in, held to [productMin, productMax]: a long one is
+    /// trimmed to its best-scoring stretch, a short one grown after (then before) within the recording.
+    static func productRange(_ p: ProductSpan, recipe: Recipe, duration: Double, score: [Double]) -> [Double] {
+        var start = max(0, p.start - recipe.productLeadIn), end = min(duration, p.end)
+        if end - start > recipe.productMax {
+            let length = recipe.productMax
+            var best = start, bestSum = -Double.infinity
+            var s = start
+            while s + length <= end {
+                let a = Int(s), b = min(score.count, Int(s + length))
+                let sum = a < b ? score[a..<b].reduce(0, +) : 0
+                if sum > bestSum { bestSum = sum; best = s }
+                s += 5
+            }
+            start = best; end = best + length
+        }
+        if end - start < recipe.productMin {
+            end = min(duration, start + recipe.productMin)
+            start = max(0, end - recipe.productMin)
+        }
+        return [start, end]
+    }
+
+    static func bestSecond(in range: [Double], score: [Double]) -> Double {
+        let a = max(0, Int(range[0])), b = min(score.count, Int(range[1]))
+        guard a < b else { return range[0] }
+        return Double((a..<b).max { score[$0] < score[$1] } ?? a)
+    }
+
+    static func slug(_ s: String) -> String {
+        let kept = s.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_" ? Character($0) : "-" }
+        let text = String(kept).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        return text.isEmpty ? "product" : text
+    }
+
+    static func dateText(_ date: Date?) -> String {
+        guard let date else { return "" }
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd"
+        f.timeZone = TimeZone.current
+        return f.string(from: date)
+    }
+
+    static func writeMetadata(_ o: HighlightsPlan.Output, recipe: Recipe, tags: [String], input: String, date: String) throws {
+        var seen = Set<String>()
+        let unique = tags.filter { seen.insert($0).inserted }
+        let description = o.form == "product"
+            ? "\(o.title): the presentation from the \(recipe.shop) live stream\(date.isEmpty ? "" : " of \(date)")."
+            : "\(o.title): \(o.ranges.count) moments from the \(recipe.shop) live stream\(date.isEmpty ? "" : " of \(date)")."
+        let value: [String: Any] = [
+            "title": o.title, "description": description, "tags": unique, "form": o.form, "file": (o.path as NSString).lastPathComponent,
+            "duration": o.duration, "source": input,
+            "sourceRanges": o.ranges, "chapters": o.chapters.map { ["title": $0.title, "start": $0.start, "end": $0.end] },
+            "covers": o.covers.map { ($0 as NSString).lastPathComponent },
+        ]
+        let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try CoverMaker.write(data, to: o.metadata)
+    }
+}

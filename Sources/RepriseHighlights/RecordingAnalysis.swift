@@ -1,0 +1,144 @@
+import CFFmpeg
+import Foundation
+import RepriseMedia
+
+/// The signals a recording carries itself, for when there is no data file and to sharpen the
+/// ones there are: loudness per second (libavfilter's `ebur128`, momentary), pauses in speech,
+/// and scene changes (`scdet` on the keyframes — only keyframes are decoded, so a 3-hour
+/// recording is analysed in well under its length, and cuts found this way are where a smart cut
+/// is cheapest anyway).
+public enum RecordingAnalysis {
+    public struct Result: Sendable {
+        public var series: SignalSeries
+        public var duration: Double
+        public var keyframes: [Double]
+    }
+
+    /// - Parameter progress: fraction read, 0…1.
+    public static func analyse(path: String, progress: ((Double) -> Void)? = nil) throws -> Result {
+        let demuxer = try Demuxer(path: path)
+        guard let v = demuxer.bestVideoStream else { throw MediaError("analyse", message: "\(path): no video stream") }
+        let a = demuxer.bestAudioStream
+        demuxer.keepOnly(Set([v] + (a.map { [$0] } ?? [])))
+        let start = Double(demuxer.startTimeMicros) / 1_000_000
+        let duration = Double(demuxer.durationMicros ?? 0) / 1_000_000
+        let seconds = max(1, Int(duration.rounded(.up)))
+        var loudness = [Double](repeating: -70, count: seconds)
+        var scene = [Double](repeating: 0, count: seconds)
+        var cuts: [Double] = [], keyframes: [Double] = []
+        var quiet: [(Double, Bool)] = []  // (time, below the pause threshold) per 100 ms reading
+
+        let vst = demuxer.stream(v)
+        let vbase = TimeBase(vst.pointee.time_base)
+        let video = try Decoder(parameters: vst.pointee.codecpar, timeBase: vbase, threads: 1)
+        video.context.pointee.skip_frame = AVDISCARD_NONKEY
+        let vin = FilterGraph.VideoInput(width: Int(video.context.pointee.width), height: Int(video.context.pointee.height),
+                                         pixelFormat: video.context.pointee.pix_fmt.rawValue, timeBase: vbase)
+        let sceneGraph = try FilterGraph(video: vin, description: "scale=160:-2,format=yuv420p,scdet=threshold=12")
+
+        var audio: Decoder? = nil, meter: FilterGraph? = nil, abase = TimeBase(1, 48000)
+        if let a {
+            let ast = demuxer.stream(a)
+            abase = TimeBase(ast.pointee.time_base)
+            if let d = try? Decoder(parameters: ast.pointee.codecpar, timeBase: abase, threads: 1) {
+                let ain = FilterGraph.AudioInput(sampleRate: Int(d.context.pointee.sample_rate), sampleFormat: d.context.pointee.sample_fmt.rawValue,
+                                                 channels: max(1, Int(d.context.pointee.ch_layout.nb_channels)), timeBase: abase)
+                meter = try FilterGraph(audio: ain, description: "aformat=channel_layouts=mono,ebur128=metadata=1")
+                audio = d
+            }
+        }
+
+        let packet = Packet(), frame = Frame(), out = Frame()
+        func readScene() throws {
+            while try sceneGraph.receive(into: out) == .ok {
+                let t = vbase.seconds(out.pts) - start
+                keyframes.append(t)
+                // scdet's score is a change in difference: the first two pictures have no earlier
+                // difference to compare with, and score as if the whole scene changed.
+                guard keyframes.count > 2, let md = out.pointer.pointee.metadata else { continue }
+                let i = min(seconds - 1, max(0, Int(t)))
+                if let s = av_dict_get(md, "lavfi.scd.score", nil, 0).flatMap({ Double(String(cString: $0.pointee.value)) }) {
+                    scene[i] = max(scene[i], s)
+                }
+                if av_dict_get(md, "lavfi.scd.time", nil, 0) != nil { cuts.append(t) }
+            }
+        }
+        func readLoudness() throws {
+            guard let meter else { return }
+            while try meter.receive(into: out) == .ok {
+                guard let md = out.pointer.pointee.metadata,
+                      let m = av_dict_get(md, "lavfi.r128.M", nil, 0).flatMap({ Double(String(cString: $0.pointee.value)) }) else { continue }
+                let t = abase.seconds(out.pts) - start
+                let i = min(seconds - 1, max(0, Int(t)))
+                loudness[i] = max(loudness[i], max(-70, m))
+                quiet.append((t, m < -45))
+            }
+        }
+        func decodeVideo(_ p: Packet?) throws {
+            var pending = p
+            repeat {
+                if try video.send(pending) != .needsMoreInput { pending = nil }
+                while try video.receive(into: frame) == .ok {
+                    frame.pts = frame.bestEffortTimestamp
+                    try sceneGraph.send(frame)
+                    try readScene()
+                }
+            } while pending != nil
+        }
+        func decodeAudio(_ p: Packet?) throws {
+            guard let audio, let meter else { return }
+            var pending = p
+            repeat {
+                if try audio.send(pending) != .needsMoreInput { pending = nil }
+                while try audio.receive(into: frame) == .ok {
+                    frame.pts = frame.bestEffortTimestamp
+                    try meter.send(frame)
+                    try readLoudness()
+                }
+            } while pending != nil
+        }
+
+        let size = max(1, demuxer.fileSize)
+        var count = 0
+        reading: while true {
+            switch demuxer.read(into: packet) {
+            case .endOfFile, .damaged: break reading
+            case .packet: break
+            }
+            if packet.streamIndex == v {
+                if packet.isKey { try decodeVideo(packet) }
+            } else if packet.streamIndex == a {
+                try decodeAudio(packet)
+            }
+            count += 1
+            if count % 500 == 0, packet.position > 0 { progress?(Double(packet.position) / Double(size)) }
+        }
+        try decodeVideo(nil)
+        try decodeAudio(nil)
+        try sceneGraph.send(nil); try readScene()
+        if let meter { try meter.send(nil); try readLoudness() }
+
+        var series = SignalSeries(seconds: seconds)
+        series.loudness = audio == nil ? nil : loudness
+        series.scene = scene
+        series.sceneCuts = cuts
+        series.pauses = pauses(quiet)
+        return Result(series: series, duration: duration, keyframes: keyframes.sorted())
+    }
+
+    /// Middles of quiet stretches at least 0.3 s long: where a cut doesn't clip a word.
+    static func pauses(_ readings: [(Double, Bool)]) -> [Double] {
+        var out: [Double] = []
+        var runStart: Double? = nil
+        var last = 0.0
+        for (t, isQuiet) in readings {
+            if isQuiet { if runStart == nil { runStart = t } } else if let s = runStart {
+                if last - s >= 0.3 { out.append((s + last) / 2) }
+                runStart = nil
+            }
+            last = t
+        }
+        if let s = runStart, last - s >= 0.3 { out.append((s + last) / 2) }
+        return out
+    }
+}

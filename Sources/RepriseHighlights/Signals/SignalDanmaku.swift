@@ -1,0 +1,103 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// Reads danmaku XML as live recorders write it:
+/// `<i><chatserver>…</chatserver><d p="754.2,1,25,16777215,1700000000,0,abc,123">text</d>…</i>`.
+/// The first field of `p` is the time in seconds, the 7th (when there) the user; the element's
+/// text is the message. Every other element (gifts, super chats, metadata) is ignored.
+enum DanmakuParser {
+    static func parse(bytes: [UInt8]) throws -> ParsedEntries {
+        let parser = XMLParser(data: Data(bytes))
+        parser.shouldResolveExternalEntities = false
+        let collector = Collector()
+        parser.delegate = collector
+        // parse()'s result is not enough: on Linux it can return true after an error, and libxml2
+        // recovers and goes on reporting elements, so the collector stops at the first error.
+        let finished = parser.parse()
+        let failure = collector.failure
+            ?? (finished ? nil : (parser.lineNumber, parser.columnNumber, (parser.parserError as NSError?)?.code ?? 0))
+
+        var parsed = ParsedEntries()
+        parsed.emptyDetail = "no <d> elements (not a danmaku file?)"
+        for element in collector.elements {
+            guard let p = element.p else {
+                parsed.badLines.append(BadLine(line: element.line, reason: "<d> without a 'p' attribute"))
+                continue
+            }
+            let fields = p.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            var record: SignalRecord = ["t": .string(fields[0]), "text": .string(element.text)]
+            record["user"] = .string(fields.count > 6 ? fields[6] : "")
+            parsed.entries.append((element.line, record))
+        }
+        if let failure {
+            let problem = "not well-formed XML at line \(failure.line), column \(failure.column) (\(describe(xmlError: failure.code)))"
+            // A recorder stopped mid-write leaves a cut-short file: what came before still counts,
+            // and the cut is reported rather than dropped quietly.
+            guard !parsed.entries.isEmpty || !parsed.badLines.isEmpty else { throw LineProblem(problem) }
+            parsed.badLines.append(BadLine(line: failure.line, reason: "\(problem); the rest of the file was not read"))
+        }
+        return parsed
+    }
+
+    /// A few words for the libxml2 errors a signal file meets; the code for the others.
+    /// The codes are libxml2's (as on Darwin); swift-corelibs' `XMLParser.ErrorCode` values are
+    /// shifted by one, so they are not used here.
+    private static func describe(xmlError code: Int) -> String {
+        switch code {
+        case 3, 4: return "no XML document"
+        case 5: return "the file ends early"
+        case 76: return "a tag closed with the wrong name"
+        default: return "XML error \(code)"
+        }
+    }
+
+    /// Collects the `<d>` elements (line, `p`, text) as the parser reports them.
+    private final class Collector: NSObject, XMLParserDelegate {
+        var elements: [(line: Int, p: String?, text: String)] = []
+        private var current: (line: Int, p: String?)?
+        private var text = ""
+        /// Elements open inside the current `<d>` (their text counts, their tags do not).
+        private var nested = 0
+        /// Where the first error was (line, column, code); nothing after it is collected.
+        var failure: (line: Int, column: Int, code: Int)?
+
+        func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) {
+            if failure == nil {
+                failure = (parser.lineNumber, parser.columnNumber, (parseError as NSError).code)
+            }
+            parser.abortParsing()
+        }
+
+        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+                    qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
+            guard failure == nil else { return }
+            if current != nil {
+                nested += 1
+            } else if elementName == "d" {
+                current = (parser.lineNumber, attributeDict["p"])
+                text = ""
+            }
+        }
+
+        func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?,
+                    qualifiedName qName: String?) {
+            guard failure == nil, let open = current else { return }
+            if nested > 0 {
+                nested -= 1
+                return
+            }
+            elements.append((open.line, open.p, text))
+            current = nil
+        }
+
+        func parser(_ parser: XMLParser, foundCharacters string: String) {
+            if failure == nil, current != nil { text += string }
+        }
+
+        func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
+            if failure == nil, current != nil { text += String(decoding: CDATABlock, as: UTF8.self) }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import RepriseCut
+import RepriseHighlights
+import RepriseMedia
+import RepriseProfiles
+import RepriseTranscode
+
+struct HighlightsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "highlights",
+        abstract: "Pick a recording's moments from chat, orders and the product timeline, and make the replay forms.",
+        discussion: """
+        Signal files are given on the command line or found beside the recording by base name \
+        (REC.chat.jsonl|csv|xml, REC.danmaku.xml, REC.orders.jsonl|csv, REC.products.json|csv). \
+        Without them, loudness and scene changes pick the moments. The plan (windows, scores, \
+        reasons, outputs) is printed as JSON with --json or --plan-only.
+        """)
+
+    @Argument(help: "The recording.") var input: String
+    @Option(name: .shortAndLong, help: "Output folder (made if missing).") var output: String
+    @Option(help: "Chat/danmaku file (JSON lines, CSV, or danmaku XML).") var chat: String?
+    @Option(help: "Orders / add-to-cart file (JSON lines or CSV).") var orders: String?
+    @Option(help: "Product timeline (JSON or CSV).") var products: String?
+    @Option(help: "Recipe name (Profiles/recipe-NAME.yaml) or file.") var recipe: String = "default"
+    @Option(name: .customLong("recording-start"), help: "Wall-clock start of the recording (ISO 8601), for wall-clock times in signal files.")
+    var recordingStart: String?
+    @Option(name: .customLong("profile-dir"), help: "Another folder of profiles and recipes (read last, so it overrides).")
+    var profileDirs: [String] = []
+    @Flag(name: .customLong("plan-only"), help: "Print the plan; make nothing.") var planOnly = false
+    @Flag(help: "Print progress and the plan as JSON lines on stdout.") var json = false
+
+    func run() throws {
+        TemporaryFiles.installSignalHandlers()
+        let reporter = makeReporter(json: json)
+        do {
+            let folders = ProfileLibrary.defaultFolders(extra: profileDirs)
+            let chosen: Recipe
+            if recipe.hasSuffix(".yaml") || recipe.hasSuffix(".yml") {
+                chosen = try RecipeLoader.load(path: recipe)
+            } else if let r = try RecipeLoader.find(recipe, folders: folders) {
+                chosen = r
+            } else {
+                throw TranscodeError("unknown recipe '\(recipe)' (looked for recipe-\(recipe).yaml in \(folders.joined(separator: ", ")))")
+            }
+            var request = HighlightsRequest(input: input, output: output, recipe: chosen)
+            request.chat = chat; request.orders = orders; request.products = products
+            request.planOnly = planOnly
+            request.profileFolders = folders
+            if let recordingStart {
+                guard let d = SignalReader.parseDate(recordingStart) else {
+                    throw CutError(.badTime, path: input, detail: "--recording-start \(recordingStart) is not an ISO 8601 time")
+                }
+                request.recordingStart = d
+            }
+            let plan = try HighlightsEngine(progress: reporter).run(request)
+            reporter.finish()
+            if json || planOnly {
+                var value = try JSONSerialization.jsonObject(with: JSONEncoder().encode(plan)) as! [String: Any]
+                value["event"] = planOnly ? "plan" : "result"
+                let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                print(String(format: "%@: %d windows, %d outputs, %.2f s (planning %.3f s)", plan.input, plan.windows.count,
+                             plan.outputs.count, plan.seconds, plan.planSeconds))
+                for o in plan.outputs { print(String(format: "  %@ %@ (%.1f s): %@", o.form, o.path, o.duration, o.title)) }
+                print("  timeline \(plan.timeline)")
+                for n in plan.notes { print("  note: \(n)") }
+            }
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            reporter.finish()
+            fail(error)
+        }
+    }
+}

@@ -1,0 +1,243 @@
+import Foundation
+import XCTest
+@testable import RepriseHighlights
+@testable import RepriseProfiles
+
+/// Highlights: scoring and window shaping on synthetic series (no media), then `reprise
+/// highlights` end to end on a generated recording with generated signal files.
+final class HighlightsTests: XCTestCase {
+    // MARK: scoring and windows, no media
+
+    /// A steady, noisy chat with two planted bursts and an order burst: the windows are the
+    /// bursts (orders moved earlier by the lag), snapped to the scene cuts next to them, within
+    /// [min, max], apart, each with its reasons.
+    func testBurstsBecomeSnappedWindowsWithReasons() {
+        let n = 3600
+        var rng = SplitMix(seed: 7)
+        var chat = (0..<n).map { _ in Double(rng.next() % 3) + 1 }   // 1–3 messages a second
+        for t in 600..<640 { chat[t] += 12 }
+        for t in 2000..<2030 { chat[t] += 9 }
+        var orders = [Double](repeating: 0, count: n)
+        for t in 3030..<3060 { orders[t] = 3 }
+        var series = SignalSeries(seconds: n)
+        series.chat = chat
+        series.orders = orders
+        series.sceneCuts = [597, 643, 1000, 1999, 2031]
+        var recipe = Recipe()
+        recipe.windowMin = 30; recipe.windowMax = 60; recipe.snapSeconds = 4
+        let scored = Scoring.score(series, recipe: recipe)
+        let windows = WindowShaper.pick(scored, series: series, minLength: 30, maxLength: 60, snap: 4, minScore: 2, budget: 600)
+            .sorted { $0.start < $1.start }
+        XCTAssertEqual(windows.count, 3, "\(windows.map { ($0.start, $0.end) })")
+        guard windows.count == 3 else { return }
+        XCTAssertEqual(windows[0].start, 597, "snapped to the cut before the burst")
+        XCTAssertEqual(windows[0].end, 643, "snapped to the cut after it")
+        XCTAssertTrue(windows[1].start <= 2000 && windows[1].end >= 2029, "second burst: \(windows[1])")
+        XCTAssertTrue(windows[2].start <= 3010 && windows[2].end >= 3020 && windows[2].end <= 3061,
+                      "orders at 3030–3060 mark the moment 30 s earlier: \(windows[2])")
+        for w in windows {
+            XCTAssertTrue((30...60).contains(w.duration), "length \(w.duration)")
+            XCTAssertFalse(w.reasons.isEmpty)
+        }
+        XCTAssertTrue(windows[0].reasons.first?.hasPrefix("chat") ?? false, "\(windows[0].reasons)")
+        XCTAssertTrue(windows[2].reasons.first?.hasPrefix("order") ?? false, "\(windows[2].reasons)")
+        XCTAssertGreaterThan(windows[0].signals["chat"] ?? 0, 3)
+        // Quiet elsewhere: nothing else clears the bar.
+        let more = WindowShaper.pick(scored, series: series, minLength: 30, maxLength: 60, snap: 4, minScore: 2, budget: 600, avoiding: windows)
+        XCTAssertEqual(more.count, 0, "\(more.map { ($0.start, $0.end, $0.score) })")
+    }
+
+    /// The baseline is local: the same burst size stands out in a quiet hour and in a busy one.
+    func testBaselineIsLocal() {
+        var x = [Double](repeating: 2, count: 7200)
+        for t in 3600..<7200 { x[t] = 20 }           // the second hour is ten times busier
+        for t in 1000..<1010 { x[t] += 10 }          // a burst in the quiet hour
+        for t in 5000..<5010 { x[t] += 10 }          // the same burst in the busy hour
+        let z = Scoring.localZ(x, window: 600)
+        XCTAssertGreaterThan(z[1005], 1)
+        XCTAssertGreaterThan(z[5005], 1)
+        XCTAssertLessThan(z[4500], 0.5, "a busy hour alone is not a highlight")
+    }
+
+    func testChineseChatGivesKeywords() {
+        let texts = ["这个颜色好看！", "颜色真好看", "颜色绝了", "买买买", "好看好看", "想要这个颜色", "Love the COLOR", "color!!", "666"]
+        let top = Keywords.top(texts, limit: 3)
+        XCTAssertEqual(top.first, "颜色", "\(top)")
+        XCTAssertTrue(top.contains("好看"), "\(top)")
+        XCTAssertTrue(Keywords.top(texts, limit: 8).contains("color"))
+        XCTAssertFalse(Keywords.top(texts, limit: 8).contains("666"))
+    }
+
+    func testProductRangeIsHeldToItsLimits() {
+        var recipe = Recipe()
+        recipe.productLeadIn = 15; recipe.productMin = 180; recipe.productMax = 600
+        let score = [Double](repeating: 0, count: 7200)
+        let short = HighlightsEngine.productRange(ProductSpan(id: "a", title: "A", start: 1000, end: 1060), recipe: recipe, duration: 7200, score: score)
+        XCTAssertEqual(short, [985, 1165])
+        var peaked = score
+        for t in 3000..<3100 { peaked[t] = 5 }
+        let long = HighlightsEngine.productRange(ProductSpan(id: "b", title: "B", start: 2000, end: 4000), recipe: recipe, duration: 7200, score: peaked)
+        XCTAssertEqual(long[1] - long[0], 600)
+        XCTAssertTrue(long[0] <= 3000 && long[1] >= 3100, "the best stretch is kept: \(long)")
+    }
+
+    // MARK: end to end
+
+    static let recipeYAML = """
+        name: recipe-test
+        shop: 测试小店
+        order_lag_seconds: 2
+        baseline_seconds: 60
+        windows: {min: 4, max: 8, snap: 1, min_score: 1.5}
+        reel: {min: 4, target: 16, max: 30}
+        product_clips: {lead_in: 2, min: 5, max: 10}
+        shorts: {count: 1, min: 4, max: 6, profile: tiny-short}
+        teaser: {seconds: 3, snippets: 3}
+        """
+    static let shortProfile = """
+        name: tiny-short
+        video: {width: 180, height: 320, fit: crop, quality: 30, encoder_options: {preset: ultrafast}}
+        audio: {bitrate: 64k}
+        """
+
+    /// A 60-s recording with chat bursts at 20–26 s and 40–44 s, orders at 54–56 s (2 s lag), two products:
+    /// the plan finds them (a malformed chat line reported by number), the reel's frames are exact
+    /// at every join and it carries chapters, product clips follow the timeline, and covers,
+    /// metadata (Chinese text kept) and the timeline picture are made and not blank.
+    func testHighlightsFromSignalFilesEndToEnd() throws {
+        let spec = FixtureSpec(seconds: 60)
+        let fixture = try Fixtures.get(spec)
+        let folder = ScratchSpace.makeFolder("highlights")
+        let dir = folder.appendingPathComponent("profiles")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Self.recipeYAML.write(to: dir.appendingPathComponent("recipe-test.yaml"), atomically: true, encoding: .utf8)
+        try Self.shortProfile.write(to: dir.appendingPathComponent("tiny-short.yaml"), atomically: true, encoding: .utf8)
+
+        var chat: [String] = []
+        for t in 0..<60 { chat.append(#"{"t": \#(Double(t) + 0.5), "user": "u\#(t)", "text": "hello"}"#) }
+        for t in 20..<26 { for k in 0..<8 { chat.append(#"{"t": \#(Double(t) + Double(k) / 8), "user": "v\#(k)", "text": "这个颜色好看"}"#) } }
+        for t in 40..<44 { for k in 0..<6 { chat.append(#"{"t": \#(Double(t) + Double(k) / 6), "user": "w\#(k)", "text": "买买买 颜色"}"#) } }
+        chat.insert("{this is not json", at: 4)   // line 5
+        let chatURL = folder.appendingPathComponent("rec.chat.jsonl")
+        try chat.joined(separator: "\n").write(to: chatURL, atomically: true, encoding: .utf8)
+        let ordersURL = folder.appendingPathComponent("rec.orders.csv")
+        try (["t,product,kind,amount"] + (0..<12).map { "\(54 + Double($0) / 6),P2,order,99" }).joined(separator: "\n")
+            .write(to: ordersURL, atomically: true, encoding: .utf8)
+        let productsURL = folder.appendingPathComponent("rec.products.json")
+        try #"[{"id": "P1", "title": "红色外套", "start": 10, "end": 28}, {"id": "P2", "title": "Blue Bag", "start": 30, "end": 55}]"#
+            .write(to: productsURL, atomically: true, encoding: .utf8)
+
+        let out = folder.appendingPathComponent("out")
+        let run = try Reprise.run(["highlights", fixture.url.path, "-o", out.path, "--chat", chatURL.path, "--orders", ordersURL.path,
+                                   "--products", productsURL.path, "--recipe", "test", "--profile-dir", dir.path, "--json"], timeout: 600)
+        XCTAssertEqual(run.status, 0, run.transcript)
+        guard run.status == 0, let plan = run.summary() else { return XCTFail("no plan:\n\(run.transcript)") }
+
+        XCTAssertEqual(plan["signals"]?["chat"]?["badLines"]?.array?.compactMap { $0["line"]?.int }, [5], "the malformed chat line")
+        let windows = (plan["windows"]?.array ?? []).compactMap { w -> (Double, Double)? in
+            guard let s = w["start"]?.double, let e = w["end"]?.double else { return nil }
+            return (s, e)
+        }
+        for (a, b) in [(20.0, 26.0), (40.0, 44.0), (52.0, 54.0)] {
+            XCTAssertTrue(windows.contains { $0.0 <= a + 1 && $0.1 >= b - 1 }, "no window over [\(a), \(b)]: \(windows)")
+        }
+        for w in windows { XCTAssertTrue((3.999...8.001).contains(w.1 - w.0), "window length \(w)") }
+
+        let outputs = plan["outputs"]?.array ?? []
+        func output(_ form: String) -> [JSONValue] { outputs.filter { $0["form"]?.string == form } }
+        XCTAssertEqual(output("reel").count, 1)
+        XCTAssertEqual(output("teaser").count, 1)
+        XCTAssertEqual(output("product").count, 2)
+        XCTAssertEqual(output("short").count, 1)
+
+        // Frames exact at every join: the file holds each range's frames, in order.
+        for o in output("reel") + output("product") + output("teaser") {
+            guard let path = o["path"]?.string, let ranges = o["ranges"]?.array else { continue }
+            let expected = ranges.flatMap { r -> [Int] in
+                let s = r.array?[0].double ?? 0, e = r.array?[1].double ?? 0
+                return Array(Int((s * 30 - 1e-6).rounded(.up))..<Int((e * 30 - 1e-6).rounded(.up)))
+            }
+            let read = try VideoReadback.read(URL(fileURLWithPath: path))
+            XCTAssertEqual(read.indices, expected.map(Optional.some), "\(path): frames")
+        }
+        let reelPath = output("reel").first?["path"]?.string ?? ""
+        let chapters = try Subprocess.checked("ffprobe", ["-v", "error", "-show_chapters", "-of", "json", reelPath])
+        let titles = (JSONValue.parse(chapters)?["chapters"]?.array ?? []).compactMap { $0["tags"]?["title"]?.string }
+        XCTAssertEqual(titles.first, "Teaser")
+        XCTAssertEqual(titles.count, 1 + windows.count, "a chapter per window after the teaser: \(titles)")
+        XCTAssertTrue(titles.contains("红色外套"), "the product on screen names its chapter: \(titles)")
+
+        // Product clips: the presentation plus lead-in, held to [5, 10] s, inside the product's time.
+        for (o, span) in zip(output("product"), [(10.0, 28.0), (30.0, 55.0)]) {
+            let r = o["ranges"]?.array?.first?.array?.compactMap(\.double) ?? []
+            XCTAssertEqual(r.count, 2)
+            guard r.count == 2 else { continue }
+            XCTAssertTrue((5...10).contains(r[1] - r[0]), "product clip length \(r)")
+            XCTAssertTrue(r[0] >= span.0 - 2 && r[1] <= span.1, "product clip \(r) outside \(span)")
+        }
+
+        // Covers, metadata, timeline.
+        for o in outputs {
+            let covers = o["covers"]?.array?.compactMap(\.string) ?? []
+            XCTAssertEqual(covers.count, 4, "\(o["path"]?.string ?? ""): covers")
+            for c in covers {
+                let gray = try GrayFrames.decode(URL(fileURLWithPath: c))
+                XCTAssertEqual([gray.width, gray.height], c.contains("16x9") ? [1280, 720] : [720, 1280], c)
+                let picture = gray[0]
+                XCTAssertGreaterThan(picture.sharpestEdge(x0: 0, y0: 0, x1: picture.width, y1: picture.height), 10, "\(c) is blank")
+            }
+            let meta = try Data(contentsOf: URL(fileURLWithPath: o["metadata"]?.string ?? ""))
+            let value = JSONValue.parse(meta)
+            XCTAssertTrue(value?["title"]?.string?.contains("测试小店") ?? false, "title: \(String(decoding: meta, as: UTF8.self))")
+            XCTAssertNotNil(value?["sourceRanges"]?.array)
+        }
+        let reelMeta = JSONValue.parse(try Data(contentsOf: URL(fileURLWithPath: output("reel").first?["metadata"]?.string ?? "")))
+        let tags = reelMeta?["tags"]?.array?.compactMap(\.string) ?? []
+        XCTAssertTrue(tags.contains("红色外套"), "product title in the tags: \(tags)")
+        XCTAssertTrue(tags.contains("颜色"), "chat keyword in the tags: \(tags)")
+        let timeline = URL(fileURLWithPath: plan["timeline"]?.string ?? "")
+        let picture = try GrayFrames.decode(timeline)
+        XCTAssertEqual(picture.width, 1600)
+        XCTAssertGreaterThan(picture[0].sharpestEdge(x0: 0, y0: 0, x1: picture.width, y1: picture.height), 30, "timeline picture is blank")
+    }
+
+    /// No signal files: a loud, busy stretch (30–40 s) of an otherwise quiet, still recording is found.
+    func testLoudnessAndSceneFallbackFindsThePlantedStretch() throws {
+        let folder = ScratchSpace.makeFolder("fallback")
+        let input = folder.appendingPathComponent("quiet.mp4")
+        try Subprocess.checked("ffmpeg", ["-hide_banner", "-v", "error", "-y",
+            "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=70,hue=h='if(between(t,30,40),t*170,0)':s='if(between(t,30,40),3,1)'",
+            "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=70,volume='if(between(t,30,40),1,0.01)':eval=frame",
+            "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-c:a", "aac", "-shortest", input.path])
+        let dir = folder.appendingPathComponent("profiles")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Self.recipeYAML.write(to: dir.appendingPathComponent("recipe-test.yaml"), atomically: true, encoding: .utf8)
+        let run = try Reprise.run(["highlights", input.path, "-o", folder.appendingPathComponent("out").path, "--recipe", "test",
+                                   "--profile-dir", dir.path, "--plan-only"])
+        XCTAssertEqual(run.status, 0, run.transcript)
+        let plan = run.summary()
+        XCTAssertEqual(plan?["event"]?.string, "plan")
+        let windows = (plan?["windows"]?.array ?? []).compactMap { w -> (Double, Double, [String])? in
+            guard let s = w["start"]?.double, let e = w["end"]?.double else { return nil }
+            return (s, e, w["reasons"]?.array?.compactMap(\.string) ?? [])
+        }
+        let best = windows.max { $0.1 - $0.0 < $1.1 - $1.0 }
+        XCTAssertFalse(windows.isEmpty, run.transcript)
+        XCTAssertTrue(windows.allSatisfy { $0.1 > 29 && $0.0 < 41 }, "windows outside the loud stretch: \(windows)")
+        XCTAssertTrue(best?.2.contains { $0.hasPrefix("loudness") } ?? false, "\(windows)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out").path), "--plan-only made files")
+    }
+}
+
+/// A small deterministic generator for synthetic series.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E3779B97F4A7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        return z ^ (z >> 31)
+    }
+}
