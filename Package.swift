@@ -11,6 +11,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // FFmpeg 5.1 from Debian's -dev packages, through pkg-config.
@@ -32,11 +35,19 @@ let package = Package(
         .target(name: "RepriseTranscode", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseHLS", "CFFmpeg"]),
         // Highlights: signal files, per-second series, scoring, windows, timeline picture.
         .target(name: "RepriseHighlights", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "CFFmpeg"]),
+        // Durable job store for the watch-folder daemon: SQLite (WAL) through GRDB.
+        .target(name: "RepriseJobs", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // The watch-folder daemon: arrival detection, job plans, child-process runner, systemd notify.
+        .target(name: "RepriseDaemon", dependencies: ["RepriseJobs", "RepriseProfiles", "RepriseMedia",
+                                                      .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "reprise",
             dependencies: ["RepriseCut", "RepriseMedia", "CFFmpeg", "RepriseProfiles", "RepriseTranscode", "RepriseHighlights",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+                           "RepriseDaemon", "RepriseJobs",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
-        .testTarget(name: "RepriseTests", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "RepriseHLS", "RepriseHighlights", "reprise"]),
+        .testTarget(name: "RepriseTests", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "RepriseHLS", "RepriseHighlights", "RepriseJobs", "RepriseDaemon", "reprise"]),
     ]
 )

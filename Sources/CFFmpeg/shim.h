@@ -81,4 +81,9 @@ static inline void cff_remove_tree(const char *path) {
     rmdir(path);
 }
 
+#include <sys/prctl.h>
+#include <signal.h>
+/* prctl is variadic, which Swift cannot call: ask for `sig` when the parent process dies. */
+static inline int cff_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, sig); }
+
 #endif

@@ -96,7 +96,7 @@ struct ProfileReader {
         guard let n = node(key) else { return nil }
         if let v = n.int, v > 0 { return v }
         if let s = n.string {
-            let units: [Character: Double] = ["k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6]
+            let units: [Character: Double] = ["k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6, "g": 1e9, "G": 1e9]
             var digits = s
             var scale = 1.0
             if let last = s.last, let u = units[last] { scale = u; digits = String(s.dropLast()) }

@@ -27,6 +27,8 @@ struct HighlightsCommand: ParsableCommand {
     var recordingStart: String?
     @Option(name: .customLong("profile-dir"), help: "Another folder of profiles and recipes (read last, so it overrides).")
     var profileDirs: [String] = []
+    @Option(help: "Only these forms, comma-separated: reel, teaser, products, shorts, covers (default: the recipe's).")
+    var forms: String?
     @Flag(name: .customLong("plan-only"), help: "Print the plan; make nothing.") var planOnly = false
     @Flag(help: "Print progress and the plan as JSON lines on stdout.") var json = false
 
@@ -35,13 +37,26 @@ struct HighlightsCommand: ParsableCommand {
         let reporter = makeReporter(json: json)
         do {
             let folders = ProfileLibrary.defaultFolders(extra: profileDirs)
-            let chosen: Recipe
+            var chosen: Recipe
             if recipe.hasSuffix(".yaml") || recipe.hasSuffix(".yml") {
                 chosen = try RecipeLoader.load(path: recipe)
             } else if let r = try RecipeLoader.find(recipe, folders: folders) {
                 chosen = r
             } else {
                 throw TranscodeError("unknown recipe '\(recipe)' (looked for recipe-\(recipe).yaml in \(folders.joined(separator: ", ")))")
+            }
+            if let forms {
+                let set = Set(forms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+                let known: Set<String> = ["reel", "teaser", "products", "shorts", "covers"]
+                guard set.isSubset(of: known) else {
+                    throw ValidationError("--forms: use \(known.sorted().joined(separator: ", "))")
+                }
+                chosen.makeReel = set.contains("reel")
+                chosen.teaserBeforeReel = chosen.teaserBeforeReel && chosen.makeReel
+                if !set.contains("teaser") { chosen.teaserSeconds = 0 }
+                chosen.makeProductClips = set.contains("products")
+                chosen.makeShorts = set.contains("shorts")
+                chosen.makeCovers = set.contains("covers")
             }
             var request = HighlightsRequest(input: input, output: output, recipe: chosen)
             request.chat = chat; request.orders = orders; request.products = products

@@ -9,9 +9,15 @@ struct Reprise: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reprise",
         abstract: "Cut, transcode and package live-commerce stream recordings.",
-        subcommands: [CutCommand.self, TranscodeCommand.self, LadderCommand.self, HighlightsCommand.self, ProbeCommand.self, ProfilesCommand.self, SampleCommand.self])
+        subcommands: [CutCommand.self, TranscodeCommand.self, LadderCommand.self, HighlightsCommand.self, DaemonCommand.self, JobsCommand.self, ProbeCommand.self, ProfilesCommand.self, SampleCommand.self])
 
     static func main() {
+        // A job the daemon started must not outlive it (kill -9 included): the next daemon
+        // re-runs the job, and two writers must never share an output.
+        if ProcessInfo.processInfo.environment["REPRISE_DAEMON_CHILD"] == "1" {
+            _ = cff_set_parent_death_signal(SIGTERM)
+            if getppid() == 1 { Foundation.exit(1) }
+        }
         // FFmpeg's own chatter stays quiet unless asked for; our errors carry its messages.
         av_log_set_level(ProcessInfo.processInfo.environment["REPRISE_FFMPEG_LOG"] == nil ? AV_LOG_FATAL : AV_LOG_INFO)
         do {

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import RepriseDaemon
+import RepriseJobs
+import RepriseProfiles
+import ServiceLifecycle
+
+struct DaemonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Watch folders and turn every recording dropped in them into the configured forms.",
+        discussion: """
+        With --config, settings come from a YAML file (see systemd/reprise.yaml). Without it, \
+        --watch, --out and --forms give one watch folder. SIGTERM stops cleanly (running jobs \
+        re-queued, partial outputs removed); SIGHUP reloads the configuration.
+        """)
+
+    @Option(help: "Configuration file.") var config: String?
+    @Option(help: "Quick start: the folder to watch.") var watch: String?
+    @Option(help: "Quick start: the output folder.") var out: String?
+    @Option(help: "Quick start: forms, comma-separated (shorts, highlights, transcode:PROFILE, ladder:NAME).")
+    var forms: String = "shorts,highlights,transcode:long-form-720p,ladder:default"
+    @Option(help: "Quick start: highlights recipe.") var recipe: String = "default"
+    @Option(name: .customLong("state-dir"), help: "Quick start: job store and work files (default: OUT/.reprise).") var stateDir: String?
+    @Option(help: "Quick start: seconds a file must stay unchanged before it counts as complete.") var quiet: Double = 10
+    @Option(help: "Quick start: parallel jobs.") var workers: Int = 1
+    @Option(name: .customLong("profile-dir"), help: "Quick start: another folder of profiles and recipes.") var profileDirs: [String] = []
+
+    func run() throws {
+        var logger = Logger(label: "reprise.daemon")
+        logger.logLevel = ProcessInfo.processInfo.environment["REPRISE_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        let settings: DaemonConfig
+        do {
+            if let config {
+                settings = try DaemonConfigLoader.load(path: config)
+            } else {
+                guard let watch, let out else {
+                    throw ValidationError("give --config FILE, or --watch DIR and --out DIR")
+                }
+                let list = forms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                for f in list where !DaemonConfigLoader.isForm(f) {
+                    throw ValidationError("--forms: '\(f)' is not one of \(DaemonConfig.formKinds.joined(separator: ", "))")
+                }
+                let w = absolute(watch), o = absolute(out)
+                var c = DaemonConfig(watches: [.init(folder: w, output: o, forms: list, recipe: recipe,
+                                                     quarantine: (w as NSString).appendingPathComponent(".quarantine"))],
+                                     source: "command line")
+                c.stateDirectory = stateDir.map(absolute) ?? (o as NSString).appendingPathComponent(".reprise")
+                c.quietSeconds = quiet
+                c.workers = max(1, workers)
+                c.profileFolders = profileDirs.map(absolute)
+                c.sidecarGraceSeconds = min(c.sidecarGraceSeconds, quiet * 3)
+                settings = c
+            }
+        } catch let e as ValidationError { throw e } catch { fail(error) }
+
+        let daemon: Daemon
+        do {
+            daemon = try Daemon(config: settings, configPath: config, executable: Self.executablePath(), logger: logger)
+        } catch { fail(error) }
+
+        // SIGHUP reloads; SIGTERM/SIGINT stop gracefully through the service group.
+        signal(SIGHUP, SIG_IGN)
+        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hup.setEventHandler { daemon.requestReload() }
+        hup.resume()
+
+        let group = ServiceGroup(services: [DaemonService(daemon: daemon)], gracefulShutdownSignals: [.sigterm, .sigint],
+                                 cancellationSignals: [], logger: logger)
+        let done = DispatchSemaphore(value: 0)
+        let failure = FailureBox()
+        Task {
+            do { try await group.run() } catch { failure.set(error) }
+            done.signal()
+        }
+        done.wait()
+        hup.cancel()
+        if let error = failure.get() { fail(error) }
+    }
+
+    func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
+    }
+
+    /// This binary, for the job children.
+    static func executablePath() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}
+
+/// Runs the blocking daemon loop on its own thread; a graceful shutdown asks it to stop.
+struct DaemonService: Service {
+    let daemon: Daemon
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let thread = Thread {
+                    daemon.run()
+                    continuation.resume()
+                }
+                thread.name = "reprise-daemon"
+                thread.start()
+            }
+        } onGracefulShutdown: {
+            daemon.requestStop()
+        }
+    }
+}
+
+final class FailureBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: Error?
+    func set(_ e: Error) { lock.withLock { error = e } }
+    func get() -> Error? { lock.withLock { error } }
+}

@@ -1,0 +1,297 @@
+import Foundation
+import XCTest
+@testable import RepriseDaemon
+@testable import RepriseProfiles
+
+/// The watch-folder daemon as a real process on temporary folders: arrival detection, jobs done
+/// once, kill -9 and SIGTERM, bad inputs, odd names, symlinks, no space. Jobs use a tiny profile
+/// so that many of them fit in a test.
+final class DaemonTests: XCTestCase {
+    // MARK: pure parts
+
+    func testArrivalNeedsAQuietPeriodAndIgnoresTemporaryNames() {
+        var t = ArrivalTracker(quietSeconds: 5)
+        let a = ArrivalTracker.Observation(size: 100, modified: 1), b = ArrivalTracker.Observation(size: 200, modified: 2)
+        XCTAssertFalse(t.observe("/w/x.mp4", a, now: 0))
+        XCTAssertFalse(t.observe("/w/x.mp4", a, now: 4.9))
+        XCTAssertFalse(t.observe("/w/x.mp4", b, now: 5), "grew: still being written")
+        XCTAssertFalse(t.observe("/w/x.mp4", b, now: 9.9))
+        XCTAssertTrue(t.observe("/w/x.mp4", b, now: 10), "quiet for 5 s")
+        XCTAssertFalse(t.observe("/w/x.mp4", b, now: 20), "handed once")
+        for name in [".x.mp4", "x.mp4.part", "x.mp4.tmp", "x.mp4~", "x.txt", "x.crdownload", "notes.json"] {
+            XCTAssertFalse(ArrivalTracker.isCandidate(name: name), name)
+        }
+        for name in ["x.mp4", "直播 回放.FLV", "-rec.ts", "a b.mkv"] { XCTAssertTrue(ArrivalTracker.isCandidate(name: name), name) }
+    }
+
+    func testJobPlansPutShortsFirstAndUseAbsolutePaths() throws {
+        let library = try ProfileLibrary(folders: [ProfileFolder.shipped.path])
+        XCTAssertEqual(JobPlan.priority("shorts", profiles: library), 0)
+        XCTAssertEqual(JobPlan.priority("transcode:vertical-short", profiles: library), 0, "a short profile (max 180 s)")
+        XCTAssertLessThan(JobPlan.priority("highlights", profiles: library), JobPlan.priority("transcode:long-form", profiles: library))
+        XCTAssertLessThan(JobPlan.priority("transcode:long-form", profiles: library), JobPlan.priority("ladder:default", profiles: library))
+        let w = DaemonConfig.Watch(folder: "/in", output: "/out", forms: [], quarantine: "/q")
+        let args = JobPlan.arguments(kind: "ladder:overseas", input: "/in/-odd name.mp4", watch: w, profileFolders: [])
+        XCTAssertEqual(args, ["ladder", "/in/-odd name.mp4", "-o", "/out/-odd name/hls-overseas", "--ladder", "overseas", "--json"])
+    }
+
+    func testBadConfigNamesFileLineAndField() throws {
+        let folder = ScratchSpace.makeFolder("config")
+        let path = folder.appendingPathComponent("reprise.yaml").path
+        try "workers: 2\nwatch:\n  - folder: /in\n    output: /out\n    forms: [shorts, transcode]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try DaemonConfigLoader.load(path: path)) { e in
+            XCTAssertTrue("\(e)".hasPrefix("\(path):5: watch[0].forms: 'transcode' is not one of"), "\(e)")
+        }
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("systemd/reprise.yaml").path
+        let config = try DaemonConfigLoader.load(path: shipped)
+        XCTAssertEqual(config.watches.first?.forms.first, "shorts")
+        XCTAssertEqual(config.diskReserve, 2_000_000_000)
+    }
+
+    // MARK: a real daemon
+
+    static let tinyProfile = """
+        name: tiny
+        video: {width: 160, height: 120, fit: pad, quality: 30, encoder_options: {preset: ultrafast}}
+        audio: {bitrate: 32k}
+        """
+    /// Seconds per job, so that a job is surely running when the daemon is killed.
+    static let slowProfile = """
+        name: slow
+        video: {width: 640, height: 480, fit: pad, upscale: true, quality: 20, encoder_options: {preset: slower}}
+        audio: {bitrate: 64k}
+        """
+
+    /// A daemon on fresh folders: W (watch), O (output), S (state), P (profiles).
+    final class Harness {
+        let root: URL
+        var watch: URL { root.appendingPathComponent("in") }
+        var out: URL { root.appendingPathComponent("out") }
+        var state: URL { root.appendingPathComponent("state") }
+        var profiles: URL { root.appendingPathComponent("profiles") }
+        var process: Process?
+        let log: URL
+        var forms = "transcode:tiny"
+        var environment: [String: String] = [:]
+        var workers = 2
+
+        init(_ name: String) throws {
+            root = ScratchSpace.makeFolder(name)
+            log = root.appendingPathComponent("daemon.log")
+            for d in [watch, out, profiles] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
+            try DaemonTests.tinyProfile.write(to: profiles.appendingPathComponent("tiny.yaml"), atomically: true, encoding: .utf8)
+            try DaemonTests.slowProfile.write(to: profiles.appendingPathComponent("slow.yaml"), atomically: true, encoding: .utf8)
+        }
+
+        func start() throws {
+            let p = Process()
+            p.executableURL = Reprise.binary
+            p.arguments = ["daemon", "--watch", watch.path, "--out", out.path, "--state-dir", state.path, "--forms", forms,
+                           "--quiet", "1", "--workers", String(workers), "--profile-dir", profiles.path]
+            var env = ProcessInfo.processInfo.environment
+            for (k, v) in environment { env[k] = v }
+            p.environment = env
+            if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+            let handle = try FileHandle(forWritingTo: log)
+            handle.seekToEndOfFile()
+            p.standardOutput = handle
+            p.standardError = handle
+            try p.run()
+            process = p
+        }
+
+        /// SIGTERM (or SIGKILL) and wait; returns the exit status.
+        @discardableResult
+        func stop(_ signal: Int32 = SIGTERM, timeout: TimeInterval = 60) -> Int32? {
+            guard let p = process else { return nil }
+            kill(p.processIdentifier, signal)
+            let deadline = Date().addingTimeInterval(timeout)
+            while p.isRunning && Date() < deadline { usleep(50_000) }
+            if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit(); return nil }
+            process = nil
+            return p.terminationStatus
+        }
+
+        func jobs() throws -> [JSONValue] {
+            let run = try Reprise.run(["jobs", "list", "--state-dir", state.path, "--json"])
+            guard run.status == 0 else { return [] }
+            return JSONValue.parse(run.output.stdout)?.array ?? []
+        }
+
+        /// Waits until `predicate(jobs)` holds; fails after `timeout`.
+        func waitFor(_ what: String, timeout: TimeInterval = 120, _ predicate: ([JSONValue]) -> Bool) throws -> [JSONValue] {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                let j = try jobs()
+                if predicate(j) { return j }
+                usleep(250_000)
+            }
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            XCTFail("timed out waiting for \(what); jobs: \(try jobs().map { "\($0["id"]?.int ?? -1) \($0["state"]?.string ?? "?")" }); log tail:\n\(text.suffix(3000))")
+            return try jobs()
+        }
+
+        /// Every file under the output folder, hidden ones included (partial files would show).
+        func outputFiles() -> [String] {
+            let e = FileManager.default.enumerator(atPath: out.path)
+            var files: [String] = []
+            while let f = e?.nextObject() as? String { files.append(f) }
+            return files.sorted()
+        }
+    }
+
+    /// Live processes whose command line mentions `text` (read from /proc).
+    static func processes(mentioning text: String) -> [Int32] {
+        let me = getpid()
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }.filter { pid in
+            guard pid != me, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let cmd = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            return cmd.contains(text) && cmd.contains("reprise") && !cmd.contains(" daemon ")
+        }
+    }
+
+    static func states(_ jobs: [JSONValue]) -> [String: Int] {
+        jobs.reduce(into: [:]) { $0[$1["state"]?.string ?? "?", default: 0] += 1 }
+    }
+
+    func copyFixture(_ spec: FixtureSpec, to url: URL) throws {
+        try FileManager.default.copyItem(at: try Fixtures.get(spec).url, to: url)
+    }
+
+    static let tinySpec = FixtureSpec(seconds: 1, width: 160, height: 120)
+
+    /// A recording copied in slowly (chunks over ~4 s) gets no job before it is complete and quiet;
+    /// then one, and the output holds every frame.
+    func testSlowlyWrittenFileWaitsUntilComplete() throws {
+        let h = try Harness("daemon-slow")
+        try h.start()
+        defer { h.stop() }
+        let source = try Data(contentsOf: try Fixtures.get(.h264MP4).url)
+        let target = h.watch.appendingPathComponent("slow.mp4")
+        FileManager.default.createFile(atPath: target.path, contents: nil)
+        let writer = try FileHandle(forWritingTo: target)
+        let chunks = 8
+        var lastWrite = Date()
+        for n in 0..<chunks {
+            let part = source[(source.count * n / chunks)..<(source.count * (n + 1) / chunks)]
+            writer.write(part)
+            lastWrite = Date()
+            usleep(500_000)
+            XCTAssertEqual(try h.jobs().count, 0, "a job started while the file was being written (chunk \(n))")
+        }
+        try writer.close()
+        let jobs = try h.waitFor("the slow file's job") { $0.count == 1 && $0[0]["state"]?.string == "done" }
+        if let started = jobs.first?["startedAt"]?.string.flatMap({ ISO8601DateFormatter().date(from: $0) }) {
+            XCTAssertGreaterThanOrEqual(started.timeIntervalSince(lastWrite), 0.95, "started before the 1-s quiet period after the last write")
+        }
+        let output = h.out.appendingPathComponent("slow/slow.tiny.mp4")
+        let frames = try FFprobe.frames(output, stream: "v:0").count
+        XCTAssertEqual(frames, FixtureSpec.h264MP4.frameCount)
+    }
+
+    /// 100 recordings dropped at once (odd names among them) give 100 jobs, each done exactly once;
+    /// a restart does not queue them again; a non-media file, a truncated recording and a symlink
+    /// to a file outside the folder are not processed (the first two quarantined with reasons).
+    func testHundredFilesOnceEachAndBadInputsQuarantined() throws {
+        let h = try Harness("daemon-many")
+        let odd = ["with space.mp4", "line\nbreak.mp4", "-leading.mp4", "直播回放.mp4"]
+        let names = odd + (0..<(100 - odd.count)).map { String(format: "rec-%03d.mp4", $0) }
+        let staging = h.root.appendingPathComponent("staging")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        for name in names { try copyFixture(Self.tinySpec, to: staging.appendingPathComponent(name)) }
+        try Data("not a video\n".utf8).write(to: staging.appendingPathComponent("notes.mp4"))
+        let good = try Data(contentsOf: try Fixtures.get(.h264MP4).url)
+        try good.prefix(good.count / 3).write(to: staging.appendingPathComponent("truncated.mp4"))
+        let outside = h.root.appendingPathComponent("elsewhere.mp4")
+        try copyFixture(Self.tinySpec, to: outside)
+        try FileManager.default.createSymbolicLink(at: h.watch.appendingPathComponent("link.mp4"), withDestinationURL: outside)
+        // Dropped at once: renamed in (as an ingest server does).
+        for name in names + ["notes.mp4", "truncated.mp4"] {
+            try FileManager.default.moveItem(at: staging.appendingPathComponent(name), to: h.watch.appendingPathComponent(name))
+        }
+        try h.start()
+        let jobs = try h.waitFor("100 jobs done", timeout: 300) { j in
+            Self.states(j)["done"] == 100 && (Self.states(j)["queued"] ?? 0) + (Self.states(j)["running"] ?? 0) == 0
+        }
+        let inputs = jobs.filter { $0["state"]?.string == "done" }.compactMap { $0["input"]?["path"]?.string }
+        XCTAssertEqual(Set(inputs).count, 100, "every recording once")
+        for name in names {
+            let base = (name as NSString).deletingPathExtension
+            let output = h.out.appendingPathComponent(base).appendingPathComponent("\(base).tiny.mp4")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: output.path), "no output for \(name.debugDescription)")
+        }
+        XCTAssertFalse(inputs.contains { $0.hasSuffix("link.mp4") || $0.hasSuffix("elsewhere.mp4") }, "the symlink was followed")
+        // Bad inputs: in quarantine with a reason, never in the job list as done.
+        let quarantine = h.watch.appendingPathComponent(".quarantine")
+        for bad in ["notes.mp4", "truncated.mp4"] {
+            let deadline = Date().addingTimeInterval(30)
+            while !FileManager.default.fileExists(atPath: quarantine.appendingPathComponent(bad + ".error.txt").path) && Date() < deadline { usleep(200_000) }
+            let reason = (try? String(contentsOf: quarantine.appendingPathComponent(bad + ".error.txt"), encoding: .utf8)) ?? ""
+            XCTAssertTrue(reason.contains(bad), "\(bad): the reason names the file: \(reason)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: quarantine.appendingPathComponent(bad).path), "\(bad) not moved to quarantine")
+        }
+        XCTAssertEqual(h.stop(), 0, "SIGTERM while idle: clean exit")
+        // A restart sees the same files (unchanged): nothing new is queued.
+        try h.start()
+        usleep(4_000_000)
+        XCTAssertEqual(try h.jobs().count, 100, "a restart queued already-processed recordings again")
+        h.stop()
+        XCTAssertEqual(h.outputFiles().filter { ($0 as NSString).lastPathComponent.hasPrefix(".") }, [], "hidden (partial) files left")
+    }
+
+    /// kill -9 while jobs run, then a restart: every job completes once, no output is partial;
+    /// SIGTERM while a job runs exits cleanly and the job is re-queued and finished by the next start.
+    func testKillNineAndSIGTERMLoseNothing() throws {
+        let h = try Harness("daemon-kill")
+        h.forms = "transcode:tiny,transcode:slow"
+        h.workers = 1
+        for n in 0..<4 { try copyFixture(.h264MP4, to: h.watch.appendingPathComponent("rec-\(n).mp4")) }
+        try h.start()
+        _ = try h.waitFor("a job running") { $0.contains { $0["state"]?.string == "running" } }
+        usleep(300_000)
+        h.stop(SIGKILL)
+        let interrupted = try h.jobs()
+        XCTAssertTrue(interrupted.contains { $0["state"]?.string == "running" }, "the killed daemon's job is still marked running")
+        // The killed daemon's child is gone too (it must not keep writing).
+        usleep(500_000)
+        XCTAssertEqual(Self.processes(mentioning: h.watch.path), [], "a job outlived the killed daemon")
+
+        try h.start()
+        _ = try h.waitFor("a job running again") { $0.contains { $0["state"]?.string == "running" } }
+        usleep(300_000)
+        XCTAssertEqual(h.stop(SIGTERM), 0, "SIGTERM while busy: clean exit")
+        let afterTerm = try h.jobs()
+        XCTAssertFalse(afterTerm.contains { $0["state"]?.string == "running" }, "SIGTERM left a job marked running")
+        XCTAssertEqual(h.outputFiles().filter { ($0 as NSString).lastPathComponent.hasPrefix(".") }, [], "partial files after SIGTERM")
+
+        try h.start()
+        let jobs = try h.waitFor("all 8 jobs done", timeout: 300) { Self.states($0)["done"] == 8 }
+        h.stop()
+        XCTAssertEqual(jobs.count, 8, "one job per recording × form")
+        for j in jobs {
+            for path in j["outputs"]?.array?.compactMap(\.string) ?? [] where path.hasSuffix(".mp4") {
+                let frames = try FFprobe.frames(URL(fileURLWithPath: path), stream: "v:0").count
+                XCTAssertEqual(frames, FixtureSpec.h264MP4.frameCount, "\(path): partial output")
+            }
+        }
+        XCTAssertEqual(h.outputFiles().filter { ($0 as NSString).lastPathComponent.hasPrefix(".") }, [], "partial files left")
+    }
+
+    /// No room on the output filesystem: the job fails with a clear reason, writes nothing, and the
+    /// source is untouched.
+    func testNoSpaceFailsClearlyAndKeepsTheSource() throws {
+        let h = try Harness("daemon-nospace")
+        h.environment["REPRISE_FAKE_FREE_BYTES"] = "1000"
+        let input = h.watch.appendingPathComponent("rec.mp4")
+        try copyFixture(Self.tinySpec, to: input)
+        let before = try Data(contentsOf: input)
+        try h.start()
+        defer { h.stop() }
+        let jobs = try h.waitFor("a failed attempt") { $0.first?["lastError"]?.string != nil }
+        let error = jobs.first?["lastError"]?.string ?? ""
+        XCTAssertTrue(error.contains("not enough free space"), error)
+        XCTAssertEqual(try Data(contentsOf: input), before, "the source changed")
+        XCTAssertEqual(h.outputFiles().filter { $0.hasSuffix(".mp4") }, [], "output written without space")
+    }
+}
