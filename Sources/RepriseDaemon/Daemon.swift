@@ -143,7 +143,9 @@ public final class Daemon: @unchecked Sendable {
             guard (st.st_mode & S_IFMT) == S_IFREG else { continue }
             let o = ArrivalTracker.Observation(size: Int64(st.st_size),
                                                modified: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
-            if tracker.observe(path, o, now: now) { ready.append(path) }
+            // The time of this look, not of the loop's start: a write between the two must not
+            // count towards the quiet period.
+            if tracker.observe(path, o, now: Date().timeIntervalSince1970) { ready.append(path) }
         }
         for (path, _) in tracker.waiting(now: now) where !FileManager.default.fileExists(atPath: path) { tracker.forget(path) }
         // Files waiting for their sidecars.

@@ -26,7 +26,7 @@ public final class JobRunner: @unchecked Sendable {
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
-        env["REPRISE_DAEMON_CHILD"] = "1"
+        env["REPRISE_DAEMON_CHILD"] = String(getpid())
         env.removeValue(forKey: "NOTIFY_SOCKET")  // the child is not the service
         p.environment = env
         let out = Pipe(), err = Pipe()

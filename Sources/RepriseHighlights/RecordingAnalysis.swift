@@ -67,7 +67,9 @@ public enum RecordingAnalysis {
             guard let meter else { return }
             while try meter.receive(into: out) == .ok {
                 guard let md = out.pointer.pointee.metadata,
-                      let m = av_dict_get(md, "lavfi.r128.M", nil, 0).flatMap({ Double(String(cString: $0.pointee.value)) }) else { continue }
+                      var m = av_dict_get(md, "lavfi.r128.M", nil, 0).flatMap({ Double(String(cString: $0.pointee.value)) }) else { continue }
+                // Digital silence measures as NaN (or -inf): it is the quietest there is.
+                if !m.isFinite { m = -70 }
                 let t = abase.seconds(out.pts) - start
                 let i = min(seconds - 1, max(0, Int(t)))
                 loudness[i] = max(loudness[i], max(-70, m))

@@ -55,19 +55,25 @@ public enum Scoring {
     public static func localZ(_ x: [Double], window: Double) -> [Double] {
         guard !x.isEmpty else { return [] }
         let block = 10
-        let blocks = stride(from: 0, to: x.count, by: block).map { start in median(Array(x[start..<min(x.count, start + block)])) }
+        // Per block: the median and the median distance from it of its seconds. The baseline is
+        // the median of the blocks around; the spread the median of their spreads — so a burst
+        // inside the window moves neither, and second-to-second noise sets the scale.
+        let blocks = stride(from: 0, to: x.count, by: block).map { start -> (level: Double, spread: Double) in
+            let v = Array(x[start..<min(x.count, start + block)])
+            let m = median(v)
+            return (m, median(v.map { abs($0 - m) }))
+        }
         let radius = max(1, Int(window / Double(block) / 2))
         var base = [Double](repeating: 0, count: blocks.count), spread = base
         for b in blocks.indices {
-            let around = Array(blocks[max(0, b - radius)..<min(blocks.count, b + radius + 1)])
-            let m = median(around)
-            base[b] = m
-            spread[b] = 1.4826 * median(around.map { abs($0 - m) })
+            let around = blocks[max(0, b - radius)..<min(blocks.count, b + radius + 1)]
+            base[b] = median(around.map(\.level))
+            spread[b] = 1.4826 * median(around.map(\.spread))
         }
         // A floor on the spread: a flat baseline must not turn every small blip into a huge score.
         let centre = median(x)
         let overall = 1.4826 * median(x.map { abs($0 - centre) })
-        let floor = max(1e-6, 0.5 * overall, 0.1 * (x.max() ?? 0))
+        let floor = max(1e-6, 0.5 * overall, 0.02 * (x.max() ?? 0))
         return x.indices.map { i in
             let b = i / block
             return min(20, max(0, (x[i] - base[b]) / max(spread[b], floor)))
@@ -134,7 +140,7 @@ public enum WindowShaper {
         guard n > 0, minLength > 0 else { return [] }
         var used = [Bool](repeating: false, count: n)
         // Peaks this close to a window are the tail of the same moment, not a new one.
-        let gap = min(10, minLength)
+        let gap = minLength
         var near = [Bool](repeating: false, count: n)
         for w in taken { mark(&used, w.start, w.end); mark(&near, w.start - gap, w.end + gap) }
         let order = s.indices.sorted { s[$0] > s[$1] }
@@ -167,6 +173,8 @@ public enum WindowShaper {
             if end - start > maxLength { end = start + maxLength }
             let a = Int(start), b = max(a + 1, Int(end.rounded(.up)))
             let mean = s[a..<min(n, b)].reduce(0, +) / Double(min(n, b) - a)
+            // A one-second blip is not a moment: the window as a whole must stand out too.
+            guard mean >= 0.5 * minScore else { mark(&near, start, end); continue }
             var signals: [String: Double] = [:]
             for (name, z) in scored.parts { signals[name] = (z[peak] * 100).rounded() / 100 }
             let reasons = signals.filter { $0.value >= 1 }.sorted { $0.value > $1.value }

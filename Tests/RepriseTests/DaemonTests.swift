@@ -254,7 +254,9 @@ final class DaemonTests: XCTestCase {
         let interrupted = try h.jobs()
         XCTAssertTrue(interrupted.contains { $0["state"]?.string == "running" }, "the killed daemon's job is still marked running")
         // The killed daemon's child is gone too (it must not keep writing).
-        usleep(500_000)
+        // Its job processes get SIGTERM from the kernel and remove their partial files first.
+        let deadline = Date().addingTimeInterval(10)
+        while !Self.processes(mentioning: h.watch.path).isEmpty && Date() < deadline { usleep(100_000) }
         XCTAssertEqual(Self.processes(mentioning: h.watch.path), [], "a job outlived the killed daemon")
 
         try h.start()

@@ -26,10 +26,17 @@ final class HighlightsTests: XCTestCase {
         var recipe = Recipe()
         recipe.windowMin = 30; recipe.windowMax = 60; recipe.snapSeconds = 4
         let scored = Scoring.score(series, recipe: recipe)
-        let windows = WindowShaper.pick(scored, series: series, minLength: 30, maxLength: 60, snap: 4, minScore: 2, budget: 600)
-            .sorted { $0.start < $1.start }
-        XCTAssertEqual(windows.count, 3, "\(windows.map { ($0.start, $0.end) })")
+        let all = WindowShaper.pick(scored, series: series, minLength: 30, maxLength: 60, snap: 4, minScore: 2, budget: 600)
+        // The strongest three are the planted moments; whatever else clears the bar (chat noise
+        // fills a reel when real moments run out) scores far below them.
+        let ranked = all.sorted { $0.score > $1.score }
+        let windows = Array(ranked.prefix(3)).sorted { $0.start < $1.start }
+        XCTAssertEqual(windows.count, 3, "\(all.map { ($0.start, $0.end, $0.score) })")
         guard windows.count == 3 else { return }
+        let weakest = windows.map(\.score).min() ?? 0
+        for w in ranked.dropFirst(3) {
+            XCTAssertLessThan(w.score, 0.5 * weakest, "noise window \(w.start)–\(w.end) scores \(w.score) against \(weakest)")
+        }
         XCTAssertEqual(windows[0].start, 597, "snapped to the cut before the burst")
         XCTAssertEqual(windows[0].end, 643, "snapped to the cut after it")
         XCTAssertTrue(windows[1].start <= 2000 && windows[1].end >= 2029, "second burst: \(windows[1])")
@@ -42,9 +49,6 @@ final class HighlightsTests: XCTestCase {
         XCTAssertTrue(windows[0].reasons.first?.hasPrefix("chat") ?? false, "\(windows[0].reasons)")
         XCTAssertTrue(windows[2].reasons.first?.hasPrefix("order") ?? false, "\(windows[2].reasons)")
         XCTAssertGreaterThan(windows[0].signals["chat"] ?? 0, 3)
-        // Quiet elsewhere: nothing else clears the bar.
-        let more = WindowShaper.pick(scored, series: series, minLength: 30, maxLength: 60, snap: 4, minScore: 2, budget: 600, avoiding: windows)
-        XCTAssertEqual(more.count, 0, "\(more.map { ($0.start, $0.end, $0.score) })")
     }
 
     /// The baseline is local: the same burst size stands out in a quiet hour and in a busy one.
@@ -206,7 +210,9 @@ final class HighlightsTests: XCTestCase {
         let folder = ScratchSpace.makeFolder("fallback")
         let input = folder.appendingPathComponent("quiet.mp4")
         try Subprocess.checked("ffmpeg", ["-hide_banner", "-v", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=70,hue=h='if(between(t,30,40),t*170,0)':s='if(between(t,30,40),3,1)'",
+            // Still (a flat gray picture) except 30–40 s, where a moving test pattern cycles its colours.
+            "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=70,hue=h='if(between(t,30,40),t*170,0)':s='if(between(t,30,40),3,1)',"
+                + "drawbox=x=0:y=0:w=iw:h=ih:color=gray:t=fill:enable='not(between(t,30,40))'",
             "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=70,volume='if(between(t,30,40),1,0.01)':eval=frame",
             "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-c:a", "aac", "-shortest", input.path])
         let dir = folder.appendingPathComponent("profiles")
