@@ -149,7 +149,8 @@ public final class Daemon: @unchecked Sendable {
         }
         for (path, _) in tracker.waiting(now: now) where !FileManager.default.fileExists(atPath: path) { tracker.forget(path) }
         // Files waiting for their sidecars.
-        for (path, until) in lock.withLock({ graceUntil }) where until <= now { ready.append(path) }
+        for (path, until) in lock.withLock({ graceUntil }) where until <= now
+            && (path as NSString).deletingLastPathComponent == w.folder { ready.append(path) }
         lock.withLock { trackers[w.folder] = tracker }
         for path in ready { admit(path, watch: w, now: now) }
     }
@@ -188,8 +189,9 @@ public final class Daemon: @unchecked Sendable {
 
     private func hasSidecar(_ path: String) -> Bool {
         let stem = (path as NSString).deletingPathExtension
-        return [".chat.jsonl", ".chat.json", ".chat.csv", ".chat.xml", ".danmaku.xml", ".orders.jsonl", ".orders.csv",
-                ".products.json", ".products.csv"].contains { FileManager.default.fileExists(atPath: stem + $0) }
+        // The names `reprise highlights` looks for beside a recording.
+        return [".chat.jsonl", ".chat.json", ".chat.csv", ".chat.xml", ".danmaku.xml", ".xml", ".orders.jsonl", ".orders.json",
+                ".orders.csv", ".products.json", ".products.csv"].contains { FileManager.default.fileExists(atPath: stem + $0) }
     }
 
     /// Why the file can't be a recording, or nil when it opens with a video stream.
@@ -210,12 +212,12 @@ public final class Daemon: @unchecked Sendable {
 
     /// Moves the input to the quarantine folder with `NAME.error.txt` saying why. The file itself
     /// is never changed.
-    func quarantine(_ path: String, watch w: DaemonConfig.Watch, reason: String) {
+    func quarantine(_ path: String, watch w: DaemonConfig.Watch, reason: String, move: Bool = true) {
         let name = (path as NSString).lastPathComponent
-        let target = (w.quarantine as NSString).appendingPathComponent(name)
+        let target = Daemon.freeName(for: name, in: w.quarantine)
         let note = "\(path)\n\(reason)\n\(ISO8601DateFormatter().string(from: Date()))\n"
         try? note.write(toFile: target + ".error.txt", atomically: true, encoding: .utf8)
-        if rename(path, target) != 0 {
+        if move && !Daemon.moveWithoutReplacing(path, to: target) {
             logger.error("can't move to quarantine; left in place", metadata: ["input": "\(path)", "error": "\(String(cString: strerror(errno)))"])
         }
         logger.error("quarantined", metadata: ["input": "\(path)", "reason": "\(reason)"])
@@ -294,11 +296,15 @@ public final class Daemon: @unchecked Sendable {
                 log.error("stalled; stopped", metadata: ["reason": "\(reason)", "state": "\(after?.state.rawValue ?? "-")"])
             }
         case .failed(let message):
-            let badInput = ["not a readable media file", "has no video stream", "holds no readable", "truncated", "can't be read"]
+            // Only an input that is not media at all is quarantined; a read error may be passing.
+            let badInput = ["not a readable media file", "has no video stream", "holds no readable video packets"]
                 .contains { message.contains($0) }
             if badInput {
                 try? store.markQuarantined(job.id, reason: message)
-                quarantine(job.input.path, watch: watch, reason: message)
+                let siblings = ((try? store.jobs()) ?? []).filter { $0.input.path == job.input.path && $0.input.hash == job.input.hash && $0.id != job.id }
+                for s in siblings where s.state == .queued { try? store.markQuarantined(s.id, reason: message) }
+                // A sibling still running keeps the file where it is (it is read there); the note is written anyway.
+                quarantine(job.input.path, watch: watch, reason: message, move: !siblings.contains { $0.state == .running })
             } else {
                 let after = try? store.markFailed(job.id, error: message, maxAttempts: cfg.maxAttempts)
                 log.error("failed", metadata: ["error": "\(message)", "state": "\(after?.state.rawValue ?? "-")", "seconds": "\(seconds)"])
@@ -325,10 +331,30 @@ public final class Daemon: @unchecked Sendable {
         let siblings = (try? store.jobs()) ?? []
         let mine = siblings.filter { $0.input.path == job.input.path && $0.input.hash == job.input.hash }
         guard !mine.isEmpty, mine.allSatisfy({ $0.state == .done }) else { return }
-        let target = (done as NSString).appendingPathComponent((job.input.path as NSString).lastPathComponent)
-        if rename(job.input.path, target) == 0 {
+        let target = Daemon.freeName(for: (job.input.path as NSString).lastPathComponent, in: done)
+        if Daemon.moveWithoutReplacing(job.input.path, to: target) {
             logger.notice("moved to the done folder", metadata: ["input": "\(job.input.path)", "to": "\(target)"])
         }
+    }
+
+    /// `folder/name`, or `folder/name-2.ext`, `-3`… when taken: a second `live.mp4` must never
+    /// replace the first.
+    static func freeName(for name: String, in folder: String) -> String {
+        let ext = (name as NSString).pathExtension, stem = (name as NSString).deletingPathExtension
+        var candidate = (folder as NSString).appendingPathComponent(name)
+        var n = 2
+        while FileManager.default.fileExists(atPath: candidate) || FileManager.default.fileExists(atPath: candidate + ".error.txt") {
+            candidate = (folder as NSString).appendingPathComponent(ext.isEmpty ? "\(stem)-\(n)" : "\(stem)-\(n).\(ext)")
+            n += 1
+        }
+        return candidate
+    }
+
+    /// Moves a file, never replacing one (link then unlink on one filesystem).
+    static func moveWithoutReplacing(_ from: String, to: String) -> Bool {
+        guard link(from, to) == 0 else { return false }
+        unlink(from)
+        return true
     }
 
     static func freeSpace(near path: String) -> Int64? {

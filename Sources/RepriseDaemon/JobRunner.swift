@@ -34,14 +34,18 @@ public final class JobRunner: @unchecked Sendable {
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         let state = OutputState()
+        // Both pipes are read to their end before the outcome is judged: the result line and the
+        // error line are the last things a child writes.
+        let drained = DispatchGroup()
+        drained.enter(); drained.enter()
         out.fileHandleForReading.readabilityHandler = { h in
             let data = h.availableData
-            if data.isEmpty { h.readabilityHandler = nil; return }
+            if data.isEmpty { h.readabilityHandler = nil; drained.leave(); return }
             state.append(stdout: data, onLine: onProgress)
         }
         err.fileHandleForReading.readabilityHandler = { h in
             let data = h.availableData
-            if data.isEmpty { h.readabilityHandler = nil; return }
+            if data.isEmpty { h.readabilityHandler = nil; drained.leave(); return }
             state.append(stderr: data)
         }
         do { try p.run() } catch {
@@ -67,8 +71,7 @@ public final class JobRunner: @unchecked Sendable {
             }
         }
         p.waitUntilExit()
-        // Let the pipes drain what the child wrote last.
-        usleep(50_000)
+        _ = drained.wait(timeout: .now() + 10)
         lock.withLock { process = nil }
         if let reason = lock.withLock({ stopReason }) { return .stopped(reason: reason) }
         if p.terminationReason == .exit && p.terminationStatus == 0 {

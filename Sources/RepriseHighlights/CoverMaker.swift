@@ -102,6 +102,8 @@ public enum CoverMaker {
     static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())")
+        TemporaryFiles.shared.register(temp.path)  // removed if a signal stops us mid-write
+        defer { TemporaryFiles.shared.unregister(temp.path) }
         try data.write(to: temp)
         if rename(temp.path, path) != 0 {
             try? FileManager.default.removeItem(at: temp)

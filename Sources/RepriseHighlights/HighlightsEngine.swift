@@ -46,6 +46,8 @@ public struct HighlightsPlan: Encodable, Sendable {
         public var metadata: String
         public var covers: [String] = []
         public var frames: Int?
+        /// The output's strongest moment (recording seconds): where its cover is taken.
+        public var peak: Double
     }
     public var input: String
     public var duration: Double
@@ -126,6 +128,12 @@ public final class HighlightsEngine {
                 total = windows.reduce(0) { $0 + $1.duration }
                 notes.append(String(format: "few stand-out moments: the reel is filled to %.0f s with weaker ones", total))
             }
+            // Never past reel.max, teaser included: the weakest windows go first.
+            let teaserLength = recipe.teaserBeforeReel ? recipe.teaserSeconds : 0
+            while windows.count > 1, windows.reduce(0, { $0 + $1.duration }) + teaserLength > recipe.reelMax,
+                  let weakest = windows.indices.min(by: { windows[$0].score < windows[$1].score }) {
+                windows.remove(at: weakest)
+            }
             windows.sort { $0.start < $1.start }
         }
         // Teaser: short snippets around the strongest peaks, in the order of their strength.
@@ -170,27 +178,35 @@ public final class HighlightsEngine {
                 at += w.duration
             }
             let path = (dir as NSString).appendingPathComponent("\(base).reel.mp4")
+            let strongest = windows.max { $0.score < $1.score }?.peak ?? windows[0].peak
             outputs.append(.init(form: "reel", path: path, title: title(form: "Highlights", product: nil), ranges: ranges, duration: at,
-                                 chapters: chapters, metadata: path + ".json"))
+                                 chapters: chapters, metadata: path + ".json", peak: strongest))
         }
         if !teaser.isEmpty {
             let path = (dir as NSString).appendingPathComponent("\(base).teaser.mp4")
             outputs.append(.init(form: "teaser", path: path, title: title(form: "Teaser", product: nil), ranges: teaser,
-                                 duration: teaser.reduce(0) { $0 + $1[1] - $1[0] }, chapters: [], metadata: path + ".json"))
+                                 duration: teaser.reduce(0) { $0 + $1[1] - $1[0] }, chapters: [], metadata: path + ".json",
+                                 peak: (teaser[0][0] + teaser[0][1]) / 2))
         }
         if recipe.makeProductClips {
+            var taken: Set<String> = []
             for p in productSpans {
                 let range = HighlightsEngine.productRange(p, recipe: recipe, duration: duration, score: scored.total)
-                let path = (dir as NSString).appendingPathComponent("\(base).product-\(HighlightsEngine.slug(p.id)).mp4")
+                // A product presented twice (or ids that read the same as file names) gets -2, -3…
+                var name = "\(base).product-\(HighlightsEngine.slug(p.id))"
+                var n = 2
+                while taken.contains(name) { name = "\(base).product-\(HighlightsEngine.slug(p.id))-\(n)"; n += 1 }
+                taken.insert(name)
+                let path = (dir as NSString).appendingPathComponent("\(name).mp4")
                 outputs.append(.init(form: "product", path: path, title: title(form: "", product: p.title), ranges: [range],
                                      duration: range[1] - range[0], chapters: [CutChapter(title: p.title, start: 0, end: range[1] - range[0])],
-                                     metadata: path + ".json"))
+                                     metadata: path + ".json", peak: HighlightsEngine.bestSecond(in: range, score: scored.total)))
             }
         }
         for (k, w) in shorts.sorted(by: { $0.score > $1.score }).enumerated() {
             let path = (dir as NSString).appendingPathComponent("\(base).short-\(k + 1).mp4")
             outputs.append(.init(form: "short", path: path, title: title(form: "Short \(k + 1)", product: product(at: w.peak)?.title),
-                                 ranges: [[w.start, w.end]], duration: w.duration, chapters: [], metadata: path + ".json"))
+                                 ranges: [[w.start, w.end]], duration: w.duration, chapters: [], metadata: path + ".json", peak: w.peak))
         }
         let timeline = (dir as NSString).appendingPathComponent("\(base).timeline.png")
         let planned = windows.map { w in
@@ -223,12 +239,12 @@ public final class HighlightsEngine {
                 let r = try CutEngine(progress: progress).run(cut)
                 plan.outputs[i].frames = r.frames
             }
-            if recipe.makeCovers {
-                let peak = o.form == "product" ? HighlightsEngine.bestSecond(in: o.ranges[0], score: scored.total)
-                    : (windows.first { $0.start <= o.ranges.last![0] && o.ranges.last![0] < $0.end }?.peak ?? o.ranges[0][0])
-                let first = o.ranges.first!, last = o.ranges.last!
-                let inside = o.ranges.first { $0[0] <= peak && peak < $0[1] } ?? [first[0], last[1]]
-                let made = try CoverMaker.make(input: request.input, around: peak, within: inside[0]...inside[1],
+            if recipe.makeCovers, !o.ranges.isEmpty {
+                // The range holding the output's peak (or the nearest), and the peak kept inside it.
+                let inside = o.ranges.first { $0[0] <= o.peak && o.peak < $0[1] }
+                    ?? o.ranges.min { min(abs($0[0] - o.peak), abs($0[1] - o.peak)) < min(abs($1[0] - o.peak), abs($1[1] - o.peak)) }!
+                let peak = min(max(o.peak, inside[0]), inside[1])
+                let made = try CoverMaker.make(input: request.input, around: peak, within: inside[0]...max(inside[0], inside[1]),
                                                base: (o.path as NSString).deletingPathExtension)
                 plan.outputs[i].covers = made.files
             }
@@ -249,8 +265,11 @@ public final class HighlightsEngine {
         marks += shorts.enumerated().map { k, w in TimelinePicture.Mark(start: w.start, end: w.end, label: "S\(k + 1)", kind: .short) }
         marks += teaser.map { TimelinePicture.Mark(start: $0[0], end: $0[1], label: "T", kind: .teaser) }
         marks += productSpans.map { TimelinePicture.Mark(start: $0.start, end: $0.end, label: $0.id, kind: .product) }
-        let picture = TimelinePicture.render(series: lanes, marks: marks, duration: duration, title: "\(base): \(recipe.name)")
-        try TimelinePicture.writePNG(picture, to: timeline)
+        // A shorts-only run (the daemon's first job) leaves the picture to the run that picks the reel.
+        if recipe.makeReel || recipe.makeProductClips || !recipe.makeShorts {
+            let picture = TimelinePicture.render(series: lanes, marks: marks, duration: duration, title: "\(base): \(recipe.name)")
+            try TimelinePicture.writePNG(picture, to: timeline)
+        }
         plan.seconds = Date().timeIntervalSince(started)
         return plan
     }

@@ -22,9 +22,23 @@ public enum RecordingAnalysis {
         demuxer.keepOnly(Set([v] + (a.map { [$0] } ?? [])))
         let start = Double(demuxer.startTimeMicros) / 1_000_000
         let duration = Double(demuxer.durationMicros ?? 0) / 1_000_000
-        let seconds = max(1, Int(duration.rounded(.up)))
+        // The container's duration is a first guess (live FLV/TS often lack one): the series grow
+        // to the last timestamp read.
+        var seconds = max(1, Int(duration.rounded(.up)))
         var loudness = [Double](repeating: -70, count: seconds)
         var scene = [Double](repeating: 0, count: seconds)
+        var lastTime = duration
+        func bin(_ t: Double) -> Int {
+            let i = max(0, Int(t))
+            lastTime = max(lastTime, t)
+            if i >= seconds {
+                let more = i + 1 - seconds
+                loudness += [Double](repeating: -70, count: more)
+                scene += [Double](repeating: 0, count: more)
+                seconds = i + 1
+            }
+            return i
+        }
         var cuts: [Double] = [], keyframes: [Double] = []
         var quiet: [(Double, Bool)] = []  // (time, below the pause threshold) per 100 ms reading
 
@@ -56,7 +70,7 @@ public enum RecordingAnalysis {
                 // scdet's score is a change in difference: the first two pictures have no earlier
                 // difference to compare with, and score as if the whole scene changed.
                 guard keyframes.count > 2, let md = out.pointer.pointee.metadata else { continue }
-                let i = min(seconds - 1, max(0, Int(t)))
+                let i = bin(t)
                 if let s = av_dict_get(md, "lavfi.scd.score", nil, 0).flatMap({ Double(String(cString: $0.pointee.value)) }) {
                     scene[i] = max(scene[i], s)
                 }
@@ -71,7 +85,7 @@ public enum RecordingAnalysis {
                 // Digital silence measures as NaN (or -inf): it is the quietest there is.
                 if !m.isFinite { m = -70 }
                 let t = abase.seconds(out.pts) - start
-                let i = min(seconds - 1, max(0, Int(t)))
+                let i = bin(t)
                 loudness[i] = max(loudness[i], max(-70, m))
                 quiet.append((t, m < -45))
             }
@@ -120,12 +134,13 @@ public enum RecordingAnalysis {
         try sceneGraph.send(nil); try readScene()
         if let meter { try meter.send(nil); try readLoudness() }
 
+        let total = max(duration, lastTime)
         var series = SignalSeries(seconds: seconds)
         series.loudness = audio == nil ? nil : loudness
         series.scene = scene
         series.sceneCuts = cuts
         series.pauses = pauses(quiet)
-        return Result(series: series, duration: duration, keyframes: keyframes.sorted())
+        return Result(series: series, duration: total, keyframes: keyframes.sorted())
     }
 
     /// Middles of quiet stretches at least 0.3 s long: where a cut doesn't clip a word.

@@ -170,7 +170,11 @@ public enum WindowShaper {
                 if w.start < end && w.start > Double(peak) { end = w.start }
             }
             guard end - start >= minLength * 0.999 else { continue }
-            if end - start > maxLength { end = start + maxLength }
+            if end - start > maxLength {
+                // Keep the peak inside when snapping moved the start far back.
+                end = max(Double(peak + 1), start + maxLength)
+                start = end - maxLength
+            }
             let a = Int(start), b = max(a + 1, Int(end.rounded(.up)))
             let mean = s[a..<min(n, b)].reduce(0, +) / Double(min(n, b) - a)
             // A one-second blip is not a moment: the window as a whole must stand out too.

@@ -99,11 +99,27 @@ public final class Muxer {
 
     /// Writes the trailer, flushes to disk, and renames the temporary file to its final name.
     public func finish() throws {
+        try complete()
+        try publish()
+    }
+
+    private var completed = false
+
+    /// Writes the trailer and syncs the temporary file, without publishing it: several outputs
+    /// are all completed before any is renamed, so a failure publishes none.
+    public func complete() throws {
+        guard !completed else { return }
         try check(av_write_trailer(context), "write trailer")
         if let pb = context.pointee.pb { avio_flush(pb) }
         avio_closep(&context.pointee.pb)
         let fd = open(temporaryPath, O_RDONLY)
         if fd >= 0 { fsync(fd); close(fd) }
+        completed = true
+    }
+
+    /// Renames the completed temporary file to its final name.
+    public func publish() throws {
+        if !completed { try complete() }
         if rename(temporaryPath, finalPath) != 0 {
             throw MediaError("publish output", message: String(cString: strerror(errno)))
         }

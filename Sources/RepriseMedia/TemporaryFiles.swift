@@ -14,11 +14,11 @@ public final class TemporaryFiles: @unchecked Sendable {
 
     private init() { pthread_mutex_init(&lock, nil) }
 
-    func register(_ path: String) {
+    public func register(_ path: String) {
         pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }
         paths.insert(path); rebuild()
     }
-    func unregister(_ path: String) {
+    public func unregister(_ path: String) {
         pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }
         paths.remove(path); rebuild()
     }

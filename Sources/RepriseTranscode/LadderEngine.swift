@@ -109,8 +109,14 @@ public final class LadderEngine {
               access(parent.path, W_OK) == 0 else {
             throw CutError(.unwritableOutput, path: request.output, detail: "the folder \(parent.path) does not exist or is not writable")
         }
-        if FileManager.default.fileExists(atPath: final.path, isDirectory: &isDir), !isDir.boolValue {
-            throw CutError(.unwritableOutput, path: request.output, detail: "is a file; a ladder is a folder")
+        if FileManager.default.fileExists(atPath: final.path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw CutError(.unwritableOutput, path: request.output, detail: "is a file; a ladder is a folder") }
+            // Only a ladder (or nothing) is ever replaced: never a folder of other things.
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: final.path)) ?? []
+            if !names.isEmpty && !names.contains("master.m3u8") {
+                throw CutError(.unwritableOutput, path: request.output,
+                               detail: "is a folder that holds no ladder (no master.m3u8); give a new or empty folder")
+            }
         }
 
         if ladder.format == .ts && ladder.rungs.contains(where: { $0.video.codec != .h264 }) {

@@ -34,8 +34,6 @@ final class OutputPipeline: @unchecked Sendable {
     private var nextKeyframe: Int64 = 0
     /// The first video packet's bytes (its parameter sets name the codec when there is no extradata).
     private(set) var firstVideoPacket: [UInt8] = []
-    /// Video packets written: (pts seconds, bytes, keyframe), for segment and keyframe reports.
-    private(set) var videoPackets: [(time: Double, size: Int, key: Bool)] = []
 
     private let filtered = Frame()
     private let audioFiltered = Frame()
@@ -206,8 +204,11 @@ final class OutputPipeline: @unchecked Sendable {
             try drainAudioGraph()
             try encodeAudio(nil)
         }
-        try muxer.finish()
+        try muxer.complete()
     }
+
+    /// Renames the completed file into place (after every output completed).
+    func publish() throws { try muxer.publish() }
 
     func discard() { muxer.discard() }
 
@@ -249,7 +250,6 @@ final class OutputPipeline: @unchecked Sendable {
             }
             packet.duration = durations.removeValue(forKey: packet.pts) ?? 0
             if firstVideoPacket.isEmpty { firstVideoPacket = Array(packet.bytes) }
-            videoPackets.append((videoEncoder.timeBase.seconds(packet.pts), packet.size, packet.isKey))
             try write(packet, stream: videoStream, from: videoEncoder.timeBase)
         }
     }

@@ -87,6 +87,12 @@ final class SourceSession {
                     throw CutError(.failed, path: p.path, detail: "\(p.profile.name): \(e.description)")
                 }
             }
+            // Every output is complete: only now are they renamed into place.
+            for p in pipelines {
+                do { try p.publish() } catch let e as MediaError {
+                    throw CutError(.failed, path: p.path, detail: "\(p.profile.name): \(e.description)")
+                }
+            }
             return kept
         } catch {
             for lane in lanes { lane.wait() }

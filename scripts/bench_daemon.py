@@ -1,0 +1,645 @@
+#!/usr/bin/env python3
+"""Helpers for scripts/bench-daemon.sh (stdlib only; reuses bench_helpers.py by import).
+
+The daemon runs in the background (started by the shell script, stderr to LOG). These commands
+drop recordings into its watch folder, follow LOG line by line (each line's arrival noted with a
+~20 ms poll: the log's own timestamps and the job store's ISO 8601 times have whole seconds only),
+ask `reprise jobs list --state-dir STATE --json` for the jobs, and sample /proc/PID.
+
+  wait-ready LOG PID TIMEOUT [LAUNCH_NS]
+                                   wait for the "daemon ready" line; print the seconds it took from
+                                   LAUNCH_NS (date +%s%N; default now); exit 1 when PID exits first
+                                   or TIMEOUT passes
+  latency OUT.json                 phase 1: LAT_FILES drops per method, one at a time (the next once
+                                   every job of the last is finished): "rename" (copy to NAME.part
+                                   in the watch folder, then rename) and "slow" (a plain copy written
+                                   in SLOW_CHUNKS chunks over SLOW_COPY_SECONDS). The script's time
+                                   of the last write (after the rename / after the last chunk's
+                                   close) against: the job's startedAt from `jobs list` (the first
+                                   of the file's jobs), the "started" and "queued" log lines' arrival
+  idle OUT.json                    phase 2: IDLE_SECONDS with nothing to do; /proc/PID/stat utime +
+                                   stime (CPU %), VmRSS each second, context switches of all threads
+  throughput OUT.json              phase 3: RECORDINGS copies of REC_INPUT dropped at once (copied
+                                   as NAME.part, then all renamed in a burst); polls `jobs list`
+                                   until every job is finished; samples the daemon's VmRSS and its
+                                   children's (the jobs) every 0.5 s; checks states and outputs
+  report RES_DIR                   print the report body from RES_DIR/{latency,idle,throughput,
+                                   stop}.json
+  median V...                      as bench_helpers.py median
+
+Settings come from the environment (set by bench-daemon.sh): REPRISE, STATE, WATCH, OUTDIR, LOG,
+DAEMON_PID, QUIET, FORMS, WORKERS, LAT_INPUT, LAT_FILES, SLOW_COPY_SECONDS, SLOW_CHUNKS,
+IDLE_SECONDS, REC_INPUT, REC_SECONDS, RECORDINGS, JOB_TIMEOUT.
+"""
+import datetime
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_helpers  # noqa: E402  (median is reused as is)
+
+TERMINAL = {"done", "failed", "quarantined", "cancelled"}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def env(name, default=None):
+    v = os.environ.get(name, default)
+    if v is None:
+        raise SystemExit(f"bench_daemon.py: {name} is not set")
+    return v
+
+
+def log(msg):
+    print(f"bench-daemon: {msg}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- the daemon's log
+
+# "2026-11-23T13:58:40+0000 notice reprise.daemon: input=/x.mp4 job=1 [RepriseDaemon] started": the
+# source is the last "[Word] " (metadata such as jobs=[1] come before it)
+LINE = re.compile(r"^(\S+) (\w+) (\S+?): ?(.*)\[(\w+)\] (.*)$")
+META = re.compile(r"(\w+)=(\[[^\]]*\]|\S+)")
+
+
+class LogFollower:
+    """Reads the daemon's stderr as it grows; every complete line with the time it was seen."""
+
+    def __init__(self, path):
+        self.f = open(path, "r", errors="replace")
+        self.f.seek(0, os.SEEK_END)  # only what is written from now on
+        self.partial = ""
+        self.lines = []  # (arrival, level, message, meta dict, raw)
+
+    def poll(self):
+        new = []
+        chunk = self.f.read()
+        if not chunk:
+            return new
+        now = time.time()
+        data = self.partial + chunk
+        *complete, self.partial = data.split("\n")
+        for raw in complete:
+            m = LINE.match(raw)
+            if m:
+                meta = dict(META.findall(m.group(4)))
+                entry = (now, m.group(2), m.group(6), meta, raw)
+            else:
+                entry = (now, "?", raw, {}, raw)
+            self.lines.append(entry)
+            new.append(entry)
+        return new
+
+
+def problems(lines):
+    """Warning/error lines and lines the parser did not understand."""
+    return [raw for _, level, _, _, raw in lines if level not in ("notice", "info", "debug", "trace")]
+
+
+# ----------------------------------------------------------------------------- jobs and /proc
+
+def jobs_list():
+    p = subprocess.run([env("REPRISE"), "jobs", "list", "--state-dir", env("STATE"), "--json"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        log(f"jobs list failed ({p.returncode}): {p.stderr.strip()[-300:]}")
+        return None
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        log(f"jobs list printed no JSON: {p.stdout[:200]!r}")
+        return None
+
+
+def iso(s):
+    if not s:
+        return None
+    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def proc_stat(pid):
+    """(utime+stime s, cutime+cstime s, threads) or None when gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return ((int(rest[11]) + int(rest[12])) / CLK_TCK, (int(rest[13]) + int(rest[14])) / CLK_TCK, int(rest[17]))
+
+
+def proc_status(pid, keys=("VmRSS", "VmHWM", "Threads")):
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in keys:
+                    out[k] = int(v.split()[0])
+    except OSError:
+        return None
+    return out
+
+
+def ctx_switches(pid):
+    """{thread id: voluntary + involuntary context switches} (a thread's wakeups)."""
+    found = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                found[tid] = sum(int(line.split()[1]) for line in f
+                                 if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")))
+        except OSError:
+            pass
+    return found
+
+
+def ctx_delta(a, b):
+    """Switches between two ctx_switches samples: threads in both count their growth, new threads all
+    of theirs (threads that ended in between are lost)."""
+    return sum(n - a.get(tid, 0) for tid, n in b.items())
+
+
+def children_rss_kb(pid):
+    """{child pid: VmRSS kB} of the processes whose parent is pid."""
+    found = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+            if int(rest[1]) != pid:
+                continue
+            with open(f"/proc/{d}/statm") as f:
+                found[int(d)] = int(f.read().split()[1]) * PAGE // 1024
+        except (OSError, IndexError, ValueError):
+            pass
+    return found
+
+
+def daemon_alive(pid):
+    st = proc_stat(pid)
+    if st is None:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+# ----------------------------------------------------------------------------- dropping files
+
+def drop_rename(src, dest):
+    """Copy to DEST.part in the same folder (a name the daemon ignores), then rename. Returns the
+    time right after the rename: when the complete file appears under its name."""
+    tmp = dest + ".part"
+    shutil.copyfile(src, tmp)
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.rename(tmp, dest)
+    return time.time()
+
+
+def drop_slow(src, dest, seconds, chunks):
+    """A plain copy under the final name, written in CHUNKS writes SECONDS apart in all (each write
+    flushed, so the daemon sees the file grow). Returns the time right after the last write's close."""
+    size = os.path.getsize(src)
+    step = max(1, -(-size // chunks))
+    pause = seconds / max(1, chunks - 1)
+    with open(src, "rb") as s, open(dest, "wb") as d:
+        k = 0
+        while True:
+            buf = s.read(step)
+            if not buf:
+                break
+            if k:
+                time.sleep(pause)
+            d.write(buf)
+            d.flush()
+            k += 1
+    return time.time()
+
+
+# ----------------------------------------------------------------------------- phase 1: latency
+
+def wait_jobs(path, want, follower, timeout, poll=1.0):
+    """Polls `jobs list` until `want` jobs of input `path` are all finished. Returns (jobs, timed_out)."""
+    t_end = time.time() + timeout
+    mine = []
+    while time.time() < t_end:
+        follower.poll()
+        jobs = jobs_list() or []
+        mine = [j for j in jobs if j["input"]["path"] == path]
+        if len(mine) >= want and all(j["state"] in TERMINAL for j in mine):
+            return mine, False
+        if not daemon_alive(int(env("DAEMON_PID"))):
+            log("the daemon exited")
+            return mine, True
+        time.sleep(poll)
+    return mine, True
+
+
+def latency(out_path):
+    quiet = float(env("QUIET"))
+    nforms = len([f for f in env("FORMS").split(",") if f.strip()])
+    files = int(env("LAT_FILES"))
+    slow_s, chunks = float(env("SLOW_COPY_SECONDS")), int(env("SLOW_CHUNKS"))
+    src, watch = env("LAT_INPUT"), env("WATCH")
+    timeout = float(env("JOB_TIMEOUT"))
+    pid = int(env("DAEMON_PID"))
+    follower = LogFollower(env("LOG"))
+    rows = []
+    order = [m for _ in range(files) for m in ("rename", "slow")]
+    for k, method in enumerate(order, 1):
+        dest = os.path.join(watch, f"lat{k:02d}-{method}.mp4")
+        follower.poll()
+        t_first = time.time()
+        if method == "rename":
+            t_last = drop_rename(src, dest)
+        else:
+            t_last = drop_slow(src, dest, slow_s, chunks)
+        # Follow the log until the file's first job has started.
+        t_queued = t_started = None
+        deadline = t_last + quiet + timeout
+        while t_started is None and time.time() < deadline:
+            for arrival, _, msg, meta, _ in follower.poll():
+                if meta.get("input") != dest:
+                    continue
+                if msg == "queued" and t_queued is None:
+                    t_queued = arrival
+                elif msg == "started" and t_started is None:
+                    t_started = arrival
+            if not daemon_alive(pid):
+                break
+            time.sleep(0.02)
+        mine, timed_out = wait_jobs(dest, nforms, follower, max(1.0, deadline - time.time()))
+        starts = [iso(j.get("startedAt")) for j in mine if j.get("startedAt")]
+        t_db = min(starts) if starts else None
+        row = {
+            "file": os.path.basename(dest), "method": method, "write_s": round(t_last - t_first, 3),
+            "t_last": t_last, "startedAt": t_db,
+            "latency_db": None if t_db is None else round(t_db - t_last, 3),
+            "latency_log": None if t_started is None else round(t_started - t_last, 3),
+            "queued_log": None if t_queued is None else round(t_queued - t_last, 3),
+            "jobs": len(mine), "states": sorted(j["state"] for j in mine), "timed_out": timed_out,
+        }
+        rows.append(row)
+        log(f"latency {k}/{len(order)} ({method}): started {row['latency_log']} s after the last write "
+            f"(log), startedAt {row['latency_db']} s (jobs list, whole seconds); jobs {row['states']}")
+        if not daemon_alive(pid):
+            break
+    json.dump({"quiet": quiet, "rows": rows, "problems": problems(follower.lines)},
+              open(out_path, "w"), indent=1)
+
+
+# ----------------------------------------------------------------------------- phase 2: idle
+
+def idle(out_path):
+    pid = int(env("DAEMON_PID"))
+    seconds = float(env("IDLE_SECONDS"))
+    follower = LogFollower(env("LOG"))
+    jobs = jobs_list() or []
+    busy = [j["id"] for j in jobs if j["state"] not in TERMINAL]
+    s0, c0, t0 = proc_stat(pid), ctx_switches(pid), time.time()
+    rss = []
+    threads = 0
+    while time.time() - t0 < seconds:
+        time.sleep(min(1.0, max(0.0, seconds - (time.time() - t0))))
+        st = proc_status(pid)
+        if st is None:
+            break
+        rss.append(st.get("VmRSS", 0))
+        threads = st.get("Threads", threads)
+    s1, c1, t1 = proc_stat(pid), ctx_switches(pid), time.time()
+    follower.poll()
+    wall = t1 - t0
+    res = {"seconds": round(wall, 3), "busy_jobs_at_start": busy, "threads": threads,
+           "log_lines": len(follower.lines), "problems": problems(follower.lines),
+           "children": len(children_rss_kb(pid))}
+    if s0 and s1:
+        cpu = s1[0] - s0[0]
+        res.update(cpu_s=round(cpu, 3), cpu_pct=round(100 * cpu / wall, 3))
+    if c0 is not None and c1 is not None:
+        res["wakeups_per_s"] = round(ctx_delta(c0, c1) / wall, 1)
+    if rss:
+        res.update(rss_mb_mean=round(statistics.mean(rss) / 1024, 1), rss_mb_max=round(max(rss) / 1024, 1),
+                   rss_mb_min=round(min(rss) / 1024, 1))
+    json.dump(res, open(out_path, "w"), indent=1)
+    log(f"idle {wall:.0f} s: cpu {res.get('cpu_pct')} %, rss {res.get('rss_mb_mean')} MB, "
+        f"{res.get('wakeups_per_s')} wakeups/s")
+
+
+# ----------------------------------------------------------------------------- phase 3: throughput
+
+def throughput(out_path):
+    pid = int(env("DAEMON_PID"))
+    n, rec_s = int(env("RECORDINGS")), float(env("REC_SECONDS"))
+    forms = [f.strip() for f in env("FORMS").split(",") if f.strip()]
+    src, watch = env("REC_INPUT"), env("WATCH")
+    timeout = float(env("JOB_TIMEOUT"))
+    follower = LogFollower(env("LOG"))
+    dests = [os.path.join(watch, f"rec{k:02d}.mp4") for k in range(1, n + 1)]
+    # Copy every file under a name the daemon ignores first, then rename them all in a burst.
+    for d in dests:
+        shutil.copyfile(src, d + ".part")
+    os.sync()
+    st0 = proc_stat(pid)
+    t_drop0 = time.time()
+    for d in dests:
+        os.rename(d + ".part", d)
+    t_drop = time.time()
+    log(f"throughput: {n} recordings of {rec_s:g} s dropped in {1000 * (t_drop - t_drop0):.1f} ms; "
+        f"{n * len(forms)} jobs to wait for (forms {','.join(forms)})")
+    want = n * len(forms)
+    paths = set(dests)
+    rss_max = 0
+    child_max = 0
+    child_sum_max = 0
+    busy_max = 0
+    t_next_poll = 0.0
+    t_last_report = time.time()
+    jobs = []
+    done_log = {}  # job id -> (arrival, seconds)
+    started_log = {}
+    timed_out = False
+    finished_at = None
+    while True:
+        now = time.time()
+        for arrival, _, msg, meta, _ in follower.poll():
+            if meta.get("input") not in paths or "job" not in meta:
+                continue
+            if msg == "started":
+                started_log[meta["job"]] = arrival
+            elif msg in ("done", "failed", "cancelled", "stalled; stopped", "quarantined"):
+                try:
+                    done_log[meta["job"]] = (arrival, float(meta.get("seconds", "nan")))
+                except ValueError:
+                    done_log[meta["job"]] = (arrival, float("nan"))
+        st = proc_status(pid)
+        if st is None or not daemon_alive(pid):
+            log("the daemon exited during the throughput phase")
+            timed_out = True
+            break
+        rss_max = max(rss_max, st.get("VmRSS", 0))
+        kids = children_rss_kb(pid)
+        if kids:
+            child_max = max(child_max, max(kids.values()))
+            child_sum_max = max(child_sum_max, sum(kids.values()))
+            busy_max = max(busy_max, len(kids))
+        if now >= t_next_poll:
+            t_next_poll = now + 2.0  # `jobs list` is a process start: not more than every 2 s
+            got = jobs_list()
+            if got is not None:
+                jobs = [j for j in got if j["input"]["path"] in paths]
+                n_done = sum(j["state"] in TERMINAL for j in jobs)
+                if now - t_last_report >= 30:
+                    t_last_report = now
+                    log(f"throughput: {n_done}/{want} jobs finished after {now - t_drop:.0f} s")
+                if len(jobs) >= want and n_done == len(jobs):
+                    finished_at = now
+                    # The store is written before the "done" line is logged: let the last lines come.
+                    t_grace = time.time() + 3
+                    while time.time() < t_grace and len(done_log) < len(jobs):
+                        for arrival, _, msg, meta, _ in follower.poll():
+                            if meta.get("input") in paths and "job" in meta and "seconds" in meta:
+                                try:
+                                    done_log[meta["job"]] = (arrival, float(meta["seconds"]))
+                                except ValueError:
+                                    done_log[meta["job"]] = (arrival, float("nan"))
+                        time.sleep(0.02)
+                    break
+        if now - t_drop > timeout:
+            timed_out = True
+            log(f"throughput: gave up after JOB_TIMEOUT={timeout:g} s")
+            break
+        time.sleep(0.5)
+    st1 = proc_stat(pid)
+    status = proc_status(pid) or {}
+    # Wall: from the drop to the last job's end (its log line's arrival; finishedAt when missing).
+    ends_log = [a for a, _ in done_log.values()]
+    ends_db = [iso(j.get("finishedAt")) for j in jobs if j.get("finishedAt")]
+    starts_db = [iso(j.get("startedAt")) for j in jobs if j.get("startedAt")]
+    t_end = max(ends_log) if len(ends_log) >= len(jobs) and ends_log else (max(ends_db) if ends_db else finished_at)
+    per_job_log = [s for _, s in done_log.values() if s == s]
+    per_job_db = [iso(j["finishedAt"]) - iso(j["startedAt"]) for j in jobs if j.get("finishedAt") and j.get("startedAt")]
+    first_start = min(list(started_log.values()) or starts_db or [t_drop])
+    # Checks: every job done, every output there and non-empty.
+    states = {}
+    for j in jobs:
+        states[j["state"]] = states.get(j["state"], 0) + 1
+    missing, empty, no_outputs, n_outputs = [], [], [], 0
+    for j in jobs:
+        outs = j.get("outputs") or []
+        if not outs and j["state"] == "done":
+            no_outputs.append(j["id"])
+        for o in outs:
+            n_outputs += 1
+            if not os.path.exists(o):
+                missing.append(o)
+            elif os.path.getsize(o) == 0:
+                empty.append(o)
+    not_done = [f"{j['id']} {j['kind']} {os.path.basename(j['input']['path'])}: {j['state']}"
+                + (f" ({j.get('lastError')})" if j.get("lastError") else "") for j in jobs if j["state"] != "done"]
+    wall = (t_end - t_drop) if t_end else None
+    res = {
+        "recordings": n, "rec_seconds": rec_s, "forms": forms, "workers": int(env("WORKERS")),
+        "jobs_expected": want, "jobs_seen": len(jobs), "states": states, "timed_out": timed_out,
+        "wall_s": None if wall is None else round(wall, 3),
+        "first_start_s": round(first_start - t_drop, 3),
+        "processing_s": None if t_end is None else round(t_end - first_start, 3),
+        "jobs_per_min": None if not wall else round(len(jobs) * 60 / wall, 2),
+        "video_s_per_s": None if not wall else round(n * rec_s / wall, 3),
+        "sum_job_s_log": round(sum(per_job_log), 1), "jobs_with_log_seconds": len(per_job_log),
+        "sum_job_s_db": round(sum(per_job_db), 1),
+        "job_s_by_form": {},
+        "daemon_rss_mb_max": round(rss_max / 1024, 1), "daemon_vmhwm_mb": round(status.get("VmHWM", 0) / 1024, 1),
+        "child_rss_mb_max": round(child_max / 1024, 1), "children_rss_mb_sum_max": round(child_sum_max / 1024, 1),
+        "children_at_once_max": busy_max,
+        "outputs": n_outputs, "missing_outputs": missing, "empty_outputs": empty, "done_without_outputs": no_outputs,
+        "not_done": not_done, "problems": problems(follower.lines),
+    }
+    if st0 and st1:
+        res["daemon_cpu_s"] = round(st1[0] - st0[0], 2)
+        res["children_cpu_s"] = round(st1[1] - st0[1], 1)
+    by_form = {}
+    for j in jobs:
+        d = done_log.get(str(j["id"]))
+        if d and d[1] == d[1]:
+            by_form.setdefault(j["kind"], []).append(d[1])
+    res["job_s_by_form"] = {k: {"n": len(v), "median": round(statistics.median(v), 1), "sum": round(sum(v), 1)}
+                            for k, v in by_form.items()}
+    json.dump(res, open(out_path, "w"), indent=1)
+    log(f"throughput: {len(jobs)} jobs, states {states}, wall {res['wall_s']} s")
+
+
+# ----------------------------------------------------------------------------- wait-ready
+
+def wait_ready(path, pid, timeout, launch_ns=None):
+    t0 = time.time()
+    since = int(launch_ns) / 1e9 if launch_ns else t0
+    with open(path, errors="replace") as f:
+        buf = ""
+        while time.time() - t0 < float(timeout):
+            buf += f.read()
+            if "daemon ready" in buf:
+                print(f"{time.time() - since:.2f}")
+                return
+            if not daemon_alive(int(pid)):
+                sys.exit(1)
+            time.sleep(0.02)
+    sys.exit(1)
+
+
+# ----------------------------------------------------------------------------- report
+
+def stats(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None
+    return min(xs), statistics.median(xs), max(xs)
+
+
+def fmt3(t, unit="s"):
+    return "-" if t is None else f"{t[0]:6.2f} {t[1]:6.2f} {t[2]:6.2f} {unit}"
+
+
+def report(res_dir):
+    def load(name):
+        try:
+            return json.load(open(os.path.join(res_dir, name)))
+        except (OSError, ValueError):
+            return None
+    lat, idl, thr, stop = load("latency.json"), load("idle.json"), load("throughput.json"), load("stop.json")
+    notes = []
+    print("1. latency: the script's last write (after the rename / the slow copy's last write) -> the")
+    print("   file's first job started; 'overhead' = latency - quiet period (the daemon's own cost)")
+    if lat and lat["rows"]:
+        q = lat["quiet"]
+        print(f"   quiet period {q:g} s, {len(lat['rows'])} files; overhead from     min median    max")
+        for label, sel in (("rename", "rename"), ("slow copy", "slow"), ("all", None)):
+            rows = [r for r in lat["rows"] if sel is None or r["method"] == sel]
+            if not rows:
+                continue
+            lg = stats([r["latency_log"] - q for r in rows if r["latency_log"] is not None])
+            db = stats([r["latency_db"] - q for r in rows if r["latency_db"] is not None])
+            qd = stats([r["queued_log"] - q for r in rows if r["queued_log"] is not None])
+            print(f"   {label:<10} 'started' log line (arrival)  {fmt3(lg)}")
+            print(f"   {'':<10} startedAt (jobs list)        {fmt3(db)}   (ISO 8601 whole seconds, truncated)")
+            if sel is None:
+                print(f"   {'':<10} 'queued' log line (arrival)  {fmt3(qd)}   (detection alone)")
+                if lg and lg[2] > 2.0:
+                    notes.append(f"latency: overhead up to {lg[2]:.2f} s above the {q:g} s quiet period")
+        slow = [r["write_s"] for r in lat["rows"] if r["method"] == "slow"]
+        if slow:
+            print(f"   (slow copies took {min(slow):.1f}-{max(slow):.1f} s to write; latency counts from their last write)")
+        bad = [f"{r['file']}: {r['states']}{' (timed out)' if r['timed_out'] else ''}" for r in lat["rows"]
+               if r["timed_out"] or any(s != "done" for s in r["states"]) or r["latency_log"] is None]
+        if bad:
+            notes.append("latency files not all done: " + "; ".join(bad))
+        if lat["problems"]:
+            notes.append(f"{len(lat['problems'])} warning/error log lines during phase 1, first: {lat['problems'][0]}")
+    else:
+        print("   (no result)")
+    print()
+    print("2. idle (nothing queued, no file arriving)")
+    if idl and "cpu_pct" in idl:
+        print(f"   {idl['seconds']:.0f} s: CPU {idl['cpu_pct']:.2f} % of one core ({idl['cpu_s']:.2f} s user+sys), "
+              f"RSS {idl.get('rss_mb_mean', '-')} MB (min {idl.get('rss_mb_min', '-')}, max {idl.get('rss_mb_max', '-')}), "
+              f"{idl['threads']} threads, {idl.get('wakeups_per_s', '-')} context switches/s")
+        if idl["cpu_pct"] > 1.0:
+            notes.append(f"idle CPU {idl['cpu_pct']:.2f} % (> 1 %)")
+        if idl["busy_jobs_at_start"]:
+            notes.append(f"idle phase began with unfinished jobs {idl['busy_jobs_at_start']}")
+        if idl["log_lines"]:
+            notes.append(f"the daemon logged {idl['log_lines']} lines while idle")
+    else:
+        print("   (no result)")
+    print()
+    print("3. throughput")
+    if thr:
+        t = thr
+        print(f"   {t['recordings']} recordings x {t['rec_seconds']:g} s, forms {','.join(t['forms'])}, "
+              f"workers {t['workers']}: {t['jobs_seen']}/{t['jobs_expected']} jobs, states {t['states']}")
+        if t["wall_s"]:
+            print(f"   wall, drop -> last job finished       {t['wall_s']:8.1f} s   (includes the quiet period; "
+                  f"first job started after {t['first_start_s']:.1f} s)")
+            print(f"   jobs per minute                       {t['jobs_per_min']:8.2f}")
+            print(f"   seconds of video per second of wall   {t['video_s_per_s']:8.3f}   "
+                  f"({t['recordings'] * t['rec_seconds']:g} s of input, each made into {len(t['forms'])} forms)")
+            print(f"   sum of per-job times                  {t['sum_job_s_log']:8.1f} s   ('done' seconds=; "
+                  f"finishedAt-startedAt: {t['sum_job_s_db']:.0f} s)")
+            if t["processing_s"]:
+                gap = t["processing_s"] - t["sum_job_s_log"] / max(1, t["workers"])
+                print(f"   first start -> last end               {t['processing_s']:8.1f} s   "
+                      f"(minus sum/workers: {gap:+.1f} s between jobs)")
+        for k, v in t["job_s_by_form"].items():
+            print(f"     {k:<34} {v['n']:3d} jobs, median {v['median']:6.1f} s, sum {v['sum']:7.1f} s")
+        print(f"   daemon RSS peak {t['daemon_rss_mb_max']} MB sampled (VmHWM {t['daemon_vmhwm_mb']} MB); "
+              f"largest job process {t['child_rss_mb_max']} MB; at most {t['children_at_once_max']} at once")
+        if "daemon_cpu_s" in t:
+            print(f"   CPU: daemon itself {t['daemon_cpu_s']:.2f} s, its jobs {t['children_cpu_s']:.0f} s")
+        print(f"   checks: {t['outputs']} output files; missing {len(t['missing_outputs'])}, empty "
+              f"{len(t['empty_outputs'])}, done jobs without outputs {len(t['done_without_outputs'])}; "
+              f"not done {len(t['not_done'])}")
+        if t["timed_out"]:
+            notes.append("throughput: did not finish (JOB_TIMEOUT or the daemon exited)")
+        if t["jobs_seen"] != t["jobs_expected"]:
+            notes.append(f"throughput: {t['jobs_seen']} jobs, expected {t['jobs_expected']}")
+        for x in t["not_done"][:5]:
+            notes.append(f"not done: {x}")
+        for x in (t["missing_outputs"] + t["empty_outputs"])[:5]:
+            notes.append(f"output missing or empty: {x}")
+        if t["done_without_outputs"]:
+            notes.append(f"done jobs listing no outputs: {t['done_without_outputs'][:10]}")
+        if t["problems"]:
+            notes.append(f"{len(t['problems'])} warning/error log lines during phase 3, first: {t['problems'][0]}")
+    else:
+        print("   (no result)")
+    print()
+    if stop:
+        print(f"stop: SIGTERM -> exit in {stop['seconds']:.2f} s, exit status {stop['status']}"
+              f"{' (killed with SIGKILL after ' + str(stop['kill_after']) + ' s)' if stop.get('killed') else ''}; "
+              f"log: {'; '.join(stop.get('last_lines', [])) or '-'}")
+        if stop["status"] != 0:
+            notes.append(f"the daemon's exit status after SIGTERM was {stop['status']}")
+        if stop["seconds"] > 5:
+            notes.append(f"stopping took {stop['seconds']:.1f} s")
+    print("notes: " + ("; ".join(notes) if notes else "none (every job done, outputs present, overhead <= 2 s, idle CPU <= 1 %)"))
+
+
+# ----------------------------------------------------------------------------- main
+
+def main():
+    if len(sys.argv) < 2:
+        raise SystemExit(__doc__)
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "wait-ready":
+        wait_ready(*args)
+    elif cmd == "latency":
+        latency(*args)
+    elif cmd == "idle":
+        idle(*args)
+    elif cmd == "throughput":
+        throughput(*args)
+    elif cmd == "report":
+        report(*args)
+    elif cmd == "median":
+        bench_helpers.median(args)
+    else:
+        raise SystemExit(f"bench_daemon.py: unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main()
