@@ -52,17 +52,7 @@ public struct DaemonConfig: Sendable, Equatable {
 /// Reads the daemon configuration; every problem names the file, the line and the field.
 public enum DaemonConfigLoader {
     public static func load(path: String) throws -> DaemonConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ProfileError(file: path, line: nil, field: nil, problem: "can't read the file")
-        }
-        let node: Node?
-        do { node = try Yams.compose(yaml: String(decoding: data, as: UTF8.self)) } catch let e as YamlError {
-            throw ProfileError(file: path, line: e.line, field: nil, problem: "not valid YAML (\(e.problem))")
-        }
-        guard let root = node, let mapping = root.mapping else {
-            throw ProfileError(file: path, line: node?.mark?.line, field: nil, problem: "expected a mapping of settings")
-        }
-        let r = ProfileReader(file: path, mapping: mapping, prefix: "")
+        let r = try ProfileReader.open(path: path, what: "settings")
         try r.rejectUnknown(["state_dir", "workers", "quiet_seconds", "rescan_seconds", "sidecar_grace_seconds", "disk_reserve",
                              "stall_minutes", "max_attempts", "retention_days", "profile_dirs", "watch"])
         guard let list = r.node("watch") else { throw r.error("watch", nil, "missing (a list of folder, output, forms)") }

@@ -27,17 +27,7 @@ public struct Ladder: Equatable, Sendable {
 /// Reads one ladder file. Every problem names the file, the line, the field and what is allowed.
 public enum LadderLoader {
     public static func load(path: String) throws -> Ladder {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ProfileError(file: path, line: nil, field: nil, problem: "can't read the file")
-        }
-        let node: Node?
-        do { node = try Yams.compose(yaml: String(decoding: data, as: UTF8.self)) } catch let e as YamlError {
-            throw ProfileError(file: path, line: e.line, field: nil, problem: "not valid YAML (\(e.problem))")
-        }
-        guard let root = node, let mapping = root.mapping else {
-            throw ProfileError(file: path, line: node?.mark?.line, field: nil, problem: "expected a mapping of ladder fields")
-        }
-        let r = ProfileReader(file: path, mapping: mapping, prefix: "")
+        let r = try ProfileReader.open(path: path, what: "ladder fields")
         try r.rejectUnknown(["name", "description", "segment_seconds", "gop_seconds", "format", "video", "rungs", "audio"])
         let defaultName = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
 

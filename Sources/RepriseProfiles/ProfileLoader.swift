@@ -37,6 +37,21 @@ extension YamlError {
 
 /// Walks one YAML mapping, remembering which keys were used so unknown ones are reported.
 struct ProfileReader {
+    /// Reads `path` as a YAML mapping of `what` (e.g. "ladder fields"); errors name the file and line.
+    static func open(path: String, what: String) throws -> ProfileReader {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ProfileError(file: path, line: nil, field: nil, problem: "can't read the file")
+        }
+        let node: Node?
+        do { node = try Yams.compose(yaml: String(decoding: data, as: UTF8.self)) } catch let e as YamlError {
+            throw ProfileError(file: path, line: e.line, field: nil, problem: "not valid YAML (\(e.problem))")
+        }
+        guard let root = node, let mapping = root.mapping else {
+            throw ProfileError(file: path, line: node?.mark?.line, field: nil, problem: "expected a mapping of \(what)")
+        }
+        return ProfileReader(file: path, mapping: mapping, prefix: "")
+    }
+
     let file: String
     let mapping: Node.Mapping
     let prefix: String

@@ -61,17 +61,7 @@ public struct Recipe: Sendable, Equatable {
 /// Reads `recipe-*.yaml`. Every problem names the file, the line, the field and what is allowed.
 public enum RecipeLoader {
     public static func load(path: String) throws -> Recipe {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ProfileError(file: path, line: nil, field: nil, problem: "can't read the file")
-        }
-        let node: Node?
-        do { node = try Yams.compose(yaml: String(decoding: data, as: UTF8.self)) } catch let e as YamlError {
-            throw ProfileError(file: path, line: e.line, field: nil, problem: "not valid YAML (\(e.problem))")
-        }
-        guard let root = node, let mapping = root.mapping else {
-            throw ProfileError(file: path, line: node?.mark?.line, field: nil, problem: "expected a mapping of recipe fields")
-        }
-        let r = ProfileReader(file: path, mapping: mapping, prefix: "")
+        let r = try ProfileReader.open(path: path, what: "recipe fields")
         try r.rejectUnknown(["name", "description", "shop", "title", "weights", "baseline_seconds", "order_lag_seconds", "windows",
                              "reel", "product_clips", "shorts", "teaser", "covers"])
         var recipe = Recipe()

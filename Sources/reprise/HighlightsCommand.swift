@@ -71,10 +71,7 @@ struct HighlightsCommand: ParsableCommand {
             let plan = try HighlightsEngine(progress: reporter).run(request)
             reporter.finish()
             if json || planOnly {
-                var value = try JSONSerialization.jsonObject(with: JSONEncoder().encode(plan)) as! [String: Any]
-                value["event"] = planOnly ? "plan" : "result"
-                let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
-                print(String(decoding: data, as: UTF8.self))
+                try printJSONResult(plan, event: planOnly ? "plan" : "result")
             } else {
                 print(String(format: "%@: %d windows, %d outputs, %.2f s (planning %.3f s)", plan.input, plan.windows.count,
                              plan.outputs.count, plan.seconds, plan.planSeconds))

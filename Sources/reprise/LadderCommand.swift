@@ -49,19 +49,11 @@ struct LadderCommand: ParsableCommand {
                 }
                 chosen.format = f
             }
-            var range: RangeRequest? = nil
-            if from != nil || to != nil {
-                let f = try from.map { try TranscodeCommand.time($0, "--from", input) } ?? .seconds(0)
-                guard let to else { throw CutError(.badTime, path: input, detail: "--from needs --to") }
-                range = RangeRequest(from: f, to: try TranscodeCommand.time(to, "--to", input))
-            }
+            let range = try rangeOption(from: from, to: to, input: input)
             let result = try LadderEngine(progress: reporter).run(LadderRequest(input: input, output: output, ladder: chosen, range: range))
             reporter.finish()
             if json {
-                var value = try JSONSerialization.jsonObject(with: JSONEncoder().encode(result)) as! [String: Any]
-                value["event"] = "result"
-                let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
-                print(String(decoding: data, as: UTF8.self))
+                try printJSONResult(result)
             } else {
                 print(String(format: "%@: %@ ladder, [%.3f, %.3f) s, %@ %g s segments, %.1f MB, %.2f s",
                              result.master, result.ladder, result.from, result.to, result.format, result.segmentSeconds,

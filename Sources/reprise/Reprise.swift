@@ -41,3 +41,25 @@ func fail(_ error: Error) -> Never {
     FileHandle.standardError.write(Data("reprise: error: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
     Foundation.exit(error is CutError && (error as! CutError).code == .badRange ? 2 : 1)
 }
+
+/// Prints a command's result as the last stdout line: the value's JSON with `"event": EVENT`.
+func printJSONResult(_ value: some Encodable, event: String = "result") throws {
+    var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(value)) as! [String: Any]
+    object["event"] = event
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// `--from`/`--to` as a range, nil when neither is given (the whole recording).
+func rangeOption(from: String?, to: String?, input: String) throws -> RangeRequest? {
+    guard from != nil || to != nil else { return nil }
+    func time(_ text: String, _ option: String) throws -> TimeSpec {
+        guard let t = TimeSpec(text) else {
+            throw CutError(.badTime, path: input, detail: "\(option) \(text) is not a time (seconds, HH:MM:SS.mmm or fN)")
+        }
+        return t
+    }
+    let f = try from.map { try time($0, "--from") } ?? .seconds(0)
+    guard let to else { throw CutError(.badTime, path: input, detail: "--from needs --to") }
+    return RangeRequest(from: f, to: try time(to, "--to"))
+}

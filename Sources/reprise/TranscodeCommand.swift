@@ -43,12 +43,7 @@ struct TranscodeCommand: ParsableCommand {
             }
             guard Set(names).count == names.count else { throw TranscodeError("--profile names a profile twice") }
 
-            var range: RangeRequest? = nil
-            if from != nil || to != nil {
-                let f = try from.map { try TranscodeCommand.time($0, "--from", input) } ?? .seconds(0)
-                guard let to else { throw CutError(.badTime, path: input, detail: "--from needs --to") }
-                range = RangeRequest(from: f, to: try TranscodeCommand.time(to, "--to", input))
-            }
+            let range = try rangeOption(from: from, to: to, input: input)
             var marks: [ChapterMark] = []
             if let chapters {
                 do { marks = try JSONDecoder().decode([ChapterMark].self, from: Data(contentsOf: URL(fileURLWithPath: chapters))) } catch {
@@ -64,10 +59,7 @@ struct TranscodeCommand: ParsableCommand {
             let result = try TranscodeEngine(progress: reporter).run(request)
             reporter.finish()
             if json {
-                var value = try JSONSerialization.jsonObject(with: JSONEncoder().encode(result)) as! [String: Any]
-                value["event"] = "result"
-                let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
-                print(String(decoding: data, as: UTF8.self))
+                try printJSONResult(result)
             } else {
                 TranscodeCommand.printSummary(result)
             }
@@ -77,13 +69,6 @@ struct TranscodeCommand: ParsableCommand {
             reporter.finish()
             fail(error)
         }
-    }
-
-    static func time(_ text: String, _ option: String, _ input: String) throws -> TimeSpec {
-        guard let t = TimeSpec(text) else {
-            throw CutError(.badTime, path: input, detail: "\(option) \(text) is not a time (seconds, HH:MM:SS.mmm or fN)")
-        }
-        return t
     }
 
     /// One profile and a name with a known extension: that file. Otherwise a folder (made if
