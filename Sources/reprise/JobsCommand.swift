@@ -29,7 +29,13 @@ struct JobsCommand: ParsableCommand {
 
     static func encode(_ value: some Encodable) throws -> String {
         let e = JSONEncoder()
-        e.dateEncodingStrategy = .iso8601
+        // Milliseconds kept: latencies of a fraction of a second are what operators look at.
+        e.dateEncodingStrategy = .custom { date, encoder in
+            let f = ISO8601DateFormatter()
+            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            var c = encoder.singleValueContainer()
+            try c.encode(f.string(from: date))
+        }
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try e.encode(value), as: UTF8.self)
     }

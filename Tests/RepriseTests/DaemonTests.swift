@@ -182,9 +182,10 @@ final class DaemonTests: XCTestCase {
         }
         try writer.close()
         let jobs = try h.waitFor("the slow file's job") { $0.count == 1 && $0[0]["state"]?.string == "done" }
-        if let started = jobs.first?["startedAt"]?.string.flatMap({ ISO8601DateFormatter().date(from: $0) }) {
-            XCTAssertGreaterThanOrEqual(started.timeIntervalSince(lastWrite), 0.95, "started before the 1-s quiet period after the last write")
-        }
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let started = try XCTUnwrap(jobs.first?["startedAt"]?.string.flatMap { iso.date(from: $0) }, "startedAt with milliseconds")
+        XCTAssertGreaterThanOrEqual(started.timeIntervalSince(lastWrite), 0.95, "started before the 1-s quiet period after the last write")
         let output = h.out.appendingPathComponent("slow/slow.tiny.mp4")
         let frames = try FFprobe.frames(output, stream: "v:0").count
         XCTAssertEqual(frames, FixtureSpec.h264MP4.frameCount)
