@@ -34,21 +34,19 @@ public enum CoverMaker {
         let packet = Packet(), frame = Frame(), small = Frame()
         var best: (blur: Double, frame: Frame, time: Double)? = nil
         var done = false
-        func consider() throws {
-            while try decoder.receive(into: frame) == .ok {
-                let t = tb.seconds(frame.bestEffortTimestamp) - origin
-                if t > hi { done = true }
-                guard t >= lo, t <= hi else { continue }
-                frame.pts = frame.bestEffortTimestamp
-                try measure.send(frame)
-                while try measure.receive(into: small) == .ok {
-                    let blur = small.pointer.pointee.metadata.flatMap { av_dict_get($0, "lavfi.blur", nil, 0) }
-                        .flatMap { Double(String(cString: $0.pointee.value)) } ?? .infinity
-                    if best == nil || blur < best!.blur {
-                        let keep = Frame()
-                        try keep.reference(frame)
-                        best = (blur, keep, t)
-                    }
+        func consider(_ frame: Frame) throws {
+            let t = tb.seconds(frame.bestEffortTimestamp) - origin
+            if t > hi { done = true }
+            guard t >= lo, t <= hi else { return }
+            frame.pts = frame.bestEffortTimestamp
+            try measure.send(frame)
+            while try measure.receive(into: small) == .ok {
+                let blur = small.pointer.pointee.metadata.flatMap { av_dict_get($0, "lavfi.blur", nil, 0) }
+                    .flatMap { Double(String(cString: $0.pointee.value)) } ?? .infinity
+                if best == nil || blur < best!.blur {
+                    let keep = Frame()
+                    try keep.reference(frame)
+                    best = (blur, keep, t)
                 }
             }
         }
@@ -58,11 +56,9 @@ public enum CoverMaker {
             case .packet: break
             }
             guard packet.streamIndex == v else { continue }
-            _ = try decoder.send(packet)
-            try consider()
+            try decoder.decode(packet, into: frame, consider)
         }
-        _ = try decoder.send(nil)
-        try consider()
+        try decoder.decode(nil, into: frame, consider)
         guard let chosen = best else { throw MediaError("cover", message: "\(input): no frame near \(around) s") }
 
         var files: [String] = []

@@ -91,27 +91,19 @@ public enum RecordingAnalysis {
             }
         }
         func decodeVideo(_ p: Packet?) throws {
-            var pending = p
-            repeat {
-                if try video.send(pending) != .needsMoreInput { pending = nil }
-                while try video.receive(into: frame) == .ok {
-                    frame.pts = frame.bestEffortTimestamp
-                    try sceneGraph.send(frame)
-                    try readScene()
-                }
-            } while pending != nil
+            try video.decode(p, into: frame) { frame in
+                frame.pts = frame.bestEffortTimestamp
+                try sceneGraph.send(frame)
+                try readScene()
+            }
         }
         func decodeAudio(_ p: Packet?) throws {
             guard let audio, let meter else { return }
-            var pending = p
-            repeat {
-                if try audio.send(pending) != .needsMoreInput { pending = nil }
-                while try audio.receive(into: frame) == .ok {
-                    frame.pts = frame.bestEffortTimestamp
-                    try meter.send(frame)
-                    try readLoudness()
-                }
-            } while pending != nil
+            try audio.decode(p, into: frame) { frame in
+                frame.pts = frame.bestEffortTimestamp
+                try meter.send(frame)
+                try readLoudness()
+            }
         }
 
         let size = max(1, demuxer.fileSize)

@@ -42,6 +42,16 @@ public final class Decoder {
         return .ok
     }
 
+    /// Sends `packet` (nil: drain) and hands each frame it yields to `body`. A send the decoder
+    /// refuses until its output is read (EAGAIN) is retried after reading, so no packet is lost.
+    public func decode(_ packet: Packet?, into frame: Frame, _ body: (Frame) throws -> Void) throws {
+        var pending = packet
+        repeat {
+            if try send(pending) != .needsMoreInput { pending = nil }
+            while try receive(into: frame) == .ok { try body(frame) }
+        } while pending != nil
+    }
+
     /// Resets after a drain so the decoder can start again at a new random-access point.
     public func reset() { avcodec_flush_buffers(context) }
 }

@@ -35,16 +35,12 @@ enum LoudnessPrepass {
             while try graphs[n].receive(into: out) == .ok { readings[n].read(out.pointer) }
         }
         func decode(_ p: Packet?) throws {
-            var pending = p
-            repeat {
-                if try decoder.send(pending) != .needsMoreInput { pending = nil }
-                while try decoder.receive(into: frame) == .ok {
-                    let pts = frame.bestEffortTimestamp
-                    guard pts != NOPTS else { continue }
-                    frame.pts = pts - start
-                    for n in graphs.indices { try graphs[n].send(frame); try drain(n) }
-                }
-            } while pending != nil
+            try decoder.decode(p, into: frame) { frame in
+                let pts = frame.bestEffortTimestamp
+                guard pts != NOPTS else { return }
+                frame.pts = pts - start
+                for n in graphs.indices { try graphs[n].send(frame); try drain(n) }
+            }
         }
         reading: while true {
             switch demuxer.read(into: packet) {

@@ -48,33 +48,22 @@ final class SourceReader {
         var videoLeft = step.decode.count
 
         func decodeVideo(_ p: Packet?) throws {
-            var pending = p
-            repeat {
-                let sent = try videoDecoder.send(pending)
-                if sent != .needsMoreInput { pending = nil }
-                while try videoDecoder.receive(into: frame) == .ok {
-                    let pts = frame.bestEffortTimestamp
-                    guard step.keep.contains(pts) else { continue }
-                    frame.pts = pts - plan.firstPTS
-                    kept += 1
-                    try onVideo(frame)
-                    if kept % 8 == 0 { progress(Double(kept) / Double(max(plan.frameCount, 1))) }
-                }
-            } while pending != nil
+            try videoDecoder.decode(p, into: frame) { frame in
+                let pts = frame.bestEffortTimestamp
+                guard step.keep.contains(pts) else { return }
+                frame.pts = pts - plan.firstPTS
+                kept += 1
+                try onVideo(frame)
+                if kept % 8 == 0 { progress(Double(kept) / Double(max(plan.frameCount, 1))) }
+            }
         }
         func decodeAudio(_ p: Packet?) throws {
-            guard let audioDecoder else { return }
-            var pending = p
-            repeat {
-                let sent = try audioDecoder.send(pending)
-                if sent != .needsMoreInput { pending = nil }
-                while try audioDecoder.receive(into: frame) == .ok {
-                    let pts = frame.bestEffortTimestamp
-                    guard pts != NOPTS else { continue }
-                    frame.pts = pts - audioOffset
-                    try onAudio(frame)
-                }
-            } while pending != nil
+            try audioDecoder?.decode(p, into: frame) { frame in
+                let pts = frame.bestEffortTimestamp
+                guard pts != NOPTS else { return }
+                frame.pts = pts - audioOffset
+                try onAudio(frame)
+            }
         }
 
         // Audio read while looking for the decode start is held until the start is found: a
