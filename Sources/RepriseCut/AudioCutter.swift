@@ -107,6 +107,12 @@ final class AudioCutter {
         let n = Int64(frame.sampleCount)
         // Coarse time bases (FLV's milliseconds) jitter by a few samples: within that, frames are contiguous.
         if let expected = nextFrameStart, abs(f0 - expected) <= jitter { f0 = expected }
+        else if let expected = nextFrameStart, f0 < expected, f0 < cursor, cursor > windowStart {
+            // Audio went back: a new run (after a reset) starts here, where its video starts.
+            // The old run's audio beyond that point is replaced, as far as it is still unencoded.
+            let overlap = Int(min(cursor - max(f0, windowStart), Int64(buffer.count)))
+            if overlap > 0 { try buffer.dropLast(overlap); cursor -= Int64(overlap) }
+        }
         nextFrameStart = f0 + n
         guard f0 + n > cursor, cursor < windowEnd else { return }
         // AAC decodes to the encoder's planar float: no conversion, no copy. Anything else goes through swresample.

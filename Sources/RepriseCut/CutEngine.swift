@@ -91,6 +91,10 @@ public final class CutEngine {
             progress?.note("\(request.input): \(fallback!)")
         }
         let plans = try planner.plan(request.ranges, mode: mode)
+        for run in index.header.runs where run.undecodableFrames > 0 && run.firstPacket == 0 {
+            progress?.note("\(request.input): it begins mid-GOP; its first \(run.undecodableFrames) frame(s) can't be decoded and are not part of the recording")
+        }
+        for reason in Set(plans.compactMap(\.reencodeReason)).sorted() { progress?.note("\(request.input): \(reason)") }
 
         let muxer = try Muxer(path: request.output, formatName: formatName)
         let needsEncoding = plans.contains { $0.head != nil || $0.tail != nil }
@@ -118,15 +122,25 @@ public final class CutEngine {
         }
         try muxer.writeHeader(options: formatName == "mp4" || formatName == "mov" ? ["movflags": "+faststart"] : [:])
 
-        let writer = RangeWriter(demuxer: demuxer, muxer: muxer, index: index, videoStream: videoIndex, edge: edge,
-                                 audio: audio, muxLock: muxLock, progress: progress, path: request.input,
-                                 totalPackets: plans.reduce(0) { $0 + $1.packetSpan.count })
+        // An encoder that reorders by itself (the H.264 fallback, with B-frames) sets the floor of the delay.
+        let clock = OutputClock(writeOrder: OutputClock.writeOrder(of: plans, planner: planner),
+                                minimumDelay: edge?.family == .other ? 4 : 0)
+        let writer = RangeWriter(demuxer: demuxer, muxer: muxer, index: index, planner: planner, videoStream: videoIndex,
+                                 edge: edge, audio: audio, muxLock: muxLock, progress: progress, path: request.input,
+                                 totalPackets: plans.reduce(0) { $0 + $1.packetSpan.count }, clock: clock)
         var outcomes: [CutResult.RangeOutcome] = []
         for plan in plans {
             let stats = try writer.write(plan)
-            outcomes.append(.init(from: planner.timeBase.seconds(plan.firstPTS - planner.origin),
-                                  to: planner.timeBase.seconds(plan.endPTS - planner.origin),
-                                  frames: stats.frames, copiedPackets: stats.copied, reencodedFrames: stats.encoded))
+            let from = planner.timeBase.seconds(plan.firstPTS - planner.origin)
+            let to = planner.timeBase.seconds(plan.endPTS - planner.origin)
+            // A request planned in pieces (one per run) is reported as one range.
+            if outcomes.count > plan.request, var last = outcomes.popLast() {
+                last.to = to
+                last.frames += stats.frames; last.copiedPackets += stats.copied; last.reencodedFrames += stats.encoded
+                outcomes.append(last)
+            } else {
+                outcomes.append(.init(from: from, to: to, frames: stats.frames, copiedPackets: stats.copied, reencodedFrames: stats.encoded))
+            }
         }
         try audio?.finishAll()
         try muxer.finish()

@@ -47,6 +47,11 @@ public struct PlannedRange: Equatable, Sendable {
     /// Output time of the first frame (ranges are laid end to end).
     public var outputOffset: Int64 = 0
     public var reencodedFrames: Int = 0
+    /// Which request this range serves (a request that spans a discontinuity is planned as one
+    /// range per run, laid end to end).
+    public var request: Int = 0
+    /// Why this range is re-encoded although copying was asked for (other parameter sets).
+    public var reencodeReason: String? = nil
 
     public var duration: Int64 { endPTS - firstPTS }
     /// All packets this range reads, in decode order.
@@ -69,13 +74,16 @@ public struct CutPlanner: Sendable {
     let decodeStarts: [Int]
     let copyStarts: [Int]
     public let path: String
+    /// The timeline's runs (first packet, parameter-set entry); one run for a clean recording.
+    public let runs: [TimelineRun]
 
     public init(index: PacketIndex, path: String) {
         self.init(packets: index.packets, timeBase: index.timeBase,
-                  origin: TimeBase.microseconds.rescale(index.header.startTimeMicros, to: index.timeBase), path: path)
+                  origin: TimeBase.microseconds.rescale(index.header.startTimeMicros, to: index.timeBase), path: path,
+                  runs: index.header.runs)
     }
 
-    public init(packets: [IndexedPacket], timeBase: TimeBase, origin: Int64, path: String = "input") {
+    public init(packets: [IndexedPacket], timeBase: TimeBase, origin: Int64, path: String = "input", runs: [TimelineRun] = []) {
         self.packets = packets
         self.timeBase = timeBase
         self.origin = origin
@@ -83,6 +91,22 @@ public struct CutPlanner: Sendable {
         decodeStarts = packets.indices.filter { packets[$0].isDecodeStart || packets[$0].isCopyStart }
         copyStarts = packets.indices.filter { packets[$0].isCopyStart }
         self.path = path
+        self.runs = runs.isEmpty
+            ? [TimelineRun(kind: .start, firstPacket: 0, position: 0, offset: 0, jump: 0, parameterSets: 0, undecodableFrames: 0)]
+            : runs
+    }
+
+    /// One past the last packet of the run holding packet `i`.
+    func runEnd(ofPacket i: Int) -> Int {
+        let r = run(ofPacket: i)
+        return r + 1 < runs.count ? runs[r + 1].firstPacket : packets.count
+    }
+
+    /// The run holding packet `i` (decode order).
+    public func run(ofPacket i: Int) -> Int {
+        var l = 0, h = runs.count
+        while l < h { let m = (l + h) / 2; if runs[m].firstPacket <= i { l = m + 1 } else { h = m } }
+        return max(l - 1, 0)
     }
 
     /// End of the last frame: the recording's video end.
@@ -105,20 +129,44 @@ public struct CutPlanner: Sendable {
 
     func fmt(_ pts: Int64) -> String { String(format: "%.3fs", timeBase.seconds(pts - origin)) }
 
-    /// Plans all ranges, laid end to end from output time 0.
+    /// Plans all ranges, laid end to end from output time 0. A request that crosses from one
+    /// run to the next becomes one range per run: GOPs and decode spans never straddle a
+    /// discontinuity, and a run whose parameter sets the output doesn't declare is re-encoded.
     public func plan(_ requests: [RangeRequest], mode: CutMode) throws -> [PlannedRange] {
         var offset: Int64 = 0
         var result: [PlannedRange] = []
-        for r in requests {
-            var planned = try plan(r, mode: mode)
-            planned.outputOffset = offset
-            offset += planned.duration
-            result.append(planned)
+        for (n, r) in requests.enumerated() {
+            let (lo, hi) = try bounds(r)
+            var start = lo
+            while start < hi {
+                let current = run(ofPacket: order[start])
+                var end = start + 1
+                while end < hi && run(ofPacket: order[end]) == current { end += 1 }
+                var planned: PlannedRange
+                if mode != .exact && runs[current].parameterSets != 0 {
+                    planned = planReencode(lo: start, hi: end)
+                    planned.reencodeReason = "the stream's parameter sets change at \(fmt(packets[order[start]].pts)); that run is re-encoded"
+                } else {
+                    planned = planSpan(lo: start, hi: end, mode: mode)
+                }
+                planned.request = n
+                planned.outputOffset = offset
+                offset += planned.duration
+                result.append(planned)
+                start = end
+            }
         }
         return result
     }
 
+    /// Plans one range as one piece (a transcode reads it with one decoder, across any run).
     public func plan(_ request: RangeRequest, mode: CutMode) throws -> PlannedRange {
+        let (lo, hi) = try bounds(request)
+        return planSpan(lo: lo, hi: hi, mode: mode)
+    }
+
+    /// Positions in `order` of the frames in [from, to).
+    func bounds(_ request: RangeRequest) throws -> (Int, Int) {
         guard !order.isEmpty else { throw CutError(.noVideo, path: path, detail: "no readable video frames") }
         let a = try pts(for: request.from, isEnd: false)
         let b = try pts(for: request.to, isEnd: true)
@@ -137,6 +185,10 @@ public struct CutPlanner: Sendable {
         guard lo < hi else {
             throw CutError(.badRange, path: path, detail: "no frame lies in [\(request.from), \(request.to))")
         }
+        return (lo, hi)
+    }
+
+    func planSpan(lo: Int, hi: Int, mode: CutMode) -> PlannedRange {
         switch mode {
         case .keyframe: return planKeyframe(lo: lo, hi: hi)
         case .exact: return planReencode(lo: lo, hi: hi)
@@ -171,7 +223,8 @@ public struct CutPlanner: Sendable {
     func decodeEnd(from start: Int, before end: Int64) -> Int {
         var last = start
         var i = start
-        while i < packets.count {
+        let stop = runEnd(ofPacket: start)
+        while i < stop {
             let p = packets[i]
             if i > start && p.isCopyStart && p.pts >= end { break }
             if p.pts < end && !p.isCorruptOrUntimed { last = i }
@@ -202,8 +255,9 @@ public struct CutPlanner: Sendable {
         let from = decodeStart(atOrBefore: first)
         var a = 0, b = decodeStarts.count
         while a < b { let m = (a + b) / 2; if decodeStarts[m] < from { a = m + 1 } else { b = m } }
-        var starts = Array(decodeStarts[a...])
-        starts.append(packets.count)
+        let stop = runEnd(ofPacket: from)
+        var starts = Array(decodeStarts[a...].prefix { $0 < stop })
+        starts.append(stop)
         var copyFrom: Int? = nil, copyTo = 0
         var dropped: Set<Int> = []
         for k in 0..<(starts.count - 1) {
@@ -214,7 +268,7 @@ public struct CutPlanner: Sendable {
             let leading = isFirst && !packets[g.lowerBound].isCopyStart ? Set(g.filter { packets[$0].isLeading }) : []
             var minPTS = Int64.max, maxPTS = Int64.min, bad = false
             for i in g where !leading.contains(i) {
-                if packets[i].isCorruptOrUntimed { bad = true; break }
+                if packets[i].isCorruptOrUntimed || packets[i].isDamaged { bad = true; break }
                 minPTS = min(minPTS, packets[i].pts); maxPTS = max(maxPTS, packets[i].pts)
             }
             let inside = !bad && minPTS >= first && maxPTS <= lastPTS
@@ -256,9 +310,10 @@ public struct CutPlanner: Sendable {
         let lastPTS = packets[order[hi - 1]].pts
         let start = decodeStart(atOrBefore: first, copyOnly: true)
         // End at the next copy start presented after the last asked-for frame.
-        var end = packets.count
+        let stop = runEnd(ofPacket: start)
+        var end = stop
         var i = start + 1
-        while i < packets.count {
+        while i < stop {
             if packets[i].isCopyStart && packets[i].pts > lastPTS { end = i; break }
             i += 1
         }

@@ -16,6 +16,10 @@ public struct IndexedPacket: Equatable, Sendable {
     public static let copyStart: UInt8 = 4          // a copy may start here: nothing after it refers back
     public static let leading: UInt8 = 8            // an HEVC RASL picture (refers before its IRAP)
     public static let corrupt: UInt8 = 16
+    /// Refers to pictures the recording doesn't have (a capture that began mid-GOP): not part of it.
+    public static let undecodable: UInt8 = 32
+    /// The container marked it damaged: decoded with concealment, never copied.
+    public static let damaged: UInt8 = 64
 
     public var isDecodeStart: Bool { flags & Self.decodeStart != 0 }
     public var isCopyStart: Bool { flags & Self.copyStart != 0 }
@@ -39,9 +43,19 @@ public struct PacketIndex: Sendable {
         /// Presentation time where the readable data ends early (a damaged tail), if any.
         public var damagedAtPTS: Int64?
         public var damageMessage: String?
+        /// Continuous stretches, laid end to end (see `TimelineRun`); the packets' times are closed up.
+        public var runs: [TimelineRun] = []
+        public var audioRuns: [AudioRunStart] = []
+        public var audioStream: Int?
+        public var audioGaps: [AudioGap] = []
+        /// Distinct parameter sets met (entry 0: the stream's own extradata), as extradata bytes.
+        public var parameterSets: [[UInt8]] = []
+        /// Spans of packets marked damaged (seconds on the closed-up timeline).
+        public var damagedSpans: [DamagedSpan] = []
     }
 
-    public static let version = 2
+    /// Bumped whenever the layout or meaning changes: older caches are rebuilt, never misread.
+    public static let version = 3
     public var header: Header
     public var packets: [IndexedPacket]
 
@@ -59,7 +73,11 @@ public struct PacketIndex: Sendable {
 }
 
 extension IndexedPacket {
-    var isCorruptOrUntimed: Bool { pts == NOPTS || flags & IndexedPacket.corrupt != 0 }
+    var isCorruptOrUntimed: Bool {
+        pts == NOPTS || flags & (IndexedPacket.corrupt | IndexedPacket.undecodable) != 0
+    }
+    public var isUndecodable: Bool { flags & IndexedPacket.undecodable != 0 }
+    public var isDamaged: Bool { flags & IndexedPacket.damaged != 0 }
 }
 
 // MARK: - Building
@@ -69,33 +87,49 @@ public enum PacketIndexer {
     public static func index(path: String, demuxer: Demuxer, videoStream: Int,
                              progress: ((Double) -> Void)? = nil) throws -> PacketIndex {
         let identity = try FileIdentity(path: path)
-        for cache in cacheLocations(for: path) {
+        let audioStream = demuxer.bestAudioStream
+        for cache in cacheLocations(for: identity) {
             if let cached = try? load(cache), cached.header.fileSize == identity.size,
                cached.header.modificationTime == identity.modificationTime, cached.header.inode == identity.inode,
-               cached.header.streamIndex == videoStream, cached.header.version == PacketIndex.version {
+               cached.header.streamIndex == videoStream, cached.header.version == PacketIndex.version,
+               cached.header.audioStream == audioStream {
                 return cached
             }
         }
-        let index = try scan(demuxer: demuxer, videoStream: videoStream, identity: identity, progress: progress)
-        for cache in cacheLocations(for: path) {
+        let index = try scan(demuxer: demuxer, videoStream: videoStream, audioStream: audioStream,
+                             identity: identity, progress: progress)
+        for cache in cacheLocations(for: identity) {
             if (try? save(index, to: cache)) != nil { break }
         }
         return index
     }
 
-    /// Beside the input when its folder is writable; else under the user's cache folder.
-    public static func cacheLocations(for path: String) -> [String] {
-        let url = URL(fileURLWithPath: path).standardizedFileURL
-        let beside = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).reprise-index").path
-        let base = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"]
-            ?? (ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.cache" } ?? "/tmp")
-        var hash: UInt64 = 1469598103934665603
-        for b in url.path.utf8 { hash = (hash ^ UInt64(b)) &* 1099511628211 }
-        let home = "\(base)/reprise/index/\(String(hash, radix: 16)).reprise-index"
-        return [beside, home]
+    /// Never beside the recording (a watch folder may be read-only, or watched by other tools):
+    /// `$REPRISE_CACHE_DIR` (the daemon points it at its state folder), else `$XDG_CACHE_HOME/reprise`,
+    /// else `~/.cache/reprise`, else the temp folder. Keyed by the file's identity (device and
+    /// inode), so a recording moved within its file system keeps its index.
+    public static func cacheLocations(for identity: FileIdentity) -> [String] {
+        let env = ProcessInfo.processInfo.environment
+        var bases: [String] = []
+        if let dir = env["REPRISE_CACHE_DIR"], !dir.isEmpty { bases.append(dir) }
+        if let xdg = env["XDG_CACHE_HOME"], !xdg.isEmpty { bases.append(xdg + "/reprise") }
+        if let home = env["HOME"], !home.isEmpty { bases.append(home + "/.cache/reprise") }
+        bases.append(NSTemporaryDirectory() + "reprise-\(getuid())")
+        let name = "index/\(String(identity.device, radix: 16))-\(String(identity.inode, radix: 16)).reprise-index"
+        return bases.map { "\($0)/\(name)" }
     }
 
-    static func scan(demuxer: Demuxer, videoStream: Int, identity: FileIdentity,
+    /// The cache file in use for `path` (named in messages).
+    public static func cacheLocations(for path: String) -> [String] {
+        (try? FileIdentity(path: path)).map { cacheLocations(for: $0) } ?? []
+    }
+
+    /// Formats whose timestamps may jump (the demuxer says so; FLV is written by RTMP ingests that restart).
+    static func mayJump(_ demuxer: Demuxer) -> Bool {
+        demuxer.context.pointee.iformat.pointee.flags & AVFMT_TS_DISCONT != 0 || demuxer.formatName == "flv"
+    }
+
+    static func scan(demuxer: Demuxer, videoStream: Int, audioStream: Int?, identity: FileIdentity,
                      progress: ((Double) -> Void)?) throws -> PacketIndex {
         let info = demuxer.streams[videoStream]
         let codecpar = demuxer.stream(videoStream).pointee.codecpar!
@@ -103,13 +137,37 @@ public enum PacketIndexer {
         let isH264 = codecpar.pointee.codec_id == AV_CODEC_ID_H264
         let isHEVC = codecpar.pointee.codec_id == AV_CODEC_ID_HEVC
         let framing = NALFraming.detect(extradata: extradata, isHEVC: isHEVC)
-        demuxer.keepOnly([videoStream])
+        let jumps = mayJump(demuxer)
+        // Audio is read only where its timestamps may jump too: its runs must be known.
+        let audio = jumps ? audioStream : nil
+        let audioBase = audio.map { TimeBase(demuxer.stream($0).pointee.time_base) }
+        demuxer.keepOnly(Set([videoStream] + (audio.map { [$0] } ?? [])))
         defer { demuxer.keepOnly(Set(0..<demuxer.streams.count)) }
 
         var packets: [IndexedPacket] = []
         if info.frameCount > 0 { packets.reserveCapacity(Int(info.frameCount) + 16) }
         var damagedAt: Int64? = nil
         var damageMessage: String? = nil
+        // Parameter sets: entry 0 is the stream's; a packet that brings others starts a new entry.
+        var parameterSets: [[UInt8]] = [extradata]
+        var setKeys: [Set<[UInt8]>] = [Set(ParameterSets(extradata: extradata, isHEVC: isHEVC).all)]
+        var parameterChanges: [Int: Int] = [:]
+        var currentSets = 0
+        func noteSets(_ bytes: [UInt8], at i: Int) {
+            let key = Set(ParameterSets(extradata: bytes, isHEVC: isHEVC).all)
+            guard !key.isEmpty, key != setKeys[currentSets] else { return }
+            if setKeys[0].isEmpty {  // the stream declared none: the first ones met are its own
+                setKeys[0] = key; parameterSets[0] = bytes
+                return
+            }
+            if let known = setKeys.firstIndex(of: key) { currentSets = known } else {
+                setKeys.append(key); parameterSets.append(bytes); currentSets = setKeys.count - 1
+            }
+            parameterChanges[i] = currentSets
+        }
+        var audioJumps: [(position: Int64, raw: Int64)] = []
+        var audioGapsRaw: [(position: Int64, start: Int64, length: Int64)] = []
+        var audioEnd: Int64? = nil
         let packet = Packet()
         let total = max(demuxer.fileSize, 1)
         var lastReport = 0
@@ -122,16 +180,31 @@ public enum PacketIndexer {
                 damagedAt = packets.last.map { $0.pts + max($0.duration, 1) } ?? 0
                 break loop
             case .packet:
+                if let audio, let audioBase, packet.streamIndex == audio {
+                    guard packet.pts != NOPTS else { continue }
+                    let limit = audioBase.ticks(seconds: TimelineBuilder.forwardJumpSeconds)
+                    let slack = audioBase.ticks(seconds: 0.05)
+                    if let end = audioEnd {
+                        if packet.pts < end - slack || packet.pts > end + limit {
+                            audioJumps.append((packet.position, packet.pts))
+                        } else if packet.pts > end + slack {
+                            audioGapsRaw.append((packet.position, end, packet.pts - end))
+                        }
+                    }
+                    audioEnd = packet.pts + max(packet.duration, 1)
+                    continue
+                }
                 guard packet.streamIndex == videoStream else { continue }
                 var flags: UInt8 = packet.isKey ? IndexedPacket.containerKey : 0
-                if packet.isCorrupt {
-                    flags |= IndexedPacket.corrupt
-                    if damagedAt == nil { damagedAt = packet.pts; damageMessage = "truncated or corrupt packet" }
-                }
+                if packet.isCorrupt { flags |= IndexedPacket.damaged }
                 if isH264 || isHEVC {
                     flags |= classify(packet.bytes, framing: framing, isHEVC: isHEVC)
                 } else if packet.isKey {
                     flags |= IndexedPacket.decodeStart | IndexedPacket.copyStart
+                }
+                if let side = packet.newExtradata { noteSets(side, at: packets.count) }
+                else if framing == .annexB, flags & IndexedPacket.decodeStart != 0 {
+                    noteSets(Array(packet.bytes), at: packets.count)
                 }
                 var dts = packet.dts
                 if dts == NOPTS { dts = lastDts == Int64.min ? packet.pts : lastDts + 1 }
@@ -145,14 +218,59 @@ public enum PacketIndexer {
                 }
             }
         }
+        // A damaged packet at the very end is a damaged tail (the stream died); elsewhere a damaged span.
+        if damagedAt == nil, let last = packets.last, last.flags & IndexedPacket.damaged != 0 {
+            var k = packets.count - 1
+            while k > 0 && packets[k - 1].flags & IndexedPacket.damaged != 0 { k -= 1 }
+            for j in k..<packets.count { packets[j].flags |= IndexedPacket.corrupt }  // cut off: not part of it
+            damagedAt = packets[k].pts
+            damageMessage = "truncated or corrupt packet"
+        }
         if isHEVC { markCleanCRAs(&packets) }
+        let runs = TimelineBuilder.build(&packets, timeBase: info.timeBase, parameterChanges: parameterChanges, detectJumps: jumps)
         fillDurations(&packets)
-        let header = PacketIndex.Header(
+        let startMicros = demuxer.startTimeMicros
+        let origin = TimeBase.microseconds.rescale(startMicros, to: info.timeBase)
+        var header = PacketIndex.Header(
             version: PacketIndex.version, fileSize: identity.size, modificationTime: identity.modificationTime,
             inode: identity.inode, streamIndex: videoStream, timeBaseNum: info.timeBase.num,
             timeBaseDen: info.timeBase.den, codec: info.codecName, formatName: demuxer.formatName,
-            startTimeMicros: demuxer.startTimeMicros, damagedAtPTS: damagedAt, damageMessage: damageMessage)
+            startTimeMicros: startMicros, damagedAtPTS: damagedAt, damageMessage: damageMessage)
+        header.runs = runs
+        header.audioStream = audioStream
+        header.parameterSets = parameterSets
+        // Each audio jump belongs to the video run nearest it in the file: same offset, same sync.
+        header.audioRuns = [AudioRunStart(position: 0, offset: 0)] + audioJumps.map { jump in
+            let run = runs.min { abs($0.position - jump.position) < abs($1.position - jump.position) }
+            return AudioRunStart(position: jump.position, offset: run?.offset ?? 0)
+        }
+        if let audioBase {
+            let starts = header.audioRuns.map { ($0.position, $0.offset) }
+            header.audioGaps = audioGapsRaw.map { gap in
+                let closed = audioBase.rescale(gap.start, to: info.timeBase) + TimelineMap.offset(in: starts, position: gap.position)
+                return AudioGap(start: info.timeBase.seconds(closed - origin), length: audioBase.seconds(gap.length))
+            }
+        }
+        header.damagedSpans = damagedSpans(packets, timeBase: info.timeBase, origin: origin)
         return PacketIndex(header: header, packets: packets)
+    }
+
+    /// Runs of packets that are damaged (or carried unusable timestamps), as closed-up seconds.
+    static func damagedSpans(_ packets: [IndexedPacket], timeBase: TimeBase, origin: Int64) -> [DamagedSpan] {
+        var spans: [DamagedSpan] = []
+        var open: (start: Int64, end: Int64)? = nil
+        for p in packets {
+            let bad = p.flags & (IndexedPacket.corrupt | IndexedPacket.damaged) != 0
+            if bad {
+                let t = p.pts == NOPTS ? (open?.end ?? origin) : p.pts
+                open = open.map { ($0.start, max($0.end, t + max(p.duration, 1))) } ?? (t, t + max(p.duration, 1))
+            } else if let o = open {
+                spans.append(DamagedSpan(start: timeBase.seconds(o.start - origin), end: timeBase.seconds(o.end - origin)))
+                open = nil
+            }
+        }
+        if let o = open { spans.append(DamagedSpan(start: timeBase.seconds(o.start - origin), end: timeBase.seconds(o.end - origin))) }
+        return spans
     }
 
     /// Flags from the packet's own NAL units; container key flags are not trusted for H.264/HEVC.
@@ -246,6 +364,7 @@ public struct FileIdentity: Sendable {
     public var size: Int64
     public var modificationTime: Double
     public var inode: UInt64
+    public var device: UInt64
 
     public init(path: String) throws {
         var st = stat()
@@ -253,5 +372,6 @@ public struct FileIdentity: Sendable {
         size = Int64(st.st_size)
         modificationTime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
         inode = UInt64(st.st_ino)
+        device = UInt64(st.st_dev)
     }
 }

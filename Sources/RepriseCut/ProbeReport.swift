@@ -33,9 +33,30 @@ public struct ProbeReport: Codable, Sendable {
     public var openGOP: Bool
     public var damagedTailAt: Double?
     public var damage: String?
+    /// Where the timestamps jumped (closed up, so positions run on) and where parameters changed.
+    public var discontinuities: [Discontinuity] = []
+    /// Frames at the start (or after a restart) that refer to pictures the file doesn't hold.
+    public var undecodableFrames: [UndecodableSpan] = []
+    public var audioGaps: [AudioGap] = []
+    public var damagedSpans: [DamagedSpan] = []
+
+    public struct Discontinuity: Codable, Sendable {
+        /// Position in the recording (closed-up seconds) where the new run begins.
+        public var position: Double
+        public var kind: String
+        /// The raw timestamp jump in seconds (0 for a parameter change).
+        public var jump: Double
+        /// Whether the parameter sets (SPS/PPS, sequence header) changed here.
+        public var parametersChanged: Bool
+    }
+    public struct UndecodableSpan: Codable, Sendable {
+        public var position: Double
+        public var frames: Int
+    }
 
     enum CodingKeys: String, CodingKey {
         case file, container, duration, startTime, size, streams, frames, keyframes, keyframeInterval, openGOP, damagedTailAt, damage
+        case discontinuities, undecodableFrames, audioGaps, damagedSpans
     }
 
     /// Absent values are written as null, so scripts can rely on every key being there.
@@ -53,6 +74,10 @@ public struct ProbeReport: Codable, Sendable {
         try c.encode(openGOP, forKey: .openGOP)
         try c.encode(damagedTailAt, forKey: .damagedTailAt)
         try c.encode(damage, forKey: .damage)
+        try c.encode(discontinuities, forKey: .discontinuities)
+        try c.encode(undecodableFrames, forKey: .undecodableFrames)
+        try c.encode(audioGaps, forKey: .audioGaps)
+        try c.encode(damagedSpans, forKey: .damagedSpans)
     }
 
     public static func make(path: String, progress: ProgressReporter? = nil) throws -> ProbeReport {
@@ -66,6 +91,10 @@ public struct ProbeReport: Codable, Sendable {
             index = try PacketIndexer.index(path: path, demuxer: demuxer, videoStream: v) { progress?.update(stage: "indexing", fraction: $0) }
         }
         let planner = index.map { CutPlanner(index: $0, path: path) }
+        if ProcessInfo.processInfo.environment["REPRISE_DUMP_INDEX"] != nil, let index {
+            for (i, p) in index.packets.enumerated() { print(i, p.pts, p.dts, p.duration, p.position, p.flags) }
+            print(index.header.runs, index.header.audioRuns)
+        }
         var streams: [Stream] = []
         for s in demuxer.streams {
             var out = Stream(index: s.index, type: s.kind.rawValue, codec: s.codecName)
@@ -96,13 +125,33 @@ public struct ProbeReport: Codable, Sendable {
                 || index.packets.contains { $0.flags & IndexedPacket.containerKey != 0 && !$0.isDecodeStart }
                 || index.packets.contains { $0.isDecodeStart && !$0.isCopyStart }
         }
-        let duration = demuxer.durationMicros.map { Double($0) / 1e6 } ?? planner?.durationSeconds ?? 0
-        return ProbeReport(
+        // Closed up, the recording lasts as long as its runs together, whatever the container says.
+        let jumped = (index?.header.runs.count ?? 0) > 1
+        let duration = (jumped ? planner?.durationSeconds : nil) ?? demuxer.durationMicros.map { Double($0) / 1e6 } ?? planner?.durationSeconds ?? 0
+        var report = ProbeReport(
             file: path, container: demuxer.formatName, duration: duration,
             startTime: Double(demuxer.startTimeMicros) / 1e6, size: demuxer.fileSize, streams: streams,
             frames: planner?.order.count ?? 0, keyframes: keyframes, keyframeInterval: interval, openGOP: open,
             damagedTailAt: index?.header.damagedAtPTS.flatMap { p in planner.map { $0.timeBase.seconds(p - $0.origin) } },
             damage: index?.header.damageMessage)
+        if let index, let planner {
+            let runs = index.header.runs
+            for (k, run) in runs.enumerated() {
+                let span = run.firstPacket..<(k + 1 < runs.count ? runs[k + 1].firstPacket : index.packets.count)
+                let first = span.filter { index.packets[$0].isUsable }.map { index.packets[$0].pts }.min()
+                    ?? index.packets[run.firstPacket].pts
+                let at = planner.timeBase.seconds(first - planner.origin)
+                if k > 0 {
+                    report.discontinuities.append(Discontinuity(
+                        position: at, kind: run.kind.rawValue, jump: planner.timeBase.seconds(run.jump),
+                        parametersChanged: run.parameterSets != runs[k - 1].parameterSets))
+                }
+                if run.undecodableFrames > 0 { report.undecodableFrames.append(UndecodableSpan(position: at, frames: run.undecodableFrames)) }
+            }
+            report.audioGaps = index.header.audioGaps
+            report.damagedSpans = index.header.damagedSpans
+        }
+        return report
     }
 
     /// Variable when frame durations stray from the typical one by more than rounding explains.
@@ -138,6 +187,17 @@ public struct ProbeReport: Codable, Sendable {
         lines.append("  frames \(frames), keyframes \(keyframes), GOP \(openGOP ? "open" : "closed")")
         if let k = keyframeInterval { lines.append(String(format: "  keyframe interval min %.3f s, median %.3f s, max %.3f s", k.min, k.median, k.max)) }
         if let d = damagedTailAt { lines.append(String(format: "  damaged from %.3f s (%@)", d, damage ?? "read error")) }
+        for d in discontinuities {
+            var l = String(format: "  discontinuity at %.3f s: %@", d.position, d.kind)
+            if d.jump != 0 { l += String(format: " (timestamps jumped %+.3f s, closed up)", d.jump) }
+            if d.parametersChanged { l += ", new parameter sets" }
+            lines.append(l)
+        }
+        for u in undecodableFrames {
+            lines.append(String(format: "  %d undecodable frame(s) at %.3f s (began mid-GOP): not part of the recording", u.frames, u.position))
+        }
+        for g in audioGaps { lines.append(String(format: "  audio gap at %.3f s, %.3f s long (played as silence)", g.start, g.length)) }
+        for d in damagedSpans { lines.append(String(format: "  damaged packets %.3f–%.3f s", d.start, d.end)) }
         return lines.joined(separator: "\n")
     }
 }

@@ -9,6 +9,9 @@ final class RangeWriter {
     struct Stats { var frames = 0; var copied = 0; var encoded = 0 }
 
     let demuxer: Demuxer
+    /// Reads on the closed-up timeline (timestamp resets closed, runs laid end to end).
+    let reader: RecordingReader
+    let planner: CutPlanner
     let muxer: Muxer
     let index: PacketIndex
     let packets: [IndexedPacket]
@@ -22,23 +25,27 @@ final class RangeWriter {
     let progress: ProgressReporter?
     let path: String
     let totalPackets: Int
-    /// Source reorder delay: re-encoded packets (no B-frames) get dts = pts − delay so that
-    /// DTS stays strictly increasing where they meet copied packets.
-    let reorderDelay: Int64
+    /// Decode times for the whole output, one delay throughout (see `OutputClock`).
+    private var clock: OutputClock
     private var processed = 0
     private var lastVideoDTS = Int64.min
+    /// Frames of another size (a run after a reconnect) are scaled to the output's.
+    private var scaler: Scaler? = nil
+    private let scaled = Frame()
     private var lastWasReencoded = false
     private let packet = Packet()
     private let frame = Frame()
     private let outPacket = Packet()
     private var durations: [Int64: Int64] = [:]
 
-    init(demuxer: Demuxer, muxer: Muxer, index: PacketIndex, videoStream: Int, edge: EdgeEncoding?,
-         audio: AudioLane?, muxLock: NSLock, progress: ProgressReporter?, path: String, totalPackets: Int) {
+    init(demuxer: Demuxer, muxer: Muxer, index: PacketIndex, planner: CutPlanner, videoStream: Int, edge: EdgeEncoding?,
+         audio: AudioLane?, muxLock: NSLock, progress: ProgressReporter?, path: String, totalPackets: Int, clock: OutputClock) {
         self.demuxer = demuxer; self.muxer = muxer; self.index = index; self.packets = index.packets
+        self.planner = planner
+        self.reader = RecordingReader(demuxer: demuxer, index: index, audioStream: audio?.sourceStream)
         self.videoStream = videoStream; self.videoTimeBase = index.timeBase; self.edge = edge
         self.audio = audio; self.muxLock = muxLock; self.progress = progress; self.path = path; self.totalPackets = max(totalPackets, 1)
-        self.reorderDelay = index.reorderDelay
+        self.clock = clock
         self.adapter = BitstreamAdapter(source: demuxer.stream(videoStream), outputIsAnnexB: muxer.formatName == "mpegts")
     }
 
@@ -47,7 +54,13 @@ final class RangeWriter {
         let step: ReencodeStep
         let decoder: Decoder
         let encoder: Encoder
-        init(step: ReencodeStep, decoder: Decoder, encoder: Encoder) { self.step = step; self.decoder = decoder; self.encoder = encoder }
+        var schedule: FrameSchedule
+        /// The last picture encoded, repeated into slots a damaged packet left empty.
+        let last = Frame()
+        var hasLast = false
+        init(step: ReencodeStep, decoder: Decoder, encoder: Encoder, schedule: FrameSchedule) {
+            self.step = step; self.decoder = decoder; self.encoder = encoder; self.schedule = schedule
+        }
     }
 
     /// A copied packet waiting for the head's re-encoded frames to be written first.
@@ -75,7 +88,7 @@ final class RangeWriter {
         var havePacket = true  // seekAndSync leaves the first packet of the span in `packet`
         while true {
             if !havePacket {
-                switch demuxer.read(into: packet) {
+                switch reader.read(into: packet) {
                 case .packet: break
                 case .endOfFile, .damaged:
                     if next < span.upperBound {
@@ -93,12 +106,14 @@ final class RangeWriter {
                 }
                 let expected = packets[next]
                 if packet.pts != NOPTS && packet.pts != expected.pts {
-                    throw CutError(.failed, path: path, detail: "packet order differs from the index (pts \(packet.pts), expected \(expected.pts)); delete \(PacketIndexer.cacheLocations(for: path)[0]) and retry")
+                    throw CutError(.failed, path: path, detail: "packet order differs from the index (pts \(packet.pts), expected \(expected.pts)); delete \(PacketIndexer.cacheLocations(for: path).first ?? "its index cache") and retry")
                 }
+                // Packets that refer to pictures the recording lacks (it began mid-GOP) are never decoded.
+                let decodable = !expected.isUndecodable
                 // 1. The head decodes first (it may run through the copy's dropped leading pictures).
                 if let step = plan.head, step.decode.contains(next) {
                     if next == step.decode.lowerBound { head = try openEdge(step) }
-                    try decode(packet, edge: head!, shift: shift, stats: &stats)
+                    if decodable { try decode(packet, edge: head!, shift: shift, stats: &stats) }
                     if next == step.decode.upperBound - 1 {
                         try finish(head!, shift: shift, stats: &stats)
                         head = nil
@@ -113,7 +128,7 @@ final class RangeWriter {
                 // 2. The tail may need packets of the last copied GOP (leading pictures of the next CRA).
                 if let step = plan.tail, step.decode.contains(next) {
                     if next == step.decode.lowerBound { tail = try openEdge(step) }
-                    try decode(packet, edge: tail!, shift: shift, stats: &stats)
+                    if decodable { try decode(packet, edge: tail!, shift: shift, stats: &stats) }
                 }
                 // 3. Copies wait while the head is still open, so decode times stay in order.
                 if let copy = plan.copy, copy.packets.contains(next), !copy.dropped.contains(next) {
@@ -165,13 +180,39 @@ final class RangeWriter {
 
     private func openEdge(_ step: ReencodeStep) throws -> Edge {
         guard let edge else { throw CutError(.failed, path: path, detail: "no edge encoder") }
-        let decoder = try Decoder(parameters: demuxer.stream(videoStream).pointee.codecpar, timeBase: videoTimeBase)
-        return Edge(step: step, decoder: decoder, encoder: try Encoder(video: edge.settings))
+        // A run after a reconnect may carry its own sequence header: decode it with that one.
+        let sets = planner.runs[planner.run(ofPacket: step.decode.lowerBound)].parameterSets
+        let extradata = sets > 0 && sets < index.header.parameterSets.count ? index.header.parameterSets[sets] : nil
+        let decoder = try Decoder(parameters: demuxer.stream(videoStream).pointee.codecpar, timeBase: videoTimeBase,
+                                  extradata: extradata)
+        return Edge(step: step, decoder: decoder, encoder: try Encoder(video: edge.settings),
+                    schedule: FrameSchedule(planner: planner, keep: step.keep))
     }
 
     private func finish(_ e: Edge, shift: Int64, stats: inout Stats) throws {
         try decode(nil, edge: e, shift: shift, stats: &stats)
+        let rest = e.schedule.rest()
+        if !rest.isEmpty {
+            guard e.hasLast else {
+                throw CutError(.failed, path: path, detail: "no picture from \(planner.fmt(e.step.keep.lowerBound)) to \(planner.fmt(e.step.keep.upperBound)) can be decoded")
+            }
+            for t in rest { try encodeRepeat(of: e, at: t, shift: shift, stats: &stats) }
+        }
+        if e.schedule.filled > 0 {
+            progress?.note("\(path): \(e.schedule.filled) damaged frame(s) near \(planner.fmt(e.step.keep.lowerBound)) shown as the picture before them")
+        }
         try encode(nil, encoder: e.encoder)
+    }
+
+    /// Encodes the edge's last picture again at `t` (a slot its damaged packet left empty).
+    private func encodeRepeat(of e: Edge, at t: Int64, shift: Int64, stats: inout Stats) throws {
+        let again = Frame()
+        try again.reference(e.last)
+        again.pts = t + shift
+        again.pointer.pointee.pkt_duration = durations[again.pts] ?? 0
+        try encode(again, encoder: e.encoder)
+        stats.encoded += 1
+        stats.frames += 1
     }
 
     /// Seeks before the range and reads until the packet the index names comes up, so a
@@ -191,23 +232,24 @@ final class RangeWriter {
             if attempt == 4 || ts <= fileStart { ts = Int64.min }
             do {
                 if byteSeekable, ts != Int64.min, let pos = position(before: first, presentedBy: wanted) {
-                    try demuxer.seek(bytePosition: pos)
-                } else if ts == Int64.min {
-                    if byteFormats.contains(demuxer.formatName) { try demuxer.seek(bytePosition: 0) }
-                    else { try demuxer.seekToStart() }
+                    try reader.seek(bytePosition: pos)
+                } else if ts == Int64.min || !reader.map.isIdentity {
+                    // (Container timestamps of a recording with resets aren't ours: only bytes or the top.)
+                    if byteFormats.contains(demuxer.formatName) { try reader.seek(bytePosition: 0) }
+                    else { try reader.seekToStart() }
                 } else {
-                    try demuxer.seek(stream: videoStream, timestamp: ts)
+                    try reader.seek(stream: videoStream, timestamp: ts)
                 }
             } catch {
                 // Some demuxers can't seek to a timestamp (FLV without an index): read from the top.
                 guard ts == Int64.min || attempt >= 3 else { margin *= 4; continue }
-                try demuxer.seek(bytePosition: 0)
+                try reader.seek(bytePosition: 0)
             }
             var audioTooLate = false
             var checkedAudio = false
             var landed = true
             while true {
-                switch demuxer.read(into: packet) {
+                switch reader.read(into: packet) {
                 case .endOfFile, .damaged:
                     if attempt == 4 {
                         throw CutError(.truncated, path: path, detail: "could not read to \(String(format: "%.3fs", videoTimeBase.seconds(target.pts)))")
@@ -263,11 +305,20 @@ final class RangeWriter {
             while try e.decoder.receive(into: frame) == .ok {
                 let pts = frame.bestEffortTimestamp
                 guard e.step.keep.contains(pts) else { continue }
-                frame.pts = pts + shift
+                let (missed, deliver) = e.schedule.admit(pts)
+                guard deliver || !missed.isEmpty else { continue }
                 frame.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
                 frame.pointer.pointee.key_frame = 0
-                frame.pointer.pointee.pkt_duration = durations[frame.pts] ?? 0
-                try encode(frame, encoder: e.encoder)
+                let picture = try fitted(frame, to: e.encoder)
+                // Slots a damaged packet left empty show the picture before them (or, at the
+                // step's start, the first one decoded).
+                if !e.hasLast { try e.last.reference(picture); e.hasLast = true }
+                for t in missed { try encodeRepeat(of: e, at: t, shift: shift, stats: &stats) }
+                guard deliver else { continue }
+                picture.pts = pts + shift
+                picture.pointer.pointee.pkt_duration = durations[picture.pts] ?? 0
+                try e.last.reference(picture)
+                try encode(picture, encoder: e.encoder)
                 stats.encoded += 1
                 stats.frames += 1
             }
@@ -281,11 +332,7 @@ final class RangeWriter {
             let r = try encoder.send(f)
             needSend = r == .needsMoreInput
             while try encoder.receive(into: outPacket) == .ok {
-                if edge?.family != .other {
-                    try adapter.encoded(outPacket)
-                    // Edges have no B-frames (dts = pts): place them before the copied run's decode times.
-                    outPacket.dts = outPacket.pts - reorderDelay
-                }  // else: a whole-range H.264 encode (with B-frames) keeps the encoder's own decode times
+                if edge?.family != .other { try adapter.encoded(outPacket) }
                 if outPacket.duration <= 0 { outPacket.duration = durations[outPacket.pts] ?? 0 }
                 try writeVideo(outPacket)
                 lastWasReencoded = true
@@ -294,10 +341,24 @@ final class RangeWriter {
         }
     }
 
+    /// The frame at the encoder's size: a run of another picture size is scaled (noted once).
+    private func fitted(_ frame: Frame, to encoder: Encoder) throws -> Frame {
+        let w = Int(encoder.context.pointee.width), h = Int(encoder.context.pointee.height)
+        let f = frame.pointer.pointee
+        guard Int(f.width) != w || Int(f.height) != h || f.format != encoder.context.pointee.pix_fmt.rawValue else { return frame }
+        if scaler == nil || scaler!.sourceWidth != Int(f.width) || scaler!.sourceHeight != Int(f.height) || scaler!.sourceFormat.rawValue != f.format {
+            progress?.note("\(path): the picture is \(f.width)x\(f.height) from \(String(format: "%.3fs", videoTimeBase.seconds(frame.pts))) of the output; scaled to \(w)x\(h)")
+            scaler = try Scaler(sourceWidth: Int(f.width), sourceHeight: Int(f.height), sourceFormat: AVPixelFormat(rawValue: f.format),
+                                width: w, height: h, format: encoder.context.pointee.pix_fmt, flags: SWS_LANCZOS)
+        }
+        try scaler!.scale(frame, into: scaled)
+        return scaled
+    }
+
     private func writeVideo(_ p: Packet) throws {
-        if p.dts <= lastVideoDTS { p.dts = lastVideoDTS + 1 }
-        if p.dts > p.pts {
-            throw CutError(.failed, path: path, detail: "could not keep decode times increasing at output \(String(format: "%.3fs", videoTimeBase.seconds(p.pts)))")
+        p.dts = clock.next()
+        if p.dts <= lastVideoDTS || p.dts > p.pts {
+            throw CutError(.failed, path: path, detail: "internal: output decode times out of order at \(String(format: "%.3fs", videoTimeBase.seconds(p.pts)))")
         }
         lastVideoDTS = p.dts
         p.pointer.pointee.stream_index = 0

@@ -5,7 +5,10 @@ public final class Decoder {
     public let context: UnsafeMutablePointer<AVCodecContext>
     public let timeBase: TimeBase
 
-    public init(parameters: UnsafePointer<AVCodecParameters>, timeBase: TimeBase, threads: Int = 0) throws {
+    /// - Parameter extradata: parameter sets to decode with in place of the stream's (a run
+    ///   after a reconnect that brought a new sequence header).
+    public init(parameters: UnsafePointer<AVCodecParameters>, timeBase: TimeBase, threads: Int = 0,
+                extradata: [UInt8]? = nil) throws {
         guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
             throw MediaError("open decoder", message: "no decoder for \(String(cString: avcodec_get_name(parameters.pointee.codec_id)))")
         }
@@ -13,6 +16,15 @@ public final class Decoder {
         context = ctx
         self.timeBase = timeBase
         try check(avcodec_parameters_to_context(ctx, parameters), "decoder parameters")
+        if let extradata, !extradata.isEmpty {
+            av_freep(&ctx.pointee.extradata)
+            guard let buf = av_mallocz(extradata.count + Int(AV_INPUT_BUFFER_PADDING_SIZE)) else {
+                throw MediaError("open decoder", message: "out of memory")
+            }
+            buf.copyMemory(from: extradata, byteCount: extradata.count)
+            ctx.pointee.extradata = buf.assumingMemoryBound(to: UInt8.self)
+            ctx.pointee.extradata_size = Int32(extradata.count)
+        }
         ctx.pointee.pkt_timebase = timeBase.rational
         ctx.pointee.thread_count = Int32(threads)
         try check(avcodec_open2(ctx, codec, nil), "open decoder")
@@ -35,7 +47,9 @@ public final class Decoder {
 
     public func receive(into frame: Frame) throws -> CodecResult {
         frame.unref()
-        let r = avcodec_receive_frame(context, frame.pointer)
+        var r = avcodec_receive_frame(context, frame.pointer)
+        // A picture too damaged to conceal is skipped; the next one may decode.
+        while r == cff_averror_invaliddata() { r = avcodec_receive_frame(context, frame.pointer) }
         if r == AVERROR_EAGAIN_VALUE { return .needsMoreInput }
         if r == AVERROR_EOF_VALUE { return .endOfStream }
         try check(r, "decode")

@@ -29,6 +29,21 @@ public final class Packet {
 
     public func unref() { av_packet_unref(pointer) }
 
+    /// New parameter sets the demuxer attached (FLV after a reconnect: a new sequence header).
+    public var newExtradata: [UInt8]? {
+        var size: Int = 0
+        guard let data = av_packet_get_side_data(pointer, AV_PKT_DATA_NEW_EXTRADATA, &size), size > 0 else { return nil }
+        return Array(UnsafeBufferPointer(start: data, count: size))
+    }
+
+    /// Attaches `extradata` as new-extradata side data (a decoder opened on other sets switches to them).
+    public func attachExtradata(_ extradata: [UInt8]) throws {
+        guard !extradata.isEmpty, let dst = av_packet_new_side_data(pointer, AV_PKT_DATA_NEW_EXTRADATA, extradata.count) else {
+            throw MediaError("side data", message: "could not attach parameter sets")
+        }
+        extradata.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: extradata.count) }
+    }
+
     /// Makes this packet a new reference to `other`'s data and properties.
     public func reference(_ other: Packet) throws {
         av_packet_unref(pointer)

@@ -107,4 +107,14 @@ public final class AudioBuffer {
     }
 
     public func drain(_ count: Int) { av_audio_fifo_drain(fifo, Int32(count)) }
+
+    /// Takes back the newest `count` samples (audio that a later run's audio replaces).
+    public func dropLast(_ count: Int) throws {
+        let keep = self.count - min(count, self.count)
+        guard keep < self.count else { return }
+        let held = Frame()
+        _ = try read(into: held, count: self.count, sampleRate: 48000)
+        av_audio_fifo_reset(fifo)
+        try append(held, offset: 0, count: keep)
+    }
 }

@@ -4,6 +4,7 @@ import CFFmpeg
 public final class Scaler {
     private let context: OpaquePointer
     public let width: Int, height: Int, format: AVPixelFormat
+    public let sourceWidth: Int, sourceHeight: Int, sourceFormat: AVPixelFormat
 
     public init(sourceWidth: Int, sourceHeight: Int, sourceFormat: AVPixelFormat,
                 width: Int, height: Int, format: AVPixelFormat, flags: Int32 = SWS_BICUBIC) throws {
@@ -12,6 +13,7 @@ public final class Scaler {
             throw MediaError("scaler", message: "unsupported conversion")
         }
         context = c; self.width = width; self.height = height; self.format = format
+        self.sourceWidth = sourceWidth; self.sourceHeight = sourceHeight; self.sourceFormat = sourceFormat
     }
     deinit { sws_freeContext(context) }
 
