@@ -223,7 +223,9 @@ public struct CutPlanner: Sendable {
     func decodeEnd(from start: Int, before end: Int64) -> Int {
         var last = start
         var i = start
-        let stop = runEnd(ofPacket: start)
+        // Not past the run of the last frame wanted: the next run may begin with undecodable packets.
+        let lastWanted = lowerBound(end) - 1
+        let stop = lastWanted >= 0 ? runEnd(ofPacket: order[lastWanted]) : packets.count
         while i < stop {
             let p = packets[i]
             if i > start && p.isCopyStart && p.pts >= end { break }

@@ -9,6 +9,9 @@ import RepriseMedia
 /// timed from the range start: video in the video stream's time base, audio in the audio's.
 final class SourceReader {
     let demuxer: Demuxer
+    /// Reads on the closed-up timeline (resets closed, runs laid end to end).
+    let reader: RecordingReader
+    let planner: CutPlanner
     let index: PacketIndex
     let videoStream: Int
     let audioStream: Int?
@@ -17,9 +20,20 @@ final class SourceReader {
     private let audioDecoder: Decoder?
     private let packet = Packet()
     private let frame = Frame()
+    /// Pictures of another size or format (a run after a reconnect) are brought to the first's.
+    private var scaler: Scaler? = nil
+    private let scaled = Frame()
+    /// Audio of another rate, format or layout (a run after a reconnect) is resampled to the first's.
+    private var resampler: Resampler? = nil
+    private var resamplerInput: (rate: Int32, format: Int32, channels: Int32)? = nil
+    private let resampled = Frame()
+    private let progressNote: ((String) -> Void)?
 
-    init(demuxer: Demuxer, index: PacketIndex, videoStream: Int, audioStream: Int?, path: String) throws {
+    init(demuxer: Demuxer, index: PacketIndex, planner: CutPlanner, videoStream: Int, audioStream: Int?, path: String,
+         note: ((String) -> Void)? = nil) throws {
         self.demuxer = demuxer; self.index = index; self.videoStream = videoStream; self.path = path
+        self.planner = planner
+        self.progressNote = note
         let v = demuxer.stream(videoStream)
         videoDecoder = try Decoder(parameters: v.pointee.codecpar, timeBase: TimeBase(v.pointee.time_base))
         if let a = audioStream {
@@ -29,6 +43,7 @@ final class SourceReader {
             audioDecoder = nil
         }
         self.audioStream = audioDecoder == nil ? nil : audioStream
+        reader = RecordingReader(demuxer: demuxer, index: index, audioStream: self.audioStream)
         demuxer.keepOnly(Set([videoStream] + (self.audioStream.map { [$0] } ?? [])))
     }
 
@@ -46,23 +61,65 @@ final class SourceReader {
         let audioOffset = audioTimeBase.map { videoBase.rescale(plan.firstPTS, to: $0) } ?? 0
         var kept = 0
         var videoLeft = step.decode.count
+        var next = step.decode.lowerBound
+        var schedule = FrameSchedule(planner: planner, keep: step.keep)
+        let last = Frame()
+        var hasLast = false
 
+        func deliver(_ picture: Frame, at pts: Int64) throws {
+            picture.pts = pts - plan.firstPTS
+            kept += 1
+            try onVideo(picture)
+            if kept % 8 == 0 { progress(Double(kept) / Double(max(plan.frameCount, 1))) }
+        }
+        /// Slots a damaged packet left empty show the picture before them.
+        func repeatLast(at pts: Int64) throws {
+            let again = Frame()
+            try again.reference(last)
+            try deliver(again, at: pts)
+        }
         func decodeVideo(_ p: Packet?) throws {
             try videoDecoder.decode(p, into: frame) { frame in
                 let pts = frame.bestEffortTimestamp
                 guard step.keep.contains(pts) else { return }
-                frame.pts = pts - plan.firstPTS
-                kept += 1
-                try onVideo(frame)
-                if kept % 8 == 0 { progress(Double(kept) / Double(max(plan.frameCount, 1))) }
+                let (missed, ok) = schedule.admit(pts)
+                guard ok || !missed.isEmpty else { return }
+                let picture = try self.normalized(frame)
+                if !hasLast { try last.reference(picture); hasLast = true }
+                for t in missed { try repeatLast(at: t) }
+                guard ok else { return }
+                try last.reference(picture)
+                try deliver(picture, at: pts)
             }
         }
+        func feedVideo(_ p: Packet) throws {
+            // Packets that refer to pictures the recording lacks (it began mid-GOP) are never decoded.
+            if next < index.packets.count && index.packets[next].isUndecodable { next += 1; return }
+            next += 1
+            try decodeVideo(p)
+        }
+        func finishVideo() throws {
+            try decodeVideo(nil)
+            let rest = schedule.rest()
+            if !rest.isEmpty && hasLast { for t in rest { try repeatLast(at: t) } }
+            if schedule.filled > 0 {
+                progressNote?("\(path): \(schedule.filled) damaged frame(s) shown as the picture before them")
+            }
+        }
+        let splicer = audioTimeBase.map { AudioSplicer(timeBase: $0) }
         func decodeAudio(_ p: Packet?) throws {
             try audioDecoder?.decode(p, into: frame) { frame in
                 let pts = frame.bestEffortTimestamp
                 guard pts != NOPTS else { return }
-                frame.pts = pts - audioOffset
-                try onAudio(frame)
+                let sound = try self.normalizedAudio(frame)
+                sound.pts = pts - audioOffset
+                try splicer?.add(sound, emit: onAudio)
+            }
+            if p == nil {
+                try splicer?.finish(emit: onAudio)
+                if let s = splicer, s.filledSeconds > 0.05 {
+                    progressNote?(String(format: "%@: %.3f s of missing audio played as silence", path, s.filledSeconds))
+                }
             }
         }
 
@@ -70,11 +127,11 @@ final class SourceReader {
         // seek that landed wrong is retried, and its audio must not have gone out.
         let early = try syncTo(step.decode.lowerBound, firstPTS: plan.firstPTS, audioOffset: audioOffset)
         for p in early { try decodeAudio(p) }
-        try decodeVideo(packet)  // syncTo leaves the decode-start packet here
+        try feedVideo(packet)  // syncTo leaves the decode-start packet here
         videoLeft -= 1
-        if videoLeft == 0 { try decodeVideo(nil) }
+        if videoLeft == 0 { try finishVideo() }
         reading: while true {
-            switch demuxer.read(into: packet) {
+            switch reader.read(into: packet) {
             case .endOfFile: break reading
             case .damaged(let code):
                 if videoLeft > 0 {
@@ -85,9 +142,9 @@ final class SourceReader {
             }
             if packet.streamIndex == videoStream {
                 guard videoLeft > 0 else { continue }
-                try decodeVideo(packet)
+                try feedVideo(packet)
                 videoLeft -= 1
-                if videoLeft == 0 { try decodeVideo(nil) }
+                if videoLeft == 0 { try finishVideo() }
             } else if packet.streamIndex == audioStream {
                 if packet.pts != NOPTS, packet.pts - audioOffset > audioEnd {
                     if videoLeft == 0 { break reading }
@@ -96,10 +153,60 @@ final class SourceReader {
                 try decodeAudio(packet)
             }
         }
-        if videoLeft > 0 { try decodeVideo(nil) }
+        if videoLeft > 0 { try finishVideo() }
         try decodeAudio(nil)
+        if kept == 0 && plan.frameCount > 0 {
+            throw CutError(.failed, path: path, detail: "no picture in the range can be decoded")
+        }
         return kept
     }
+
+    /// The picture at the first picture's size and format (the filter graphs were built for it).
+    private func normalized(_ frame: Frame) throws -> Frame {
+        let f = frame.pointer.pointee
+        let size = firstSize
+        guard size.0 > 0, Int(f.width) != size.0 || Int(f.height) != size.1 || f.format != size.2 else { return frame }
+        if scaler == nil || scaler!.sourceWidth != Int(f.width) || scaler!.sourceHeight != Int(f.height) || scaler!.sourceFormat.rawValue != f.format {
+            progressNote?("\(path): the picture changes to \(f.width)x\(f.height) at \(String(format: "%.3fs", index.timeBase.seconds(frame.bestEffortTimestamp - planner.origin))); scaled to \(size.0)x\(size.1)")
+            scaler = try Scaler(sourceWidth: Int(f.width), sourceHeight: Int(f.height), sourceFormat: AVPixelFormat(rawValue: f.format),
+                                width: size.0, height: size.1, format: AVPixelFormat(rawValue: size.2), flags: SWS_LANCZOS)
+        }
+        try scaler!.scale(frame, into: scaled)
+        let out = Frame()
+        try out.reference(scaled)
+        return out
+    }
+    /// The size and format the stream declares (its first sequence): what the outputs were built for.
+    private lazy var firstSize: (Int, Int, Int32) = {
+        let par = demuxer.stream(videoStream).pointee.codecpar.pointee
+        return (Int(par.width), Int(par.height), par.format)
+    }()
+
+    /// Audio at the decoder's first rate, format and layout (the audio graphs were built for it).
+    private func normalizedAudio(_ frame: Frame) throws -> Frame {
+        let f = frame.pointer.pointee
+        let now = (f.sample_rate, f.format, f.ch_layout.nb_channels)
+        guard let a = audioDecoder?.context.pointee else { return frame }
+        let first = (a.sample_rate, a.sample_fmt.rawValue, a.ch_layout.nb_channels)
+        guard now != first, first.0 > 0, first.1 >= 0 else { return frame }
+        if resamplerInput.map({ $0 != now }) ?? true {
+            progressNote?("\(path): the audio changes to \(f.sample_rate) Hz, \(f.ch_layout.nb_channels) channel(s); resampled")
+            var outLayout = AVChannelLayout()
+            av_channel_layout_default(&outLayout, first.2)
+            defer { av_channel_layout_uninit(&outLayout) }
+            resampler = try Resampler(inputRate: Int(f.sample_rate), inputFormat: AVSampleFormat(rawValue: f.format),
+                                      inputLayout: &frame.pointer.pointee.ch_layout, outputRate: Int(first.0),
+                                      outputFormat: AVSampleFormat(rawValue: first.1), outputLayout: &outLayout)
+            resamplerInput = now
+        }
+        let capacity = Int(Int64(f.nb_samples) * Int64(first.0) / Int64(max(f.sample_rate, 1))) + 256
+        _ = try resampler!.convert(frame, into: resampled, capacity: capacity)
+        let out = Frame()
+        try out.reference(resampled)
+        out.pointer.pointee.sample_rate = first.0
+        return out
+    }
+
 
     /// Seeks before packet `first` (decode order) and reads up to it; returns the audio packets
     /// read on the way that may be needed (from about the range start on).
@@ -113,18 +220,18 @@ final class SourceReader {
         for attempt in 0..<4 {
             let wanted = min(target.dts, target.pts, firstPTS) - margin
             let fromTop = first == 0 || attempt == 3 || wanted <= packets[0].dts
-            if fromTop {
-                if byteFormats.contains(demuxer.formatName) { try demuxer.seek(bytePosition: 0) } else { try demuxer.seekToStart() }
+            if fromTop || (!reader.map.isIdentity && !byteFormats.contains(demuxer.formatName)) {
+                if byteFormats.contains(demuxer.formatName) { try reader.seek(bytePosition: 0) } else { try reader.seekToStart() }
             } else if byteFormats.contains(demuxer.formatName), let pos = position(before: first, presentedBy: wanted) {
-                try demuxer.seek(bytePosition: pos)
+                try reader.seek(bytePosition: pos)
             } else {
-                do { try demuxer.seek(stream: videoStream, timestamp: wanted) } catch { margin *= 4; continue }
+                do { try reader.seek(stream: videoStream, timestamp: wanted) } catch { margin *= 4; continue }
             }
             var held: [Packet] = []
             var firstAudioChecked = false
             var retry = false
             scan: while true {
-                switch demuxer.read(into: packet) {
+                switch reader.read(into: packet) {
                 case .endOfFile, .damaged:
                     retry = true
                     break scan

@@ -45,8 +45,9 @@ final class SourceSession {
         guard !index.packets.isEmpty else { throw CutError(.truncated, path: input, detail: "holds no readable video packets") }
         planner = CutPlanner(index: index, path: input)
         plan = try planner.plan(range ?? RangeRequest(from: .frame(0), to: .frame(planner.order.count)), mode: .exact)
-        reader = try SourceReader(demuxer: demuxer, index: index, videoStream: videoIndex,
-                                  audioStream: demuxer.bestAudioStream, path: input)
+        reader = try SourceReader(demuxer: demuxer, index: index, planner: planner, videoStream: videoIndex,
+                                  audioStream: demuxer.bestAudioStream, path: input,
+                                  note: { [progress] in progress?.note($0) })
         info = demuxer.streams[videoIndex]
         let vctx = reader.videoContext
         videoInput = FilterGraph.VideoInput(width: Int(vctx.pointee.width), height: Int(vctx.pointee.height),
