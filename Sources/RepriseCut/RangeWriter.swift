@@ -347,7 +347,7 @@ final class RangeWriter {
         let f = frame.pointer.pointee
         guard Int(f.width) != w || Int(f.height) != h || f.format != encoder.context.pointee.pix_fmt.rawValue else { return frame }
         if scaler == nil || scaler!.sourceWidth != Int(f.width) || scaler!.sourceHeight != Int(f.height) || scaler!.sourceFormat.rawValue != f.format {
-            progress?.note("\(path): the picture is \(f.width)x\(f.height) from \(String(format: "%.3fs", videoTimeBase.seconds(frame.pts))) of the output; scaled to \(w)x\(h)")
+            progress?.note("\(path): the picture is \(f.width)x\(f.height) from \(planner.fmt(frame.bestEffortTimestamp)); scaled to the output's \(w)x\(h)")
             scaler = try Scaler(sourceWidth: Int(f.width), sourceHeight: Int(f.height), sourceFormat: AVPixelFormat(rawValue: f.format),
                                 width: w, height: h, format: encoder.context.pointee.pix_fmt, flags: SWS_LANCZOS)
         }

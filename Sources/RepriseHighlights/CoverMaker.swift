@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import RepriseCut
 import RepriseMedia
 import RepriseTranscode
 
@@ -19,12 +20,19 @@ public enum CoverMaker {
     public static func make(input: String, around: Double, within range: ClosedRange<Double>, base: String) throws -> Made {
         let demuxer = try Demuxer(path: input)
         guard let v = demuxer.bestVideoStream else { throw MediaError("cover", message: "\(input): no video stream") }
+        let index = try PacketIndexer.index(path: input, demuxer: demuxer, videoStream: v)
+        let reader = RecordingReader(demuxer: demuxer, index: index, audioStream: nil)
         demuxer.keepOnly([v])
         let st = demuxer.stream(v)
         let tb = TimeBase(st.pointee.time_base)
         let origin = Double(demuxer.startTimeMicros) / 1_000_000
         let lo = max(range.lowerBound, around - 2), hi = min(range.upperBound, around + 2)
-        try? demuxer.seek(stream: v, timestamp: tb.ticks(seconds: origin + max(0, lo - 0.1)))
+        // Seek to the decode start before `lo`, by its byte position where the timeline was closed up.
+        let wanted = tb.ticks(seconds: origin + max(0, lo - 0.1))
+        let start = index.packets.lastIndex { $0.isDecodeStart && !$0.isUndecodable && $0.pts <= wanted }
+        if reader.map.isIdentity { try? reader.seek(stream: v, timestamp: wanted) }
+        else if let start, index.packets[start].position >= 0 { try? reader.seek(bytePosition: index.packets[start].position) }
+        else { try? reader.seek(bytePosition: 0) }
         let decoder = try Decoder(parameters: st.pointee.codecpar, timeBase: tb)
         let ctx = decoder.context
         var input = FilterGraph.VideoInput(width: Int(ctx.pointee.width), height: Int(ctx.pointee.height),
@@ -51,7 +59,7 @@ public enum CoverMaker {
             }
         }
         while !done {
-            switch demuxer.read(into: packet) {
+            switch reader.read(into: packet) {
             case .endOfFile, .damaged: done = true; continue
             case .packet: break
             }

@@ -119,12 +119,12 @@ public final class HighlightsEngine {
         if recipe.makeReel || recipe.teaserSeconds > 0 {
             let budget = min(recipe.reelTarget, duration)
             windows = WindowShaper.pick(scored, series: series, minLength: recipe.windowMin, maxLength: recipe.windowMax,
-                                        snap: recipe.snapSeconds, minScore: recipe.minScore, budget: budget)
+                                        snap: recipe.snapSeconds, minScore: recipe.minScore, budget: budget, end: duration)
             var total = windows.reduce(0) { $0 + $1.duration }
             if total < min(recipe.reelMin, duration * 0.5) {
                 windows += WindowShaper.pick(scored, series: series, minLength: recipe.windowMin, maxLength: recipe.windowMax,
                                              snap: recipe.snapSeconds, minScore: 0, budget: min(recipe.reelMin, duration * 0.5) - total,
-                                             avoiding: windows)
+                                             avoiding: windows, end: duration)
                 total = windows.reduce(0) { $0 + $1.duration }
                 notes.append(String(format: "few stand-out moments: the reel is filled to %.0f s with weaker ones", total))
             }
@@ -150,7 +150,7 @@ public final class HighlightsEngine {
         var shorts: [Window] = []
         if recipe.makeShorts && recipe.shortsCount > 0 {
             shorts = WindowShaper.pick(scored, series: series, minLength: min(recipe.shortsMin, duration), maxLength: recipe.shortsMax,
-                                       snap: recipe.snapSeconds, minScore: 0, budget: .infinity, count: recipe.shortsCount)
+                                       snap: recipe.snapSeconds, minScore: 0, budget: .infinity, count: recipe.shortsCount, end: duration)
         }
         let planSeconds = Date().timeIntervalSince(planStarted)
 

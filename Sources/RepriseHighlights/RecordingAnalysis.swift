@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import RepriseCut
 import RepriseMedia
 
 /// The signals a recording carries itself, for when there is no data file and to sharpen the
@@ -19,9 +20,12 @@ public enum RecordingAnalysis {
         let demuxer = try Demuxer(path: path)
         guard let v = demuxer.bestVideoStream else { throw MediaError("analyse", message: "\(path): no video stream") }
         let a = demuxer.bestAudioStream
+        // Read on the closed-up timeline: a reset or a reconnect doesn't fold later times back.
+        let index = try PacketIndexer.index(path: path, demuxer: demuxer, videoStream: v)
+        let reader = RecordingReader(demuxer: demuxer, index: index, audioStream: a)
         demuxer.keepOnly(Set([v] + (a.map { [$0] } ?? [])))
         let start = Double(demuxer.startTimeMicros) / 1_000_000
-        let duration = Double(demuxer.durationMicros ?? 0) / 1_000_000
+        let duration = CutPlanner(index: index, path: path).durationSeconds
         // The container's duration is a first guess (live FLV/TS often lack one): the series grow
         // to the last timestamp read.
         var seconds = max(1, Int(duration.rounded(.up)))
@@ -65,7 +69,7 @@ public enum RecordingAnalysis {
         let packet = Packet(), frame = Frame(), out = Frame()
         func readScene() throws {
             while try sceneGraph.receive(into: out) == .ok {
-                let t = vbase.seconds(out.pts) - start
+                let t = sceneGraph.outputTimeBase.seconds(out.pts) - start
                 keyframes.append(t)
                 // scdet's score is a change in difference: the first two pictures have no earlier
                 // difference to compare with, and score as if the whole scene changed.
@@ -84,7 +88,8 @@ public enum RecordingAnalysis {
                       var m = av_dict_get(md, "lavfi.r128.M", nil, 0).flatMap({ Double(String(cString: $0.pointee.value)) }) else { continue }
                 // Digital silence measures as NaN (or -inf): it is the quietest there is.
                 if !m.isFinite { m = -70 }
-                let t = abase.seconds(out.pts) - start
+                // ebur128 times its readings in samples (1/rate), not in the stream's time base (FLV: 1/1000).
+                let t = meter.outputTimeBase.seconds(out.pts) - start
                 let i = bin(t)
                 loudness[i] = max(loudness[i], max(-70, m))
                 quiet.append((t, m < -45))
@@ -109,7 +114,7 @@ public enum RecordingAnalysis {
         let size = max(1, demuxer.fileSize)
         var count = 0
         reading: while true {
-            switch demuxer.read(into: packet) {
+            switch reader.read(into: packet) {
             case .endOfFile, .damaged: break reading
             case .packet: break
             }

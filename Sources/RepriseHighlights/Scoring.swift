@@ -134,9 +134,11 @@ public enum WindowShaper {
     ///   - count: at most this many windows.
     public static func pick(_ scored: Scoring.Scored, series: SignalSeries, minLength: Double, maxLength: Double,
                             snap: Double, minScore: Double, budget: Double, count: Int = .max,
-                            avoiding taken: [Window] = []) -> [Window] {
+                            avoiding taken: [Window] = [], end recordingEnd: Double? = nil) -> [Window] {
         let s = scored.total
         let n = s.count
+        // The last second's bin may reach past the recording's end (a duration of 20.02 s has 21 bins).
+        let last = min(Double(n), recordingEnd ?? Double(n))
         guard n > 0, minLength > 0 else { return [] }
         var used = [Bool](repeating: false, count: n)
         // Peaks this close to a window are the tail of the same moment, not a new one.
@@ -163,7 +165,7 @@ public enum WindowShaper {
             }
             var start = Double(lo), end = Double(hi)
             start = snapped(start, to: snapPoints, within: snap, limit: (0, Double(peak)))
-            end = snapped(end, to: snapPoints, within: snap, limit: (Double(peak + 1), Double(n)))
+            end = snapped(end, to: snapPoints, within: snap, limit: (min(Double(peak + 1), last), last))
             // Keep clear of windows already taken (snapping may have moved an edge into one).
             for w in windows + taken {
                 if w.end > start && w.end <= Double(peak) { start = w.end }
@@ -172,7 +174,7 @@ public enum WindowShaper {
             guard end - start >= minLength * 0.999 else { continue }
             if end - start > maxLength {
                 // Keep the peak inside when snapping moved the start far back.
-                end = max(Double(peak + 1), start + maxLength)
+                end = min(max(Double(peak + 1), start + maxLength), last)
                 start = end - maxLength
             }
             let a = Int(start), b = max(a + 1, Int(end.rounded(.up)))
