@@ -13,6 +13,7 @@ final class AudioCutter {
     private let decoder: Decoder
     private let encoder: Encoder
     private var resampler: Resampler?
+    private var resamplerInput: (Int32, Int32, Int32)?
     private let buffer: AudioBuffer
     private let decoded = Frame()
     private let converted = Frame()
@@ -104,7 +105,8 @@ final class AudioCutter {
         let pts = frame.bestEffortTimestamp
         guard pts != NOPTS, frame.sampleCount > 0 else { return }
         var f0 = samplePosition(of: pts)
-        let n = Int64(frame.sampleCount)
+        // In samples of the output's rate (a later run may have another rate).
+        let n = Int64(frame.sampleCount) * Int64(sampleRate) / Int64(max(frame.pointer.pointee.sample_rate, 1))
         // Coarse time bases (FLV's milliseconds) jitter by a few samples: within that, frames are contiguous.
         if let expected = nextFrameStart, abs(f0 - expected) <= jitter { f0 = expected }
         else if let expected = nextFrameStart, f0 < expected, f0 < cursor, cursor > windowStart {
@@ -118,18 +120,23 @@ final class AudioCutter {
         // AAC decodes to the encoder's planar float: no conversion, no copy. Anything else goes through swresample.
         var source = frame
         var got = frame.sampleCount
-        if frame.pointer.pointee.format != buffer.format.rawValue || Int(frame.pointer.pointee.ch_layout.nb_channels) != buffer.channels {
-            if resampler == nil {
+        let f = frame.pointer.pointee
+        if f.format != buffer.format.rawValue || Int(f.ch_layout.nb_channels) != buffer.channels || Int(f.sample_rate) != sampleRate {
+            // A run after a reconnect may bring another rate or layout: the resampler follows it.
+            let input = (f.sample_rate, f.format, f.ch_layout.nb_channels)
+            if resampler == nil || resamplerInput.map({ $0 != input }) ?? true {
+                resamplerInput = input
                 var outLayout = AVChannelLayout()
                 av_channel_layout_default(&outLayout, Int32(buffer.channels))
                 defer { av_channel_layout_uninit(&outLayout) }
                 resampler = try Resampler(inputRate: Int(frame.pointer.pointee.sample_rate),
                                           inputFormat: AVSampleFormat(rawValue: frame.pointer.pointee.format),
                                           inputLayout: &frame.pointer.pointee.ch_layout,
-                                          outputRate: Int(frame.pointer.pointee.sample_rate), outputFormat: buffer.format,
+                                          outputRate: sampleRate, outputFormat: buffer.format,
                                           outputLayout: &outLayout)
             }
-            got = try resampler!.convert(frame, into: converted, capacity: frame.sampleCount + 64)
+            got = try resampler!.convert(frame, into: converted,
+                                         capacity: frame.sampleCount * sampleRate / max(Int(f.sample_rate), 1) + 256)
             source = converted
         }
         if f0 > cursor { try buffer.appendSilence(Int(min(f0, windowEnd) - cursor)); cursor = min(f0, windowEnd) }
