@@ -325,6 +325,80 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(h.outputFiles().filter { ($0 as NSString).lastPathComponent.hasPrefix(".") }, [], "partial files left")
     }
 
+    /// A recording whose job fails every attempt: while attempts remain it stays in the watch folder
+    /// (the job queued again with its error); once the last one fails it goes to quarantine, unchanged,
+    /// with the job's last error as the reason; the job stays failed (as `reprise jobs` shows), and
+    /// the recording's other form, still queued for a later attempt, is quarantined with it.
+    ///
+    /// The recording is video in a codec this FFmpeg can't decode (a sample entry it doesn't know,
+    /// as from an exotic encoder): it probes fine — a video stream with a picture size and readable
+    /// packets — and every attempt fails when it comes to decoding.
+    func testInputQuarantinedWhenAJobFailsItsLastAttempt() throws {
+        let h = try Harness("daemon-exhausted")
+        h.workers = 1
+        h.maxAttempts = 2
+        h.forms = "transcode:tiny,transcode:slow"
+        let input = h.watch.appendingPathComponent("rec.mp4")
+        // The H.264 fixture with its sample entry (and brand) renamed from avc1 to an unknown code.
+        var bytes = [UInt8](try Data(contentsOf: try Fixtures.get(Self.tinySpec).url))
+        let avc1 = Array("avc1".utf8)
+        var renamed = 0
+        for i in 0...(bytes.count - 4) where bytes[i..<(i + 4)].elementsEqual(avc1) {
+            bytes.replaceSubrange(i..<(i + 4), with: Array("zzzz".utf8))
+            renamed += 1
+        }
+        XCTAssertGreaterThan(renamed, 0, "no avc1 sample entry to rename")
+        let original = Data(bytes)
+        try original.write(to: input)
+        try h.start()
+        defer { h.stop() }
+        func job(_ jobs: [JSONValue], _ kind: String) -> JSONValue? { jobs.first { $0["kind"]?.string == kind } }
+
+        // First attempts failed, second ones not yet made (30 s backoff): the input is still there.
+        let first = try h.waitFor("a failed first attempt of both forms") { j in
+            j.count == 2 && j.allSatisfy { $0["state"]?.string == "queued" && $0["attempts"]?.int == 1 && $0["lastError"]?.string != nil }
+        }
+        XCTAssertEqual(first.count, 2, "one job per form")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: input.path), "quarantined while attempts remained")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: h.quarantine.path), [], "quarantine before the last attempt")
+
+        // The last attempt of the first form (tiny) fails: out of attempts.
+        let jobs = try h.waitFor("the job out of attempts", timeout: 180) { job($0, "transcode:tiny")?["state"]?.string == "failed" }
+        let failed = try XCTUnwrap(job(jobs, "transcode:tiny"))
+        XCTAssertEqual(failed["attempts"]?.int, 2, "every attempt made")
+        let error = try XCTUnwrap(failed["lastError"]?.string, "the failed job has its error")
+        XCTAssertTrue(error.contains("decoder"), "the reason says what failed: \(error)")
+
+        // The input: in quarantine, unchanged, with the job's last error as the reason.
+        let moved = h.quarantine.appendingPathComponent("rec.mp4")
+        let note = h.quarantine.appendingPathComponent("rec.mp4.error.txt")
+        h.waitForFile(note)
+        XCTAssertTrue(pollUntil(timeout: 10) { !FileManager.default.fileExists(atPath: input.path) }, "the input stayed in the watch folder")
+        XCTAssertEqual(try? Data(contentsOf: moved), original, "the quarantined file is not the input, unchanged")
+        let reason = try String(contentsOf: note, encoding: .utf8)
+        XCTAssertTrue(reason.contains(input.path), "the note names the input: \(reason)")
+        XCTAssertTrue(reason.contains(error), "the note gives the job's last error (\(error)): \(reason)")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: h.quarantine.path).sorted(), ["rec.mp4", "rec.mp4.error.txt"])
+
+        // The other form, queued for its second attempt, is quarantined with the same reason.
+        let after = try h.waitFor("the other form quarantined") { job($0, "transcode:slow")?["state"]?.string == "quarantined" }
+        XCTAssertEqual(after.count, 2)
+        XCTAssertEqual(job(after, "transcode:slow")?["attempts"]?.int, 1, "quarantined before its last attempt")
+        XCTAssertEqual(job(after, "transcode:slow")?["lastError"]?.string, error)
+        XCTAssertEqual(job(after, "transcode:tiny")?["state"]?.string, "failed", "the job out of attempts stays failed")
+
+        // `reprise jobs` (the operator's view) shows the job failed, with its attempts and error.
+        let list = try Reprise.run(["jobs", "--state-dir", h.state.path])
+        XCTAssertEqual(list.status, 0, list.transcript)
+        let lines = list.output.stdoutText.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 2, list.output.stdoutText)
+        let id = try XCTUnwrap(failed["id"]?.int)
+        XCTAssertTrue(lines.contains("\(id)\tfailed\ttranscode:tiny\trec.mp4\tattempts 2\t\(error)"), list.output.stdoutText)
+        let failedOnly = try Reprise.run(["jobs", "list", "--state-dir", h.state.path, "--state", "failed", "--json"])
+        XCTAssertEqual(JSONValue.parse(failedOnly.output.stdout)?.array?.compactMap { $0["id"]?.int }, [id])
+        XCTAssertEqual(h.outputFiles().filter { $0.hasSuffix(".mp4") }, [], "output (or partial output) from a failed job")
+    }
+
     /// No room on the output filesystem: the job fails with a clear reason, writes nothing, and the
     /// source is untouched.
     func testNoSpaceFailsClearlyAndKeepsTheSource() throws {
