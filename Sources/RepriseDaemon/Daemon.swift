@@ -26,6 +26,9 @@ public final class Daemon: @unchecked Sendable {
     private var inotifyFD: Int32 = -1
     private var watchDescriptors: [Int32: String] = [:]
     private var lockFD: Int32 = -1
+    /// Held while deciding whether an input goes to quarantine and moving it: two workers may give
+    /// up on the same recording at once.
+    private let quarantineLock = NSLock()
 
     public init(config: DaemonConfig, configPath: String?, executable: String, logger: Logger) throws {
         self.config = config
@@ -263,6 +266,7 @@ public final class Daemon: @unchecked Sendable {
                                  out, Double(free) / 1e9, Double(needed) / 1e9, Double(cfg.diskReserve) / 1e9)
             let after = try? store.markFailed(job.id, error: message, maxAttempts: cfg.maxAttempts)
             log.error("not started: disk space", metadata: ["error": "\(message)", "state": "\(after?.state.rawValue ?? "-")"])
+            quarantineIfOutOfAttempts(after, watch: watch)
             return
         }
         try? FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -294,21 +298,41 @@ public final class Daemon: @unchecked Sendable {
             } else {
                 let after = try? store.markFailed(job.id, error: reason, maxAttempts: cfg.maxAttempts)
                 log.error("stalled; stopped", metadata: ["reason": "\(reason)", "state": "\(after?.state.rawValue ?? "-")"])
+                quarantineIfOutOfAttempts(after, watch: watch)
             }
         case .failed(let message):
             // Only an input that is not media at all is quarantined; a read error may be passing.
             let badInput = ["not a readable media file", "has no video stream", "holds no readable video packets"]
                 .contains { message.contains($0) }
             if badInput {
-                try? store.markQuarantined(job.id, reason: message)
-                let siblings = ((try? store.jobs()) ?? []).filter { $0.input.path == job.input.path && $0.input.hash == job.input.hash && $0.id != job.id }
-                for s in siblings where s.state == .queued { try? store.markQuarantined(s.id, reason: message) }
-                // A sibling still running keeps the file where it is (it is read there); the note is written anyway.
-                quarantine(job.input.path, watch: watch, reason: message, move: !siblings.contains { $0.state == .running })
+                giveUp(on: job, watch: watch, reason: message, quarantiningTheJob: true)
             } else {
                 let after = try? store.markFailed(job.id, error: message, maxAttempts: cfg.maxAttempts)
                 log.error("failed", metadata: ["error": "\(message)", "state": "\(after?.state.rawValue ?? "-")", "seconds": "\(seconds)"])
+                quarantineIfOutOfAttempts(after, watch: watch)
             }
+        }
+    }
+
+    /// After a failed attempt: a job out of attempts (state `failed`) gives up on its input, with
+    /// its last error as the reason. The job itself stays `failed` (`reprise jobs` shows it so).
+    private func quarantineIfOutOfAttempts(_ job: Job?, watch: DaemonConfig.Watch) {
+        guard let job, job.state == .failed else { return }
+        giveUp(on: job, watch: watch, reason: job.lastError ?? "failed after \(job.attempts) attempts", quarantiningTheJob: false)
+    }
+
+    /// A job gave up on its input: a bad input (the job is marked quarantined) or a job out of
+    /// attempts. Its queued siblings (the recording's other forms) are quarantined with the same
+    /// reason and the input moves to quarantine with `NAME.error.txt` — unless a sibling is still
+    /// running: that one keeps reading the file, which then stays where it is (the note is written
+    /// anyway). Nothing is done twice: an input another job already moved away is left alone.
+    private func giveUp(on job: Job, watch: DaemonConfig.Watch, reason: String, quarantiningTheJob: Bool) {
+        quarantineLock.withLock {
+            if quarantiningTheJob { try? store.markQuarantined(job.id, reason: reason) }
+            let siblings = ((try? store.jobs()) ?? []).filter { $0.input.path == job.input.path && $0.input.hash == job.input.hash && $0.id != job.id }
+            for s in siblings where s.state == .queued { try? store.markQuarantined(s.id, reason: reason) }
+            guard FileManager.default.fileExists(atPath: job.input.path) else { return }
+            quarantine(job.input.path, watch: watch, reason: reason, move: !siblings.contains { $0.state == .running })
         }
     }
 

@@ -22,7 +22,7 @@ struct SampleCommand: ParsableCommand {
         let reporter = makeReporter(json: false)
         do {
             try SampleRecording(path: output, seconds: seconds, width: parts[0], height: parts[1], fps: fps, gop: gop,
-                                codec: codec == "hevc" ? "libx265" : "libx264").write(progress: reporter)
+                                codec: codec == "hevc" ? "libx265" : "libx264").write { reporter.update(stage: "encoding", fraction: $0) }
             reporter.finish()
             print("\(output): \(Int(seconds * Double(fps))) frames, \(parts[0])x\(parts[1]) \(fps) fps, \(codec)")
         } catch {

@@ -107,7 +107,9 @@ final class CutTests: XCTestCase {
     // MARK: reels, modes, output containers
 
     /// Three ranges from a --segments file (numbers and strings), written as one output in order;
-    /// joins are seamless (timing), GOPs inside each range copied, the beep at the 5 s join in sync.
+    /// joins are seamless (timing), GOPs inside each range copied, and sound in sync on both sides
+    /// of each join: the last beep before it and the first after it are measured, and each keeps
+    /// the source's A/V offset to 1.5 ms.
     func testReelOfThreeRangesFromSegmentsFile() throws {
         let json = #"[{"from": "1.5", "to": "3.5"}, {"from": 5, "to": 7}, {"from": "8.2", "to": "9.1"}]"#
         let ranges = [CutRange(from: 1.5, to: 3.5), CutRange(from: 5, to: 7), CutRange(from: 8.2, to: 9.1)]
@@ -115,9 +117,22 @@ final class CutTests: XCTestCase {
         cut.assertExactCut(ranges)
         guard cut.succeeded else { return }
         XCTAssertEqual(cut.assertCopies(ranges), 3)
-        if let video = cut.video, let audio = cut.audio {
-            let sync = AVSync.measure(video: video, audio: audio, source: cut.source)
-            XCTAssertNotNil(sync.offsets[5], "the beep at the join (source 5 s) was not measured")
+        let video = try XCTUnwrap(cut.video, "no video read back")
+        let audio = try XCTUnwrap(cut.audio, "no audio read back")
+        let sync = AVSync.measure(video: video, audio: audio, source: cut.source)
+        // The beeps inside the ranges (source seconds): 2 and 3, 5 and 6, 9.
+        XCTAssertEqual(sync.offsets.keys.sorted(), [2, 3, 5, 6, 9], "beeps measured, by source second")
+        // Join 1 (3.5 s → 5 s): beeps 3 and 5; join 2 (7 s → 8.2 s): beeps 6 and 9.
+        for (join, sides) in [(1, [3, 5]), (2, [6, 9])] {
+            for second in sides {
+                guard let offset = sync.offsets[second] else {
+                    XCTFail("join \(join): the beep at source \(second) s was not measured")
+                    continue
+                }
+                let reference = try XCTUnwrap(cut.source.avOffsets[second], "the source's beep at \(second) s")
+                XCTAssertEqual(offset * 1000, reference * 1000, accuracy: 1.5,
+                               "join \(join): A/V offset (ms) at the beep of source second \(second)")
+            }
         }
     }
 

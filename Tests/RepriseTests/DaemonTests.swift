@@ -75,6 +75,9 @@ final class DaemonTests: XCTestCase {
         var forms = "transcode:tiny"
         var environment: [String: String] = [:]
         var workers = 2
+        /// When set, the daemon runs from a config file (`max_attempts` has no command-line flag).
+        var maxAttempts: Int?
+        var quarantine: URL { watch.appendingPathComponent(".quarantine") }
 
         init(_ name: String) throws {
             root = ScratchSpace.makeFolder(name)
@@ -89,6 +92,25 @@ final class DaemonTests: XCTestCase {
             p.executableURL = Reprise.binary
             p.arguments = ["daemon", "--watch", watch.path, "--out", out.path, "--state-dir", state.path, "--forms", forms,
                            "--quiet", "1", "--workers", String(workers), "--profile-dir", profiles.path]
+            if let maxAttempts {
+                // The same settings as the quick-start flags above, plus max_attempts.
+                let config = root.appendingPathComponent("reprise.yaml")
+                let list = forms.split(separator: ",").map { "\"\($0)\"" }.joined(separator: ", ")
+                try """
+                    state_dir: "\(state.path)"
+                    workers: \(workers)
+                    quiet_seconds: 1
+                    sidecar_grace_seconds: 3
+                    max_attempts: \(maxAttempts)
+                    profile_dirs: ["\(profiles.path)"]
+                    watch:
+                      - folder: "\(watch.path)"
+                        output: "\(out.path)"
+                        quarantine: "\(quarantine.path)"
+                        forms: [\(list)]
+                    """.write(to: config, atomically: true, encoding: .utf8)
+                p.arguments = ["daemon", "--config", config.path]
+            }
             var env = ProcessInfo.processInfo.environment
             for (k, v) in environment { env[k] = v }
             p.environment = env
@@ -106,8 +128,7 @@ final class DaemonTests: XCTestCase {
         func stop(_ signal: Int32 = SIGTERM, timeout: TimeInterval = 60) -> Int32? {
             guard let p = process else { return nil }
             kill(p.processIdentifier, signal)
-            let deadline = Date().addingTimeInterval(timeout)
-            while p.isRunning && Date() < deadline { usleep(50_000) }
+            pollUntil(timeout: timeout) { !p.isRunning }
             if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit(); return nil }
             process = nil
             return p.terminationStatus
@@ -119,17 +140,29 @@ final class DaemonTests: XCTestCase {
             return JSONValue.parse(run.output.stdout)?.array ?? []
         }
 
-        /// Waits until `predicate(jobs)` holds; fails after `timeout`.
+        /// Polls the job list until `predicate(jobs)` holds; fails after `timeout`.
         func waitFor(_ what: String, timeout: TimeInterval = 120, _ predicate: ([JSONValue]) -> Bool) throws -> [JSONValue] {
-            let deadline = Date().addingTimeInterval(timeout)
-            while Date() < deadline {
-                let j = try jobs()
-                if predicate(j) { return j }
-                usleep(250_000)
-            }
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            XCTFail("timed out waiting for \(what); jobs: \(try jobs().map { "\($0["id"]?.int ?? -1) \($0["state"]?.string ?? "?")" }); log tail:\n\(text.suffix(3000))")
-            return try jobs()
+            var last: [JSONValue] = []
+            if try pollUntil(timeout: timeout, every: 0.25, { last = try jobs(); return predicate(last) }) { return last }
+            XCTFail("timed out waiting for \(what); jobs: \(last.map { "\($0["id"]?.int ?? -1) \($0["state"]?.string ?? "?")" }); log tail:\n\(logText().suffix(3000))")
+            return last
+        }
+
+        /// The daemon's log (both runs' when restarted), from byte `offset`.
+        func logText(from offset: Int = 0) -> String {
+            let data = (try? Data(contentsOf: log)) ?? Data()
+            return String(decoding: data.dropFirst(offset), as: UTF8.self)
+        }
+
+        /// The log's size now: where the next run's lines start.
+        var logSize: Int { ((try? Data(contentsOf: log)) ?? Data()).count }
+
+        /// Polls until `file` exists in the output or quarantine folder; fails after `timeout`.
+        @discardableResult
+        func waitForFile(_ file: URL, timeout: TimeInterval = 30) -> Bool {
+            let found = pollUntil(timeout: timeout) { FileManager.default.fileExists(atPath: file.path) }
+            if !found { XCTFail("timed out waiting for \(file.path); log tail:\n\(logText().suffix(3000))") }
+            return found
         }
 
         /// Every file under the output folder, hidden ones included (partial files would show).
@@ -177,8 +210,9 @@ final class DaemonTests: XCTestCase {
             let part = source[(source.count * n / chunks)..<(source.count * (n + 1) / chunks)]
             writer.write(part)
             lastWrite = Date()
-            usleep(500_000)
-            XCTAssertEqual(try h.jobs().count, 0, "a job started while the file was being written (chunk \(n))")
+            // The next chunk comes 0.5 s later; no job may appear meanwhile.
+            XCTAssertTrue(try pollThroughout(seconds: 0.5, every: 0.1) { try h.jobs().isEmpty },
+                          "a job started while the file was being written (chunk \(n))")
         }
         try writer.close()
         let jobs = try h.waitFor("the slow file's job") { $0.count == 1 && $0[0]["state"]?.string == "done" }
@@ -224,18 +258,23 @@ final class DaemonTests: XCTestCase {
         }
         XCTAssertFalse(inputs.contains { $0.hasSuffix("link.mp4") || $0.hasSuffix("elsewhere.mp4") }, "the symlink was followed")
         // Bad inputs: in quarantine with a reason, never in the job list as done.
-        let quarantine = h.watch.appendingPathComponent(".quarantine")
+        let quarantine = h.quarantine
         for bad in ["notes.mp4", "truncated.mp4"] {
-            let deadline = Date().addingTimeInterval(30)
-            while !FileManager.default.fileExists(atPath: quarantine.appendingPathComponent(bad + ".error.txt").path) && Date() < deadline { usleep(200_000) }
+            h.waitForFile(quarantine.appendingPathComponent(bad + ".error.txt"))
             let reason = (try? String(contentsOf: quarantine.appendingPathComponent(bad + ".error.txt"), encoding: .utf8)) ?? ""
             XCTAssertTrue(reason.contains(bad), "\(bad): the reason names the file: \(reason)")
             XCTAssertTrue(FileManager.default.fileExists(atPath: quarantine.appendingPathComponent(bad).path), "\(bad) not moved to quarantine")
         }
         XCTAssertEqual(h.stop(), 0, "SIGTERM while idle: clean exit")
-        // A restart sees the same files (unchanged): nothing new is queued.
+        // A restart sees the same files (unchanged): nothing new is queued. It has looked at every
+        // one once it has logged each as already processed.
+        let restartLog = h.logSize
         try h.start()
-        usleep(4_000_000)
+        let skipped = "already processed; skipped"
+        XCTAssertTrue(pollUntil(timeout: 60) { h.logText(from: restartLog).components(separatedBy: skipped).count - 1 >= names.count },
+                      "the restarted daemon did not look at every recording: \(h.logText(from: restartLog).suffix(3000))")
+        XCTAssertEqual(h.logText(from: restartLog).components(separatedBy: skipped).count - 1, names.count,
+                       "each recording looked at once after the restart")
         XCTAssertEqual(try h.jobs().count, 100, "a restart queued already-processed recordings again")
         h.stop()
         XCTAssertEqual(h.outputFiles().filter { ($0 as NSString).lastPathComponent.hasPrefix(".") }, [], "hidden (partial) files left")
@@ -249,20 +288,21 @@ final class DaemonTests: XCTestCase {
         h.workers = 1
         for n in 0..<4 { try copyFixture(.h264MP4, to: h.watch.appendingPathComponent("rec-\(n).mp4")) }
         try h.start()
-        _ = try h.waitFor("a job running") { $0.contains { $0["state"]?.string == "running" } }
-        usleep(300_000)
+        // A slow job (seconds long) is surely still running when the daemon is killed: its job
+        // process is up.
+        _ = try h.waitFor("a slow job running") { $0.contains { $0["state"]?.string == "running" && $0["kind"]?.string == "transcode:slow" } }
+        XCTAssertTrue(pollUntil(timeout: 30) { !Self.processes(mentioning: h.watch.path).isEmpty }, "no job process")
         h.stop(SIGKILL)
         let interrupted = try h.jobs()
         XCTAssertTrue(interrupted.contains { $0["state"]?.string == "running" }, "the killed daemon's job is still marked running")
         // The killed daemon's child is gone too (it must not keep writing).
         // Its job processes get SIGTERM from the kernel and remove their partial files first.
-        let deadline = Date().addingTimeInterval(10)
-        while !Self.processes(mentioning: h.watch.path).isEmpty && Date() < deadline { usleep(100_000) }
+        pollUntil(timeout: 10) { Self.processes(mentioning: h.watch.path).isEmpty }
         XCTAssertEqual(Self.processes(mentioning: h.watch.path), [], "a job outlived the killed daemon")
 
         try h.start()
-        _ = try h.waitFor("a job running again") { $0.contains { $0["state"]?.string == "running" } }
-        usleep(300_000)
+        _ = try h.waitFor("a slow job running again") { $0.contains { $0["state"]?.string == "running" && $0["kind"]?.string == "transcode:slow" } }
+        XCTAssertTrue(pollUntil(timeout: 30) { !Self.processes(mentioning: h.watch.path).isEmpty }, "no job process")
         XCTAssertEqual(h.stop(SIGTERM), 0, "SIGTERM while busy: clean exit")
         let afterTerm = try h.jobs()
         XCTAssertFalse(afterTerm.contains { $0["state"]?.string == "running" }, "SIGTERM left a job marked running")
@@ -273,12 +313,90 @@ final class DaemonTests: XCTestCase {
         h.stop()
         XCTAssertEqual(jobs.count, 8, "one job per recording × form")
         for j in jobs {
-            for path in j["outputs"]?.array?.compactMap(\.string) ?? [] where path.hasSuffix(".mp4") {
+            // Each transcode job publishes exactly its one file, and it is whole.
+            let outputs = j["outputs"]?.array?.compactMap(\.string) ?? []
+            XCTAssertEqual(outputs.count, 1, "job \(j["id"]?.int ?? -1) (\(j["kind"]?.string ?? "?")): outputs \(outputs)")
+            for path in outputs {
+                XCTAssertTrue(path.hasSuffix(".mp4"), path)
                 let frames = try FFprobe.frames(URL(fileURLWithPath: path), stream: "v:0").count
                 XCTAssertEqual(frames, FixtureSpec.h264MP4.frameCount, "\(path): partial output")
             }
         }
         XCTAssertEqual(h.outputFiles().filter { ($0 as NSString).lastPathComponent.hasPrefix(".") }, [], "partial files left")
+    }
+
+    /// A recording whose job fails every attempt: while attempts remain it stays in the watch folder
+    /// (the job queued again with its error); once the last one fails it goes to quarantine, unchanged,
+    /// with the job's last error as the reason; the job stays failed (as `reprise jobs` shows), and
+    /// the recording's other form, still queued for a later attempt, is quarantined with it.
+    ///
+    /// The recording is video in a codec this FFmpeg can't decode (a sample entry it doesn't know,
+    /// as from an exotic encoder): it probes fine — a video stream with a picture size and readable
+    /// packets — and every attempt fails when it comes to decoding.
+    func testInputQuarantinedWhenAJobFailsItsLastAttempt() throws {
+        let h = try Harness("daemon-exhausted")
+        h.workers = 1
+        h.maxAttempts = 2
+        h.forms = "transcode:tiny,transcode:slow"
+        let input = h.watch.appendingPathComponent("rec.mp4")
+        // The H.264 fixture with its sample entry (and brand) renamed from avc1 to an unknown code.
+        var bytes = [UInt8](try Data(contentsOf: try Fixtures.get(Self.tinySpec).url))
+        let avc1 = Array("avc1".utf8)
+        var renamed = 0
+        for i in 0...(bytes.count - 4) where bytes[i..<(i + 4)].elementsEqual(avc1) {
+            bytes.replaceSubrange(i..<(i + 4), with: Array("zzzz".utf8))
+            renamed += 1
+        }
+        XCTAssertGreaterThan(renamed, 0, "no avc1 sample entry to rename")
+        let original = Data(bytes)
+        try original.write(to: input)
+        try h.start()
+        defer { h.stop() }
+        func job(_ jobs: [JSONValue], _ kind: String) -> JSONValue? { jobs.first { $0["kind"]?.string == kind } }
+
+        // First attempts failed, second ones not yet made (30 s backoff): the input is still there.
+        let first = try h.waitFor("a failed first attempt of both forms") { j in
+            j.count == 2 && j.allSatisfy { $0["state"]?.string == "queued" && $0["attempts"]?.int == 1 && $0["lastError"]?.string != nil }
+        }
+        XCTAssertEqual(first.count, 2, "one job per form")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: input.path), "quarantined while attempts remained")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: h.quarantine.path), [], "quarantine before the last attempt")
+
+        // The last attempt of the first form (tiny) fails: out of attempts.
+        let jobs = try h.waitFor("the job out of attempts", timeout: 180) { job($0, "transcode:tiny")?["state"]?.string == "failed" }
+        let failed = try XCTUnwrap(job(jobs, "transcode:tiny"))
+        XCTAssertEqual(failed["attempts"]?.int, 2, "every attempt made")
+        let error = try XCTUnwrap(failed["lastError"]?.string, "the failed job has its error")
+        XCTAssertTrue(error.contains("decoder"), "the reason says what failed: \(error)")
+
+        // The input: in quarantine, unchanged, with the job's last error as the reason.
+        let moved = h.quarantine.appendingPathComponent("rec.mp4")
+        let note = h.quarantine.appendingPathComponent("rec.mp4.error.txt")
+        h.waitForFile(note)
+        XCTAssertTrue(pollUntil(timeout: 10) { !FileManager.default.fileExists(atPath: input.path) }, "the input stayed in the watch folder")
+        XCTAssertEqual(try? Data(contentsOf: moved), original, "the quarantined file is not the input, unchanged")
+        let reason = try String(contentsOf: note, encoding: .utf8)
+        XCTAssertTrue(reason.contains(input.path), "the note names the input: \(reason)")
+        XCTAssertTrue(reason.contains(error), "the note gives the job's last error (\(error)): \(reason)")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: h.quarantine.path).sorted(), ["rec.mp4", "rec.mp4.error.txt"])
+
+        // The other form, queued for its second attempt, is quarantined with the same reason.
+        let after = try h.waitFor("the other form quarantined") { job($0, "transcode:slow")?["state"]?.string == "quarantined" }
+        XCTAssertEqual(after.count, 2)
+        XCTAssertEqual(job(after, "transcode:slow")?["attempts"]?.int, 1, "quarantined before its last attempt")
+        XCTAssertEqual(job(after, "transcode:slow")?["lastError"]?.string, error)
+        XCTAssertEqual(job(after, "transcode:tiny")?["state"]?.string, "failed", "the job out of attempts stays failed")
+
+        // `reprise jobs` (the operator's view) shows the job failed, with its attempts and error.
+        let list = try Reprise.run(["jobs", "--state-dir", h.state.path])
+        XCTAssertEqual(list.status, 0, list.transcript)
+        let lines = list.output.stdoutText.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 2, list.output.stdoutText)
+        let id = try XCTUnwrap(failed["id"]?.int)
+        XCTAssertTrue(lines.contains("\(id)\tfailed\ttranscode:tiny\trec.mp4\tattempts 2\t\(error)"), list.output.stdoutText)
+        let failedOnly = try Reprise.run(["jobs", "list", "--state-dir", h.state.path, "--state", "failed", "--json"])
+        XCTAssertEqual(JSONValue.parse(failedOnly.output.stdout)?.array?.compactMap { $0["id"]?.int }, [id])
+        XCTAssertEqual(h.outputFiles().filter { $0.hasSuffix(".mp4") }, [], "output (or partial output) from a failed job")
     }
 
     /// No room on the output filesystem: the job fails with a clear reason, writes nothing, and the

@@ -138,10 +138,12 @@ final class HighlightsTests: XCTestCase {
         guard run.status == 0, let plan = run.summary() else { return XCTFail("no plan:\n\(run.transcript)") }
 
         XCTAssertEqual(plan["signals"]?["chat"]?["badLines"]?.array?.compactMap { $0["line"]?.int }, [5], "the malformed chat line")
-        let windows = (plan["windows"]?.array ?? []).compactMap { w -> (Double, Double)? in
+        let plannedWindows = plan["windows"]?.array ?? []
+        let windows = plannedWindows.compactMap { w -> (Double, Double)? in
             guard let s = w["start"]?.double, let e = w["end"]?.double else { return nil }
             return (s, e)
         }
+        XCTAssertEqual(windows.count, plannedWindows.count, "every window has a start and an end: \(plannedWindows)")
         for (a, b) in [(20.0, 26.0), (40.0, 44.0), (52.0, 54.0)] {
             XCTAssertTrue(windows.contains { $0.0 <= a + 1 && $0.1 >= b - 1 }, "no window over [\(a), \(b)]: \(windows)")
         }
@@ -149,22 +151,37 @@ final class HighlightsTests: XCTestCase {
 
         let outputs = plan["outputs"]?.array ?? []
         func output(_ form: String) -> [JSONValue] { outputs.filter { $0["form"]?.string == form } }
+        // Exactly these forms, nothing else: a reel, a teaser, a clip per product, one short.
+        XCTAssertEqual(outputs.compactMap { $0["form"]?.string }.sorted(), ["product", "product", "reel", "short", "teaser"],
+                       "forms made: \(outputs)")
         XCTAssertEqual(output("reel").count, 1)
         XCTAssertEqual(output("teaser").count, 1)
         XCTAssertEqual(output("product").count, 2)
         XCTAssertEqual(output("short").count, 1)
+        // Every output names a file that exists.
+        for o in outputs {
+            guard let path = o["path"]?.string else {
+                XCTFail("\(o["form"]?.string ?? "an output") has no path: \(o)")
+                continue
+            }
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path), "\(o["form"]?.string ?? "?"): \(path) missing")
+        }
 
         // Frames exact at every join: the file holds each range's frames, in order.
         for o in output("reel") + output("product") + output("teaser") {
-            guard let path = o["path"]?.string, let ranges = o["ranges"]?.array else { continue }
-            let expected = ranges.flatMap { r -> [Int] in
-                let s = r.array?[0].double ?? 0, e = r.array?[1].double ?? 0
-                return Array(Int((s * 30 - 1e-6).rounded(.up))..<Int((e * 30 - 1e-6).rounded(.up)))
+            let form = o["form"]?.string ?? "?"
+            guard let path = o["path"]?.string else { XCTFail("\(form) has no path: \(o)"); continue }
+            let ranges = (o["ranges"]?.array ?? []).map { $0.array?.compactMap(\.double) ?? [] }
+            XCTAssertFalse(ranges.isEmpty, "\(path): no ranges")
+            XCTAssertTrue(ranges.allSatisfy { $0.count == 2 && $0[0] < $0[1] }, "\(path): ranges \(ranges)")
+            let expected = ranges.filter { $0.count == 2 }.flatMap { r -> [Int] in
+                Array(Int((r[0] * 30 - 1e-6).rounded(.up))..<Int((r[1] * 30 - 1e-6).rounded(.up)))
             }
             let read = try VideoReadback.read(URL(fileURLWithPath: path))
+            XCTAssertFalse(expected.isEmpty, "\(path): no frames expected")
             XCTAssertEqual(read.indices, expected.map(Optional.some), "\(path): frames")
         }
-        let reelPath = output("reel").first?["path"]?.string ?? ""
+        let reelPath = try XCTUnwrap(output("reel").first?["path"]?.string, "the reel has no path")
         let chapters = try Subprocess.checked("ffprobe", ["-v", "error", "-show_chapters", "-of", "json", reelPath])
         let titles = (JSONValue.parse(chapters)?["chapters"]?.array ?? []).compactMap { $0["tags"]?["title"]?.string }
         XCTAssertEqual(titles.first, "Teaser")
@@ -190,7 +207,8 @@ final class HighlightsTests: XCTestCase {
                 let picture = gray[0]
                 XCTAssertGreaterThan(picture.sharpestEdge(x0: 0, y0: 0, x1: picture.width, y1: picture.height), 10, "\(c) is blank")
             }
-            let meta = try Data(contentsOf: URL(fileURLWithPath: o["metadata"]?.string ?? ""))
+            let metaPath = try XCTUnwrap(o["metadata"]?.string, "\(o["path"]?.string ?? ""): no metadata sidecar")
+            let meta = try Data(contentsOf: URL(fileURLWithPath: metaPath))
             let value = JSONValue.parse(meta)
             XCTAssertTrue(value?["title"]?.string?.contains("测试小店") ?? false, "title: \(String(decoding: meta, as: UTF8.self))")
             XCTAssertNotNil(value?["sourceRanges"]?.array)

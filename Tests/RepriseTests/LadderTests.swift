@@ -67,12 +67,11 @@ final class LadderTests: XCTestCase {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let parent = first.folder.deletingLastPathComponent()
-        let deadline = Date().addingTimeInterval(20)
         var sawWork = false
-        while Date() < deadline, process.isRunning {
+        pollUntil(timeout: 20, every: 0.02) {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []
-            if names.contains(where: { $0.hasPrefix(".kept.partial-") }) { sawWork = true; break }
-            usleep(20_000)
+            sawWork = names.contains { $0.hasPrefix(".kept.partial-") }
+            return sawWork || !process.isRunning
         }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()

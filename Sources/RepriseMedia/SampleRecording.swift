@@ -1,10 +1,11 @@
 import CFFmpeg
 import Foundation
-import RepriseMedia
 
 /// Writes a recording whose every frame shows its own index as a barcode (24 bits and their
 /// complement in a 6×8 grid, the layout of shared/tools/mkinput.py) over a moving background,
 /// with a 50 ms 1 kHz beep at every whole second — so any cut of it can be checked frame by frame.
+/// Media layer only (no cut types): errors are `MediaError`s naming the file, progress is a plain
+/// callback.
 public struct SampleRecording {
     public var path: String
     public var seconds: Double
@@ -19,14 +20,15 @@ public struct SampleRecording {
         self.fps = fps; self.gop = gop; self.codec = codec
     }
 
-    public func write(progress: ProgressReporter?) throws {
+    /// Writes the file. `progress` gets the fraction (0…1) of frames encoded so far.
+    public func write(progress: ((Double) -> Void)? = nil) throws {
         let dir = (path as NSString).deletingLastPathComponent
         guard access(dir.isEmpty ? "." : dir, W_OK) == 0 else {
-            throw CutError(.unwritableOutput, path: path, detail: "output folder is not writable")
+            throw MediaError(path, message: "output folder is not writable")
         }
         let ext = (path as NSString).pathExtension.lowercased()
         let formats = ["mp4": "mp4", "mkv": "matroska", "ts": "mpegts", "flv": "flv", "mov": "mov"]
-        guard let format = formats[ext] else { throw CutError(.unsupported, path: path, detail: "unknown output type '.\(ext)'") }
+        guard let format = formats[ext] else { throw MediaError(path, message: "unknown output type '.\(ext)'") }
         let muxer = try Muxer(path: path, formatName: format)
         let tb = TimeBase(1, Int32(fps))
         var vs = VideoEncoderSettings(codecName: codec, width: width, height: height,
@@ -79,7 +81,7 @@ public struct SampleRecording {
                 _ = try audio.send(aframe)
                 try drain(audio, 1, audio.timeBase)
             }
-            if i % 30 == 0 { progress?.update(stage: "encoding", fraction: Double(i) / Double(total)) }
+            if i % 30 == 0 { progress?(Double(i) / Double(total)) }
         }
         _ = try video.send(nil); try drain(video, 0, tb)
         _ = try audio.send(nil); try drain(audio, 1, audio.timeBase)
