@@ -28,6 +28,7 @@ final class SourceReader {
     private var resamplerInput: (rate: Int32, format: Int32, channels: Int32)? = nil
     private let resampled = Frame()
     private let progressNote: ((String) -> Void)?
+    private let initialAudio: (Int32, Int32, Int32)?
 
     init(demuxer: Demuxer, index: PacketIndex, planner: CutPlanner, videoStream: Int, audioStream: Int?, path: String,
          note: ((String) -> Void)? = nil) throws {
@@ -44,6 +45,10 @@ final class SourceReader {
         }
         self.audioStream = audioDecoder == nil ? nil : audioStream
         reader = RecordingReader(demuxer: demuxer, index: index, audioStream: self.audioStream)
+        // The decoder's context follows a mid-stream change; what the outputs were built for doesn't.
+        initialAudio = audioDecoder.map { d in
+            (d.context.pointee.sample_rate, d.context.pointee.sample_fmt.rawValue, d.context.pointee.ch_layout.nb_channels)
+        }
         demuxer.keepOnly(Set([videoStream] + (self.audioStream.map { [$0] } ?? [])))
     }
 
@@ -111,7 +116,7 @@ final class SourceReader {
             try audioDecoder?.decode(p, into: frame) { frame in
                 let pts = frame.bestEffortTimestamp
                 guard pts != NOPTS else { return }
-                let sound = try self.normalizedAudio(frame)
+                guard let sound = try self.normalizedAudio(frame) else { return }
                 sound.pts = pts - audioOffset
                 try splicer?.add(sound, emit: onAudio)
             }
@@ -183,11 +188,10 @@ final class SourceReader {
     }()
 
     /// Audio at the decoder's first rate, format and layout (the audio graphs were built for it).
-    private func normalizedAudio(_ frame: Frame) throws -> Frame {
+    private func normalizedAudio(_ frame: Frame) throws -> Frame? {
         let f = frame.pointer.pointee
         let now = (f.sample_rate, f.format, f.ch_layout.nb_channels)
-        guard let a = audioDecoder?.context.pointee else { return frame }
-        let first = (a.sample_rate, a.sample_fmt.rawValue, a.ch_layout.nb_channels)
+        guard let first = initialAudio else { return frame }
         guard now != first, first.0 > 0, first.1 >= 0 else { return frame }
         if resamplerInput.map({ $0 != now }) ?? true {
             progressNote?("\(path): the audio changes to \(f.sample_rate) Hz, \(f.ch_layout.nb_channels) channel(s); resampled")
@@ -200,7 +204,7 @@ final class SourceReader {
             resamplerInput = now
         }
         let capacity = Int(Int64(f.nb_samples) * Int64(first.0) / Int64(max(f.sample_rate, 1))) + 256
-        _ = try resampler!.convert(frame, into: resampled, capacity: capacity)
+        guard try resampler!.convert(frame, into: resampled, capacity: capacity) > 0 else { return nil }
         let out = Frame()
         try out.reference(resampled)
         out.pointer.pointee.sample_rate = first.0

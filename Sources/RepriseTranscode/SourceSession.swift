@@ -45,9 +45,13 @@ final class SourceSession {
         guard !index.packets.isEmpty else { throw CutError(.truncated, path: input, detail: "holds no readable video packets") }
         planner = CutPlanner(index: index, path: input)
         plan = try planner.plan(range ?? RangeRequest(from: .frame(0), to: .frame(planner.order.count)), mode: .exact)
-        reader = try SourceReader(demuxer: demuxer, index: index, planner: planner, videoStream: videoIndex,
-                                  audioStream: demuxer.bestAudioStream, path: input,
-                                  note: { [progress] in progress?.note($0) })
+        do {
+            reader = try SourceReader(demuxer: demuxer, index: index, planner: planner, videoStream: videoIndex,
+                                      audioStream: demuxer.bestAudioStream, path: input,
+                                      note: { [progress] in progress?.note($0) })
+        } catch let e as MediaError {
+            throw CutError(.notMedia, path: input, detail: "can't be decoded (\(e.description))")
+        }
         info = demuxer.streams[videoIndex]
         let vctx = reader.videoContext
         videoInput = FilterGraph.VideoInput(width: Int(vctx.pointee.width), height: Int(vctx.pointee.height),
@@ -98,6 +102,8 @@ final class SourceSession {
         } catch {
             for lane in lanes { lane.wait() }
             pipelines.forEach { $0.discard() }
+            // One line naming the file, whatever layer failed.
+            if let e = error as? MediaError { throw CutError(.failed, path: path, detail: e.description) }
             throw error
         }
     }
