@@ -26,6 +26,7 @@ static inline int cff_averror(int e) { return AVERROR(e); }
 static inline int cff_averror_eof(void) { return AVERROR_EOF; }
 static inline int cff_averror_eagain(void) { return AVERROR(EAGAIN); }
 static inline int cff_averror_invaliddata(void) { return AVERROR_INVALIDDATA; }
+static inline int cff_averror_enomem(void) { return AVERROR(ENOMEM); }
 static inline int64_t cff_nopts_value(void) { return AV_NOPTS_VALUE; }
 static inline AVRational cff_time_base_q(void) { return AV_TIME_BASE_Q; }
 static inline int cff_time_base(void) { return AV_TIME_BASE; }

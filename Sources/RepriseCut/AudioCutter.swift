@@ -30,6 +30,9 @@ final class AudioCutter {
     private var nextFrameStart: Int64? = nil
     /// One tick of the source time base in samples, plus one: the rounding a timestamp may carry.
     let jitter: Int64
+    /// Samples kept unencoded at the buffer's end (85 ms at 48 kHz): how far a run's audio may
+    /// overlap the run before it and still replace its tail.
+    static let holdBack = 4096
     /// Samples decoded before the window so the first kept samples have their overlap (one AAC frame).
     let preroll: Int64 = 1024
     /// First sample of the source's audio stream: nothing earlier exists to pre-roll from.
@@ -159,7 +162,8 @@ final class AudioCutter {
 
     func encodeAvailable(final: Bool, write: (Packet) throws -> Void) throws {
         let size = encoder.frameSize > 0 ? encoder.frameSize : 1024
-        while buffer.count >= size || (final && buffer.count > 0) {
+        // The newest samples wait unencoded: a later run's audio (after a reset) may replace them.
+        while buffer.count >= size + AudioCutter.holdBack || (final && buffer.count > 0) {
             let n = try buffer.read(into: chunk, count: min(size, buffer.count), sampleRate: sampleRate)
             chunk.pts = outputSamples
             outputSamples += Int64(n)

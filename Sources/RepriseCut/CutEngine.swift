@@ -53,6 +53,13 @@ public final class CutEngine {
     public static let outputFormats: [String: String] = ["mp4": "mp4", "m4v": "mp4", "mov": "mov", "mkv": "matroska", "ts": "mpegts"]
 
     public func run(_ request: CutRequest) throws -> CutResult {
+        do { return try cut(request) } catch let e as MediaError {
+            // One line naming the file, whatever layer failed.
+            throw CutError(.failed, path: request.input, detail: e.description)
+        }
+    }
+
+    func cut(_ request: CutRequest) throws -> CutResult {
         let started = Date()
         try InputChecks.validate(input: request.input, output: request.output)
         let ext = (request.output as NSString).pathExtension.lowercased()

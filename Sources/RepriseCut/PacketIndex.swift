@@ -259,10 +259,13 @@ public enum PacketIndexer {
     static func damagedSpans(_ packets: [IndexedPacket], timeBase: TimeBase, origin: Int64) -> [DamagedSpan] {
         var spans: [DamagedSpan] = []
         var open: (start: Int64, end: Int64)? = nil
+        var lastGood = origin
         for p in packets {
             let bad = p.flags & (IndexedPacket.corrupt | IndexedPacket.damaged) != 0
+            if !bad && p.isTimed { lastGood = p.pts }
             if bad {
-                let t = p.pts == NOPTS ? (open?.end ?? origin) : p.pts
+                // A packet whose own time is unusable is placed after the last good one.
+                let t = p.pts == NOPTS || p.flags & IndexedPacket.corrupt != 0 ? (open?.end ?? lastGood) : p.pts
                 open = open.map { ($0.start, max($0.end, t + max(p.duration, 1))) } ?? (t, t + max(p.duration, 1))
             } else if let o = open {
                 spans.append(DamagedSpan(start: timeBase.seconds(o.start - origin), end: timeBase.seconds(o.end - origin)))

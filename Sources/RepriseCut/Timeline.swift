@@ -69,6 +69,12 @@ public enum TimelineBuilder {
         var runs = [TimelineRun(kind: .start, firstPacket: 0, position: packets[0].position, offset: 0, jump: 0,
                                 parameterSets: parameterChanges[0] ?? 0, undecodableFrames: 0)]
         var sets = runs[0].parameterSets
+        // A presentation time before its decode time, or seconds after it, is a damaged
+        // timestamp (a flipped composition offset in FLV): that frame's time is unusable.
+        for k in packets.indices where packets[k].isTimed {
+            let lead = packets[k].pts - packets[k].dts
+            if lead < 0 || lead > limit { packets[k].flags |= IndexedPacket.corrupt }
+        }
         var i = 1
         while i < packets.count {
             let last = previousTimed(packets, before: i)

@@ -102,11 +102,23 @@ public enum RecordingAnalysis {
                 try readScene()
             }
         }
+        var meterInput = meter.map { _ in audio.map { ($0.context.pointee.sample_rate, $0.context.pointee.sample_fmt.rawValue,
+                                                         $0.context.pointee.ch_layout.nb_channels) } } ?? nil
         func decodeAudio(_ p: Packet?) throws {
-            guard let audio, let meter else { return }
+            guard let audio, meter != nil else { return }
             try audio.decode(p, into: frame) { frame in
                 frame.pts = frame.bestEffortTimestamp
-                try meter.send(frame)
+                // A run after a reconnect may bring another rate or layout: a meter for it takes over.
+                let f = frame.pointer.pointee
+                let input = (f.sample_rate, f.format, f.ch_layout.nb_channels)
+                if let current = meterInput, current != input {
+                    try meter!.send(nil); try readLoudness()
+                    meter = try FilterGraph(audio: FilterGraph.AudioInput(sampleRate: Int(f.sample_rate), sampleFormat: f.format,
+                                                                          channels: max(1, Int(f.ch_layout.nb_channels)), timeBase: abase),
+                                            description: "aformat=channel_layouts=mono,ebur128=metadata=1")
+                    meterInput = input
+                }
+                try meter!.send(frame)
                 try readLoudness()
             }
         }

@@ -40,7 +40,9 @@ public final class Decoder {
         let r = avcodec_send_packet(context, packet?.pointer)
         if r == AVERROR_EAGAIN_VALUE { return .needsMoreInput }
         if r == AVERROR_EOF_VALUE { return .endOfStream }
-        if r == cff_averror_invaliddata() { return .ok }  // a damaged packet: skip it, keep going
+        // A damaged packet (bit errors, a cut-off tag) is skipped, as the ffmpeg program does: the
+        // decoder conceals what it can, and a range with no decodable picture fails further up.
+        if r < 0 && r != cff_averror_enomem() { return .ok }
         try check(r, "decode")
         return .ok
     }
@@ -49,7 +51,12 @@ public final class Decoder {
         frame.unref()
         var r = avcodec_receive_frame(context, frame.pointer)
         // A picture too damaged to conceal is skipped; the next one may decode.
-        while r == cff_averror_invaliddata() { r = avcodec_receive_frame(context, frame.pointer) }
+        var skipped = 0
+        while r < 0 && r != AVERROR_EAGAIN_VALUE && r != AVERROR_EOF_VALUE && r != cff_averror_enomem() && skipped < 16 {
+            skipped += 1
+            r = avcodec_receive_frame(context, frame.pointer)
+        }
+        if r < 0 && r != AVERROR_EAGAIN_VALUE && r != AVERROR_EOF_VALUE && r != cff_averror_enomem() { return .needsMoreInput }
         if r == AVERROR_EAGAIN_VALUE { return .needsMoreInput }
         if r == AVERROR_EOF_VALUE { return .endOfStream }
         try check(r, "decode")

@@ -52,16 +52,19 @@ enum Reprise {
             return summary()
         }
 
+        /// Everything it printed (notes go to stdout as JSON lines with --json, to stderr without).
+        var transcriptText: String { output.stdoutText + output.stderrText }
+
         var transcript: String {
             "reprise \(arguments.joined(separator: " "))\n→ exit \(status)\nstdout: \(output.stdoutText.suffix(1500))\nstderr: \(output.stderrText.suffix(1500))"
         }
     }
 
-    static func run(_ arguments: [String], timeout: TimeInterval = 300) throws -> Run {
+    static func run(_ arguments: [String], timeout: TimeInterval = 300, environment: [String: String] = [:]) throws -> Run {
         guard let binary else {
             throw SubprocessError(description:
                 "reprise binary not found: build it (swift build) or set REPRISE_BIN")
         }
-        return Run(arguments: arguments, output: try Subprocess.run(binary.path, arguments, timeout: timeout))
+        return Run(arguments: arguments, output: try Subprocess.run(binary.path, arguments, timeout: timeout, environment: environment))
     }
 }

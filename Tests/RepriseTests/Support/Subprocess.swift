@@ -44,11 +44,15 @@ enum Subprocess {
     /// `feed`, when given, is called with the write end of the child's stdin and must return
     /// when it has written everything; the pipe is closed afterwards.
     static func run(_ program: String, _ args: [String], timeout: TimeInterval = 600,
+                    environment: [String: String] = [:],
                     feed: ((FileHandle) throws -> Void)? = nil) throws -> ProcessOutput {
         _ = ignoreSIGPIPE
         let process = Process()
         process.executableURL = try executable(program)
         process.arguments = args
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
 
         let scratch = FileManager.default.temporaryDirectory
             .appendingPathComponent("reprise-subprocess-\(UUID().uuidString)")
