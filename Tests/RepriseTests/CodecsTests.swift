@@ -83,8 +83,10 @@ private enum H264 {
     }
 
     /// A caption-like payload full of zero runs, so the NAL unit needs emulation prevention.
-    static let captionPayload: [UInt8] = [0xB5, 0x00, 0x31, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x02,
-                                          0x47, 0x41, 0x39, 0x34, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00]
+    /// (Two emulation-prevention bytes; a reader that kept them would read 0x10 0x20 as the next
+    /// message's type and size.)
+    static let captionPayload: [UInt8] = [0xB5, 0x00, 0x00, 0x01, 0x00, 0x00, 0x02, 0x31,
+                                          0x47, 0x41, 0x39, 0x34, 0x10, 0x20]
     static func captionSEI() -> [UInt8] { sei([(4, captionPayload)]) }
 
     /// Baseline SPS: id, and `width` (in macroblocks) to make sets with one id differ.
@@ -283,7 +285,7 @@ final class CodecsTests: XCTestCase {
         // The caption message before the recovery point needs emulation prevention: its size
         // counts RBSP bytes, so a reader that kept the 0x03 bytes would miss the recovery point.
         let sei = H264.sei([(4, H264.captionPayload), (6, H264.recoveryPoint(0))])
-        XCTAssertGreaterThan(sei.count, 27, "the test SEI needs emulation prevention")
+        XCTAssertEqual(sei.count, 1 + (2 + 14 + 2) + 3 + 1, "the test SEI needs two emulation-prevention bytes")
         let au = [H264.aud, H264.captionSEI(), sei, H264.slice(sliceType: 7)]
         for framing in [NALFraming.lengthPrefixed(4), .annexB] {
             let data = framing == .annexB ? annexB(au) : lengthPrefixed(au)
