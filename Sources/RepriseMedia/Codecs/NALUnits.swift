@@ -111,6 +111,34 @@ public enum NALUnits {
         data.withUnsafeBufferPointer { split($0, framing: framing) }
     }
 
+    /// NAL unit payload → RBSP: emulation-prevention bytes (the 03 of `00 00 03`) removed.
+    public static func unescape(_ nal: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(nal.count)
+        var zeros = 0
+        for b in nal {
+            if zeros >= 2 && b == 3 { zeros = 0; continue }
+            zeros = b == 0 ? zeros + 1 : 0
+            out.append(b)
+        }
+        return out
+    }
+
+    /// RBSP → NAL unit payload: an emulation-prevention byte wherever two zeros precede a byte ≤ 3.
+    public static func escape(_ rbsp: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(rbsp.count + rbsp.count / 64 + 1)
+        var zeros = 0
+        for b in rbsp {
+            if zeros >= 2 && b <= 3 { out.append(3); zeros = 0 }
+            out.append(b)
+            zeros = b == 0 ? zeros + 1 : 0
+        }
+        // An RBSP ending in a zero byte (cabac_zero_word) gets a final 03.
+        if out.last == 0 { out.append(3) }
+        return out
+    }
+
     /// Rewrites NAL units in the given framing (4-byte lengths, or 4-byte start codes).
     public static func join(_ units: [ArraySlice<UInt8>], framing: NALFraming) -> [UInt8] {
         var out: [UInt8] = []

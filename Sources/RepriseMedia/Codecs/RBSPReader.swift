@@ -68,3 +68,42 @@ public struct RBSPReader {
         return (1 << zeros) - 1 + rest
     }
 }
+
+extension RBSPReader {
+    /// Signed Exp-Golomb se(v).
+    public mutating func readSE() -> Int? {
+        guard let k = readUE() else { return nil }
+        return k % 2 == 1 ? (k + 1) / 2 : -(k / 2)
+    }
+}
+
+/// Writes bits MSB first, with Exp-Golomb codes, into an RBSP (escape it with `NALUnits.escape`).
+public struct RBSPWriter {
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var bitCount = 0
+    public init() {}
+
+    public var isByteAligned: Bool { bitCount % 8 == 0 }
+
+    public mutating func writeBit(_ b: Int) {
+        if bitCount % 8 == 0 { bytes.append(0) }
+        if b != 0 { bytes[bytes.count - 1] |= UInt8(0x80 >> (bitCount % 8)) }
+        bitCount += 1
+    }
+    public mutating func writeBits(_ n: Int, _ v: Int) {
+        for i in stride(from: n - 1, through: 0, by: -1) { writeBit((v >> i) & 1) }
+    }
+    public mutating func writeUE(_ v: Int) {
+        let x = v + 1
+        let len = Int.bitWidth - x.leadingZeroBitCount
+        writeBits(len - 1, 0)
+        writeBits(len, x)
+    }
+    public mutating func writeSE(_ v: Int) { writeUE(v > 0 ? 2 * v - 1 : -2 * v) }
+    /// Appends whole bytes (the writer must be byte-aligned).
+    public mutating func append(bytes more: ArraySlice<UInt8>) {
+        precondition(isByteAligned)
+        bytes += more
+        bitCount += 8 * more.count
+    }
+}
