@@ -111,7 +111,8 @@ final class BitstreamAdapter {
             // An access unit delimiter, if any, must stay first.
             if let aud = slices.firstIndex(where: { isAUD($0) }), aud > 0 { slices.insert(slices.remove(at: aud), at: 0) }
         }
-        return NALUnits.join(slices, framing: outputFraming)
+        let out = NALUnits.join(slices, framing: outputFraming)
+        return out == data ? nil : out
     }
 
     /// A packet from the edge encoder (Annex B).

@@ -25,6 +25,7 @@ private struct BitWriter {
         u(len - 1, 0)
         u(len, x)
     }
+    mutating func se(_ v: Int) { ue(v > 0 ? 2 * v - 1 : -2 * v) }
     mutating func byte(_ b: UInt8) { u(8, Int(b)) }
     /// rbsp_trailing_bits: a one, then zeros to the byte boundary.
     mutating func trailing() {
@@ -42,6 +43,7 @@ private func escape(_ rbsp: [UInt8]) -> [UInt8] {
         out.append(b)
         zeros = b == 0 ? zeros + 1 : 0
     }
+    if out.last == 0 { out.append(3) }  // an RBSP ending in cabac_zero_words
     return out
 }
 
@@ -90,12 +92,14 @@ private enum H264 {
     static func captionSEI() -> [UInt8] { sei([(4, captionPayload)]) }
 
     /// Baseline SPS: id, and `width` (in macroblocks) to make sets with one id differ.
-    static func sps(id: Int, width: Int = 19) -> [UInt8] {
+    /// `pocType` 0 comes with 6-bit pic_order_cnt_lsb; frame_num is 4 bits.
+    static func sps(id: Int, width: Int = 19, pocType: Int = 2) -> [UInt8] {
         var w = BitWriter()
         w.byte(66); w.byte(0xC0); w.byte(30)
         w.ue(id)
         w.ue(0)          // log2_max_frame_num_minus4
-        w.ue(2)          // pic_order_cnt_type
+        w.ue(pocType)    // pic_order_cnt_type
+        if pocType == 0 { w.ue(2) }   // log2_max_pic_order_cnt_lsb_minus4
         w.ue(1)          // max_num_ref_frames
         w.bit(0)         // gaps_in_frame_num_value_allowed_flag
         w.ue(width)      // pic_width_in_mbs_minus1
@@ -105,14 +109,14 @@ private enum H264 {
         return [0x67] + escape(w.bytes)
     }
 
-    static func pps(id: Int, sps: Int, variant: Int = 0) -> [UInt8] {
+    static func pps(id: Int, sps: Int, variant: Int = 0, cabac: Bool = false, deblockingControl: Bool = true) -> [UInt8] {
         var w = BitWriter()
         w.ue(id); w.ue(sps)
-        w.bit(0); w.bit(0); w.ue(0)
+        w.bit(cabac ? 1 : 0); w.bit(0); w.ue(0)
         w.ue(variant); w.ue(0)   // num_ref_idx_l0/l1_default_active_minus1
         w.bit(0); w.u(2, 0)
         w.ue(0); w.ue(0); w.ue(0) // pic_init_qp/qs_minus26 (se 0 = ue 0), chroma_qp_index_offset
-        w.bit(1); w.bit(0); w.bit(0)
+        w.bit(deblockingControl ? 1 : 0); w.bit(0); w.bit(0)
         w.trailing()
         return [0x68] + escape(w.bytes)
     }
@@ -521,5 +525,158 @@ final class CodecsTests: XCTestCase {
         XCTAssertEqual(adapter.encodedPayload(encoder), lengthPrefixed([sps, pps, idr]))
         let ts = BitstreamAdapter(isH264: true, isHEVC: false, extradata: [], outputIsAnnexB: true)
         XCTAssertNil(ts.encodedPayload(encoder))
+    }
+
+    // MARK: Recovery points rewritten as IDR
+
+    /// The slice header fields up to dec_ref_pic_marking of a frame slice under `H264.sps(pocType: 0)`.
+    private func header(_ w: inout BitWriter, sliceType: Int, frameNum: Int, pocLsb: Int, idrPicID: Int? = nil) {
+        w.ue(0); w.ue(sliceType); w.ue(0)
+        w.u(4, frameNum)
+        if let idrPicID { w.ue(idrPicID) }
+        w.u(6, pocLsb)
+    }
+
+    /// Slice data after the header: qp delta, deblocking fields, some bits (CAVLC) or aligned bytes (CABAC).
+    private func tail(_ w: inout BitWriter, cabac: Bool, pSlice: Bool = false) {
+        if cabac && pSlice { w.ue(1) }          // cabac_init_idc
+        w.se(-3)                                // slice_qp_delta
+        w.ue(0); w.se(1); w.se(-1)              // disable_deblocking_filter_idc, alpha, beta
+        if cabac {
+            while w.bitCount % 8 != 0 { w.bit(1) }   // cabac_alignment_one_bit
+            for b: UInt8 in [0x8C, 0x00, 0x00, 0x01, 0x7E, 0x00, 0x00] { w.byte(b) }
+        } else {
+            w.u(13, 0x1A5B)                     // macroblock layer bits
+            w.trailing()
+        }
+    }
+
+    private func recoverySlice(cabac: Bool, frameNum: Int = 5, pocLsb: Int = 20) -> [UInt8] {
+        var w = BitWriter()
+        header(&w, sliceType: 7, frameNum: frameNum, pocLsb: pocLsb)
+        w.bit(1); w.ue(1); w.ue(2); w.ue(0)     // adaptive marking: unmark picNum −3, end
+        tail(&w, cabac: cabac)
+        return [0x41] + escape(w.bytes)         // nal_ref_idc 2, non-IDR slice
+    }
+
+    private func context(cabac: Bool) -> H264IDRRewriter.Context {
+        var sets = ParameterSets(isHEVC: false)
+        sets.add(H264.sps(id: 0, pocType: 0)); sets.add(H264.pps(id: 0, sps: 0, cabac: cabac))
+        return H264IDRRewriter.Context(sets)
+    }
+
+    func testRecoveryPointSliceBecomesIDR() {
+        for cabac in [false, true] {
+            var w = BitWriter()
+            header(&w, sliceType: 7, frameNum: 0, pocLsb: 0, idrPicID: 1)
+            w.bit(0); w.bit(0)                  // no_output_of_prior_pics_flag, long_term_reference_flag
+            tail(&w, cabac: cabac)
+            let expected = [0x45] + escape(w.bytes)
+            XCTAssertEqual(H264IDRRewriter.idrSlice(recoverySlice(cabac: cabac)[...], context: context(cabac: cabac), idrPicID: 1),
+                           expected, cabac ? "CABAC" : "CAVLC")
+        }
+        // A P slice, a non-reference picture, or an unknown PPS: refused.
+        var p = BitWriter(); header(&p, sliceType: 5, frameNum: 5, pocLsb: 20); p.trailing()
+        XCTAssertNil(H264IDRRewriter.idrSlice(([0x41] + escape(p.bytes))[...], context: context(cabac: false), idrPicID: 1))
+        var nonRef = recoverySlice(cabac: false); nonRef[0] = 0x01
+        XCTAssertNil(H264IDRRewriter.idrSlice(nonRef[...], context: context(cabac: false), idrPicID: 1))
+        XCTAssertNil(H264IDRRewriter.idrSlice(recoverySlice(cabac: false)[...], context: H264IDRRewriter.Context(), idrPicID: 1))
+    }
+
+    func testLaterSlicesOfTheRunAreRenumbered() {
+        for cabac in [false, true] {
+            let ctx = context(cabac: cabac)
+            var units: [ArraySlice<UInt8>] = [H264.aud[...], H264.sei([(6, H264.recoveryPoint(0))])[...], recoverySlice(cabac: cabac)[...]]
+            var c = ctx
+            guard let (idr, origin0) = H264IDRRewriter.idrAccessUnit(units, context: &c, idrPicID: 1) else {
+                return XCTFail("not rewritten")
+            }
+            XCTAssertEqual(origin0, H264IDRRewriter.Origin(frameNum: 5, pocLsb: 20))
+            XCTAssertEqual(idr.count, 3)
+            XCTAssertEqual(Array(idr[0]), H264.aud)
+            XCTAssertEqual(idr[2].first, 0x45)
+            var origin = origin0
+
+            // A reference P picture two frames on (frame_num 7 → 2, lsb 28 → 8) that unmarks
+            // picNum 1 (after the IDR: kept) and picNum −4 (before it: dropped).
+            var w = BitWriter()
+            header(&w, sliceType: 5, frameNum: 7, pocLsb: 28)
+            w.bit(0); w.bit(0)                      // num_ref_idx_active_override_flag, ref_pic_list_modification_flag_l0
+            w.bit(1); w.ue(1); w.ue(0); w.ue(1); w.ue(5); w.ue(0)
+            tail(&w, cabac: cabac, pSlice: true)
+            units = [([0x41] + escape(w.bytes))[...]]
+            var e = BitWriter()
+            header(&e, sliceType: 5, frameNum: 2, pocLsb: 8)
+            e.bit(0); e.bit(0)
+            e.bit(1); e.ue(1); e.ue(0); e.ue(0)
+            tail(&e, cabac: cabac, pSlice: true)
+            XCTAssertEqual(H264IDRRewriter.renumberAccessUnit(units, context: &c, from: &origin)?.map(Array.init),
+                           [[0x41] + escape(e.bytes)], cabac ? "CABAC" : "CAVLC")
+
+            // A non-reference B picture: only frame_num and lsb move (8 → 3, 24 → 4).
+            var b = BitWriter(); header(&b, sliceType: 6, frameNum: 8, pocLsb: 24); b.u(9, 0x155); b.trailing()
+            var eb = BitWriter(); header(&eb, sliceType: 6, frameNum: 3, pocLsb: 4); eb.u(9, 0x155); eb.trailing()
+            XCTAssertEqual(H264IDRRewriter.renumberAccessUnit([([0x01] + escape(b.bytes))[...]], context: &c, from: &origin)?.map(Array.init),
+                           [[0x01] + escape(eb.bytes)])
+            // An IDR ends the run.
+            XCTAssertNil(H264IDRRewriter.renumberAccessUnit([H264.slice(nalType: 5, sliceType: 7)[...]], context: &c, from: &origin))
+        }
+    }
+
+    /// The adapter rewrites a recovery point that starts a copied run (here after re-encoded
+    /// frames), renumbers the run's later pictures, and leaves everything alone from the next IDR.
+    func testAdapterRewritesRecoveryPointStartingARun() {
+        let sps = H264.sps(id: 0, pocType: 0), pps = H264.pps(id: 0, sps: 0)
+        let adapter = BitstreamAdapter(isH264: true, isHEVC: false, extradata: H264.avcC(sps: [sps], pps: [pps]), outputIsAnnexB: false)
+        let rp = lengthPrefixed([H264.sei([(6, H264.recoveryPoint(0))]), recoverySlice(cabac: false)])
+        // Mid-run (after another copied packet, no relabel): untouched.
+        XCTAssertNil(adapter.adapt(rp, keyframe: true, afterReencoded: false, startsRun: false))
+        guard let out = adapter.adapt(rp, keyframe: true, afterReencoded: true, startsRun: true) else { return XCTFail("not rewritten") }
+        let outUnits = units(out, .lengthPrefixed(4))
+        XCTAssertEqual(outUnits.map { H264NAL.type($0[0]) }, [6, 5])
+        var b = BitWriter(); header(&b, sliceType: 6, frameNum: 6, pocLsb: 22); b.u(9, 0x155); b.trailing()
+        var eb = BitWriter(); header(&eb, sliceType: 6, frameNum: 1, pocLsb: 2); eb.u(9, 0x155); eb.trailing()
+        XCTAssertEqual(adapter.adapt(lengthPrefixed([[0x01] + escape(b.bytes)]), keyframe: false, afterReencoded: false),
+                       lengthPrefixed([[0x01] + escape(eb.bytes)]))
+        XCTAssertNil(adapter.adapt(lengthPrefixed([H264.slice(nalType: 5, sliceType: 7)]), keyframe: true, afterReencoded: false))
+        XCTAssertNil(adapter.adapt(lengthPrefixed([[0x01] + escape(b.bytes)]), keyframe: false, afterReencoded: false))
+    }
+
+    /// x264 open GOP (non-IDR I pictures with recovery points, leading B pictures): the index finds
+    /// the recovery points, and smart cuts from mid-GOP copy the GOPs inside, decode without
+    /// errors, and every copied frame decodes to the source's pixels.
+    func testX264OpenGOPSmartCut() throws {
+        let dir = ScratchSpace.makeFolder("x264-open-gop")
+        let source = dir.appendingPathComponent("open-gop.mp4").path
+        try Subprocess.checked("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "10",
+                                          "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                                          "-x264-params", "keyint=30:min-keyint=30:open-gop=1:scenecut=0:bframes=3", source])
+        let demuxer = try Demuxer(path: source)
+        let index = try PacketIndexer.index(path: source, demuxer: demuxer, videoStream: 0)
+        let starts = index.packets.indices.filter { index.packets[$0].isDecodeStart }
+        XCTAssertEqual(starts.count, 10, "one IDR and nine recovery points")
+        XCTAssertEqual(index.packets.indices.filter { index.packets[$0].isCopyStart }, [0])
+        XCTAssertGreaterThan(index.packets.filter(\.isLeading).count, 8)
+
+        func md5s(_ path: String, frames: ClosedRange<Int>? = nil) throws -> [String] {
+            var args = ["-v", "error", "-i", path]
+            if let frames { args += ["-vf", "select='between(n,\(frames.lowerBound),\(frames.upperBound))'"] }
+            args += ["-vsync", "0", "-f", "framemd5", "-"]
+            let text = String(decoding: try Subprocess.checked("ffmpeg", args), as: UTF8.self)
+            return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { $0.split(separator: ",").last.map(String.init) }
+        }
+        for (ext, a, b) in [("mp4", 40, 200), ("ts", 60, 200), ("mkv", 61, 250)] {
+            let output = dir.appendingPathComponent("cut-\(a)-\(b).\(ext)").path
+            let run = try Reprise.run(["cut", source, "-o", output, "--from", "f\(a)", "--to", "f\(b)", "--json"])
+            XCTAssertEqual(run.status, 0, run.transcript)
+            let copied = run.summary()?["copiedPackets"]?.double ?? 0
+            XCTAssertGreaterThan(copied, 100, run.transcript)
+            let errors = try Subprocess.run("ffmpeg", ["-v", "error", "-i", output, "-f", "null", "-"])
+            XCTAssertEqual(errors.stderrText, "", "\(ext) [\(a), \(b)) decodes with errors")
+            let want = try md5s(source, frames: a...(b - 1)), got = try md5s(output)
+            XCTAssertEqual(got.count, b - a, ext)
+            let same = zip(want, got).filter { $0 == $1 }.count
+            XCTAssertGreaterThanOrEqual(Double(same), copied, "\(ext): copied frames must decode to the source's pixels")
+        }
     }
 }
