@@ -16,8 +16,10 @@ public struct EdgeEncoding {
     public let needsInBandParameterSets: Bool
 
     /// - Parameter matchSource: false when the source codec can't be matched (exact fallback to H.264).
+    /// - Parameter inBandParameterSets: sets the source carries in its packets (after a reconnect),
+    ///   where known: the edges' H.264 id avoids theirs too.
     public init(stream: UnsafeMutablePointer<AVStream>, info: StreamInfo, bitRate: Int64, preset: String,
-                matchSource: Bool, outputNeedsGlobalHeader: Bool) throws {
+                matchSource: Bool, outputNeedsGlobalHeader: Bool, inBandParameterSets: ParameterSets? = nil) throws {
         let par = stream.pointee.codecpar!.pointee
         let extradata = par.extradata.map { Array(UnsafeBufferPointer(start: $0, count: Int(par.extradata_size))) } ?? []
         let isHEVC = par.codec_id == AV_CODEC_ID_HEVC
@@ -51,7 +53,8 @@ public struct EdgeEncoding {
         case .h264:
             if let name = EdgeEncoding.x264Profile(par.profile) { s.options["profile"] = name }
             if par.level > 0 { s.level = par.level }
-            let id = sourceParameterSets.unusedH264ID()
+            // Free as SPS id and as PPS id: x264's sps-id gives both the same id.
+            let id = sourceParameterSets.unusedH264ID(avoiding: inBandParameterSets.map { [$0] } ?? [])
             s.options["x264-params"] = "sps-id=\(id)"
             if bitRate <= 0 { s.options["crf"] = "18" }
         case .hevc:
@@ -82,9 +85,12 @@ public struct EdgeEncoding {
             let extra = ParameterSets(annexBPacket: enc.extradata, isHEVC: false)
             if extradata.first == 1, let merged = ParameterSets.mergedAVCC(source: extradata, adding: extra) {
                 outputExtradata = merged
-            } else if !extradata.isEmpty {
-                // Annex B extradata (MPEG-TS source): append the new sets; muxers convert to avcC.
-                outputExtradata = extradata + NALUnits.join(extra.all.map { $0[...] }, framing: .annexB)
+            } else if !extradata.isEmpty, extradata.first != 1, !sourceParameterSets.conflicts(with: extra) {
+                // Annex B extradata (MPEG-TS source): append the new sets (those not already
+                // there); muxers convert to avcC.
+                let held = Set(sourceParameterSets.all.map { ParameterSets.canonicalBytes($0) })
+                let added = extra.all.filter { !held.contains(ParameterSets.canonicalBytes($0)) }
+                outputExtradata = extradata + NALUnits.join(added.map { $0[...] }, framing: .annexB)
             }
         }
     }

@@ -55,7 +55,7 @@ public struct PacketIndex: Sendable {
     }
 
     /// Bumped whenever the layout or meaning changes: older caches are rebuilt, never misread.
-    public static let version = 3
+    public static let version = 4
     public var header: Header
     public var packets: [IndexedPacket]
 
@@ -226,8 +226,9 @@ public enum PacketIndexer {
             damagedAt = packets[k].pts
             damageMessage = "truncated or corrupt packet"
         }
-        if isHEVC { markCleanCRAs(&packets) }
         let runs = TimelineBuilder.build(&packets, timeBase: info.timeBase, parameterChanges: parameterChanges, detectJumps: jumps)
+        // On the closed-up timeline, so a look-ahead for leading pictures never crosses a reset.
+        if isH264 || isHEVC { markCleanCRAs(&packets, isHEVC: isHEVC) }
         fillDurations(&packets)
         let startMicros = demuxer.startTimeMicros
         let origin = TimeBase.microseconds.rescale(startMicros, to: info.timeBase)
@@ -278,41 +279,43 @@ public enum PacketIndexer {
 
     /// Flags from the packet's own NAL units; container key flags are not trusted for H.264/HEVC.
     static func classify(_ data: UnsafeBufferPointer<UInt8>, framing: NALFraming, isHEVC: Bool) -> UInt8 {
-        for r in NALUnits.split(data, framing: framing, limit: 8) {
-            guard r.length > 0 else { continue }
-            let header = data[r.start]
-            if isHEVC {
-                let t = HEVCNAL.type(header)
-                guard HEVCNAL.isVCL(t) else { continue }
-                if HEVCNAL.isIRAP(t) {
-                    // IDR and BLA without leading pictures start clean; CRA is judged after the scan.
-                    let clean = HEVCNAL.isIDR(t) || t == HEVCNAL.blaNLP || t == HEVCNAL.blaWRADL
-                    return IndexedPacket.decodeStart | (clean ? IndexedPacket.copyStart : 0)
-                }
-                return HEVCNAL.isRASL(t) ? IndexedPacket.leading : 0
-            } else {
-                let t = H264NAL.type(header)
-                guard H264NAL.isVCL(t) else { continue }
-                return t == H264NAL.idr ? IndexedPacket.decodeStart | IndexedPacket.copyStart : 0
-            }
-        }
-        return 0
+        let kind = AccessUnitClassifier.classify(data, framing: framing, isHEVC: isHEVC)
+        var flags: UInt8 = 0
+        if kind.contains(.decodeStart) { flags |= IndexedPacket.decodeStart }
+        if kind.contains(.cleanStart) { flags |= IndexedPacket.copyStart }
+        if kind.contains(.leading) { flags |= IndexedPacket.leading }
+        return flags
     }
 
-    /// A CRA is a clean copy start only if no RASL picture follows it before the next IRAP.
-    static func markCleanCRAs(_ packets: inout [IndexedPacket]) {
+    /// Settles the decode starts that are not clean by themselves (an HEVC CRA, an H.264
+    /// recovery-point I picture): a copy may start at one only if none of its leading pictures
+    /// (after it in decode order, presented before it) follow. HEVC names them (RASL, flagged by
+    /// `classify`); for H.264 they are the pictures before the next decode start presented
+    /// before the I picture, flagged `leading` here so a first copied GOP drops them.
+    static func markCleanCRAs(_ packets: inout [IndexedPacket], isHEVC: Bool = true) {
         var i = 0
         while i < packets.count {
-            if packets[i].isDecodeStart && !packets[i].isCopyStart {
-                var j = i + 1, hasLeading = false
+            guard packets[i].isDecodeStart && !packets[i].isCopyStart else { i += 1; continue }
+            var j = i + 1, hasLeading = false
+            if isHEVC {
                 while j < packets.count && !packets[j].isDecodeStart {
                     if packets[j].isLeading { hasLeading = true; break }
                     if packets[j].pts > packets[i].pts { break }  // first trailing picture: no leading ones after it
                     j += 1
                 }
-                if !hasLeading { packets[i].flags |= IndexedPacket.copyStart }
+            } else {
+                // H.264 does not order leading before trailing pictures: look through the whole GOP
+                // (each packet is visited once over the scan).
+                while j < packets.count && !packets[j].isDecodeStart {
+                    if !packets[j].isCorruptOrUntimed && packets[j].pts < packets[i].pts {
+                        packets[j].flags |= IndexedPacket.leading
+                        hasLeading = true
+                    }
+                    j += 1
+                }
             }
-            i += 1
+            if !hasLeading { packets[i].flags |= IndexedPacket.copyStart }
+            i = isHEVC ? i + 1 : j
         }
     }
 

@@ -64,7 +64,7 @@ final class RangeWriter {
     }
 
     /// A copied packet waiting for the head's re-encoded frames to be written first.
-    struct PendingCopy { let packet: Packet; let keyframe: Bool; let relabel: Bool }
+    struct PendingCopy { let packet: Packet; let keyframe: Bool; let relabel: Bool; let startsRun: Bool }
 
     func write(_ plan: PlannedRange) throws -> Stats {
         var stats = Stats()
@@ -136,7 +136,8 @@ final class RangeWriter {
                     target.pts = expected.pts + shift
                     target.dts = expected.dts + shift
                     if target.duration <= 0 { target.duration = expected.duration }
-                    let item = PendingCopy(packet: target, keyframe: expected.isDecodeStart, relabel: copy.relabelAsBLA == next)
+                    let item = PendingCopy(packet: target, keyframe: expected.isDecodeStart, relabel: copy.relabelAsBLA == next,
+                                           startsRun: copy.packets.lowerBound == next)
                     if head == nil { try writeCopy(item) } else { pending.append(item) }
                     stats.copied += 1
                     stats.frames += 1
@@ -166,7 +167,8 @@ final class RangeWriter {
     }
 
     private func writeCopy(_ c: PendingCopy) throws {
-        try adapter.copied(c.packet, keyframe: c.keyframe, afterReencoded: lastWasReencoded, relabelAsBLA: c.relabel)
+        try adapter.copied(c.packet, keyframe: c.keyframe, afterReencoded: lastWasReencoded, relabelAsBLA: c.relabel,
+                           startsRun: c.startsRun)
         lastWasReencoded = false
         try writeVideo(c.packet)
     }
