@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import RepriseCut
 import RepriseMedia
 
 /// The measure half of "measure, then apply": one audio-only read of the range (video packets
@@ -9,9 +10,11 @@ enum LoudnessPrepass {
     struct Key: Hashable { var channels: Int; var duration: Double }
 
     /// - Parameter start: the range start in the audio stream's time base.
-    static func measure(path: String, audioStream: Int, start: Int64, keys: Set<Key>) throws -> [Key: Loudness] {
+    /// - Parameter index: the recording's packet index: audio is read on its closed-up timeline.
+    static func measure(path: String, index: PacketIndex, audioStream: Int, start: Int64, keys: Set<Key>) throws -> [Key: Loudness] {
         guard !keys.isEmpty else { return [:] }
         let demuxer = try Demuxer(path: path)
+        let reader = RecordingReader(demuxer: demuxer, index: index, audioStream: audioStream)
         demuxer.keepOnly([audioStream])
         let st = demuxer.stream(audioStream)
         let base = TimeBase(st.pointee.time_base)
@@ -27,9 +30,11 @@ enum LoudnessPrepass {
         var readings = [LoudnessReading](repeating: LoudnessReading(), count: ordered.count)
         let longest = ordered.map(\.duration).max() ?? 0
         let end = base.ticks(seconds: longest + 0.5)
-        if start > base.ticks(seconds: 2) {
-            try? demuxer.seek(stream: audioStream, timestamp: start - base.ticks(seconds: 1))
+        // (Container times of a recording with resets aren't ours: such a file is read from the top.)
+        if start > base.ticks(seconds: 2), reader.map.isIdentity {
+            try? reader.seek(stream: audioStream, timestamp: start - base.ticks(seconds: 1))
         }
+        let normalizer = AudioNormalizer(decoder: decoder)
         let packet = Packet(), frame = Frame(), out = Frame()
         func drain(_ n: Int) throws {
             while try graphs[n].receive(into: out) == .ok { readings[n].read(out.pointer) }
@@ -38,12 +43,14 @@ enum LoudnessPrepass {
             try decoder.decode(p, into: frame) { frame in
                 let pts = frame.bestEffortTimestamp
                 guard pts != NOPTS else { return }
-                frame.pts = pts - start
-                for n in graphs.indices { try graphs[n].send(frame); try drain(n) }
+                frame.pts = pts
+                guard let sound = try normalizer.normalize(frame) else { return }
+                sound.pts = pts - start
+                for n in graphs.indices { try graphs[n].send(sound); try drain(n) }
             }
         }
         reading: while true {
-            switch demuxer.read(into: packet) {
+            switch reader.read(into: packet) {
             case .endOfFile, .damaged: break reading
             case .packet: break
             }

@@ -23,12 +23,8 @@ final class SourceReader {
     /// Pictures of another size or format (a run after a reconnect) are brought to the first's.
     private var scaler: Scaler? = nil
     private let scaled = Frame()
-    /// Audio of another rate, format or layout (a run after a reconnect) is resampled to the first's.
-    private var resampler: Resampler? = nil
-    private var resamplerInput: (rate: Int32, format: Int32, channels: Int32)? = nil
-    private let resampled = Frame()
     private let progressNote: ((String) -> Void)?
-    private let initialAudio: (Int32, Int32, Int32)?
+    private let audioNormalizer: AudioNormalizer?
 
     init(demuxer: Demuxer, index: PacketIndex, planner: CutPlanner, videoStream: Int, audioStream: Int?, path: String,
          note: ((String) -> Void)? = nil) throws {
@@ -46,8 +42,9 @@ final class SourceReader {
         self.audioStream = audioDecoder == nil ? nil : audioStream
         reader = RecordingReader(demuxer: demuxer, index: index, audioStream: self.audioStream)
         // The decoder's context follows a mid-stream change; what the outputs were built for doesn't.
-        initialAudio = audioDecoder.map { d in
-            (d.context.pointee.sample_rate, d.context.pointee.sample_fmt.rawValue, d.context.pointee.ch_layout.nb_channels)
+        audioNormalizer = audioDecoder.map(AudioNormalizer.init(decoder:))
+        audioNormalizer?.onChange = { [path] rate, channels in
+            note?("\(path): the audio changes to \(rate) Hz, \(channels) channel(s); resampled")
         }
         demuxer.keepOnly(Set([videoStream] + (self.audioStream.map { [$0] } ?? [])))
     }
@@ -189,26 +186,7 @@ final class SourceReader {
 
     /// Audio at the decoder's first rate, format and layout (the audio graphs were built for it).
     private func normalizedAudio(_ frame: Frame) throws -> Frame? {
-        let f = frame.pointer.pointee
-        let now = (f.sample_rate, f.format, f.ch_layout.nb_channels)
-        guard let first = initialAudio else { return frame }
-        guard now != first, first.0 > 0, first.1 >= 0 else { return frame }
-        if resamplerInput.map({ $0 != now }) ?? true {
-            progressNote?("\(path): the audio changes to \(f.sample_rate) Hz, \(f.ch_layout.nb_channels) channel(s); resampled")
-            var outLayout = AVChannelLayout()
-            av_channel_layout_default(&outLayout, first.2)
-            defer { av_channel_layout_uninit(&outLayout) }
-            resampler = try Resampler(inputRate: Int(f.sample_rate), inputFormat: AVSampleFormat(rawValue: f.format),
-                                      inputLayout: &frame.pointer.pointee.ch_layout, outputRate: Int(first.0),
-                                      outputFormat: AVSampleFormat(rawValue: first.1), outputLayout: &outLayout)
-            resamplerInput = now
-        }
-        let capacity = Int(Int64(f.nb_samples) * Int64(first.0) / Int64(max(f.sample_rate, 1))) + 256
-        guard try resampler!.convert(frame, into: resampled, capacity: capacity) > 0 else { return nil }
-        let out = Frame()
-        try out.reference(resampled)
-        out.pointer.pointee.sample_rate = first.0
-        return out
+        try audioNormalizer?.normalize(frame)
     }
 
 

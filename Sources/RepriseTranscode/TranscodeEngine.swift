@@ -65,7 +65,7 @@ public final class TranscodeEngine {
                 .map { LoudnessPrepass.Key(channels: $0.0.profile.audio.channels, duration: base.seconds($0.1.end)) })
             if !keys.isEmpty {
                 progress?.update(stage: "loudness", fraction: 0)
-                measured = try LoudnessPrepass.measure(path: request.input, audioStream: a,
+                measured = try LoudnessPrepass.measure(path: request.input, index: source.index, audioStream: a,
                                                        start: base.rescale(plan.firstPTS, to: abase), keys: keys)
                 progress?.update(stage: "loudness", fraction: 1)
             }
