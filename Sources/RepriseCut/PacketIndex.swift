@@ -98,6 +98,8 @@ public enum PacketIndexer {
         }
         let index = try scan(demuxer: demuxer, videoStream: videoStream, audioStream: audioStream,
                              identity: identity, progress: progress)
+        // Hand the demuxer back at the start, as a cached index leaves it.
+        if ["mpegts", "flv"].contains(demuxer.formatName) { try? demuxer.seek(bytePosition: 0) } else { try? demuxer.seekToStart() }
         for cache in cacheLocations(for: identity) {
             if (try? save(index, to: cache)) != nil { break }
         }

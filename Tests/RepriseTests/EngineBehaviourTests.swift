@@ -15,24 +15,29 @@ final class EngineBehaviourTests: XCTestCase {
         XCTAssertEqual(cut.video?.video.codec_name, "h264")
     }
 
-    /// The first cut indexes the input into a cache file beside it; the next cut of the same
-    /// file reuses it (the cache is not rewritten); changing the input makes it stale.
-    func testPacketIndexIsCachedBesideTheInputAndRebuiltWhenItChanges() throws {
+    /// The index is cached under the user's cache folder (never beside the recording, which may
+    /// sit in a read-only or watched folder), reused while the file is unchanged, rebuilt when it
+    /// changes, and an old or unreadable cache is rebuilt, not misread.
+    func testPacketIndexIsCachedOutsideTheRecordingsFolderAndRebuiltWhenItChanges() throws {
         let fixture = try Fixtures.get(.h264MP4)
         let folder = ScratchSpace.makeFolder("index-cache")
+        let cacheHome = ScratchSpace.makeFolder("index-cache-home")
         let input = folder.appendingPathComponent("rec.mp4")
         try FileManager.default.copyItem(at: fixture.url, to: input)
-        let cache = folder.appendingPathComponent(".rec.mp4.reprise-index")
+        let index = cacheHome.appendingPathComponent("reprise/index")
         func cut(_ name: String) throws -> Reprise.Run {
-            let run = try Reprise.run(["cut", input.path, "-o", folder.appendingPathComponent(name).path,
-                                       "--from", "1.5", "--to", "2.5", "--json"])
+            let run = try Reprise.run(["cut", input.path, "-o", ScratchSpace.makeFolder("index-out").appendingPathComponent(name).path,
+                                       "--from", "1.5", "--to", "2.5", "--json"], environment: ["XDG_CACHE_HOME": cacheHome.path])
             XCTAssertEqual(run.status, 0, run.transcript)
             return run
         }
         func indexing(_ run: Reprise.Run) -> Bool { run.output.stdoutText.contains("\"stage\":\"indexing\"") }
 
         let first = try cut("a.mp4")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: cache.path), "no index cache beside the input")
+        XCTAssertEqual(FileSnapshot.listing(folder), ["rec.mp4"], "nothing is written beside the recording")
+        let caches = try FileManager.default.contentsOfDirectory(atPath: index.path)
+        XCTAssertEqual(caches.count, 1)
+        let cache = index.appendingPathComponent(try XCTUnwrap(caches.first))
         XCTAssertTrue(indexing(first), "the first cut should index the input")
         let written = try FileManager.default.attributesOfItem(atPath: cache.path)[.modificationDate] as? Date
 
@@ -44,6 +49,19 @@ final class EngineBehaviourTests: XCTestCase {
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: input.path)
         let third = try cut("c.mp4")
         XCTAssertTrue(indexing(third), "a changed input should be indexed again")
+
+        // A cache of another version (or garbage) in its place is rebuilt.
+        var stale = try Data(contentsOf: cache)
+        let header = String(decoding: stale.prefix(400), as: UTF8.self)
+        let range = try XCTUnwrap(header.range(of: "\"version\":"), "version not in the cache header")
+        let at = header.utf8.distance(from: header.utf8.startIndex, to: range.upperBound.samePosition(in: header.utf8)!)
+        stale[at] = UInt8(ascii: "1")
+        try stale.write(to: cache)
+        let fourth = try cut("d.mp4")
+        XCTAssertTrue(indexing(fourth), "a cache of another version should be rebuilt")
+        try Data("RPIXgarbage".utf8).write(to: cache)
+        let fifth = try cut("e.mp4")
+        XCTAssertTrue(indexing(fifth), "an unreadable cache should be rebuilt")
     }
 
     /// A recording whose stream died (an MP4 with its index at the front, cut short): probe
