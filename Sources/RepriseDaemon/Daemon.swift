@@ -37,6 +37,9 @@ public final class Daemon: @unchecked Sendable {
         self.logger = logger
         let fm = FileManager.default
         try fm.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
+        // Job processes keep recordings' packet indexes in the state folder (not beside the
+        // recordings, whose folders may be read-only), unless the environment names a place.
+        setenv("REPRISE_CACHE_DIR", (config.stateDirectory as NSString).appendingPathComponent("cache"), 0)
         // One daemon per state folder: a second one would run every job twice.
         lockFD = open((config.stateDirectory as NSString).appendingPathComponent("daemon.lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
