@@ -217,81 +217,25 @@ final class RangeWriter {
         stats.frames += 1
     }
 
-    /// Seeks before the range and reads until the packet the index names comes up, so a
-    /// container seek that lands early (or late, then retried earlier) never shifts the cut.
+    /// Seeks before the range and reads up to its first packet (the one reader's sync), feeding
+    /// the audio lane the audio it meets from about the range start on.
     private func seekAndSync(to first: Int, audioFrom: Int64) throws {
-        let target = packets[first]
-        var margin = max(videoTimeBase.ticks(seconds: 1.5), 1)
-        // MP4/MOV seek through their sample tables; other containers (MPEG-TS bisects, FLV often
-        // has no index) go straight to a byte position the packet index recorded.
-        let byteFormats = ["mpegts", "flv"]
-        var byteSeekable = byteFormats.contains(demuxer.formatName)
-        for attempt in 0..<5 {
-            if attempt == 3 { byteSeekable = false }  // a byte seek that didn't find it: try timestamps
-            let fileStart = packets[0].dts
-            let wanted = min(target.dts, target.pts, audioFrom) - margin
-            var ts = wanted
-            if attempt == 4 || ts <= fileStart { ts = Int64.min }
-            do {
-                if byteSeekable, ts != Int64.min, let pos = position(before: first, presentedBy: wanted) {
-                    try reader.seek(bytePosition: pos)
-                } else if ts == Int64.min || !reader.map.isIdentity {
-                    // (Container timestamps of a recording with resets aren't ours: only bytes or the top.)
-                    if byteFormats.contains(demuxer.formatName) { try reader.seek(bytePosition: 0) }
-                    else { try reader.seekToStart() }
-                } else {
-                    try reader.seek(stream: videoStream, timestamp: ts)
-                }
-            } catch {
-                // Some demuxers can't seek to a timestamp (FLV without an index): read from the top.
-                guard ts == Int64.min || attempt >= 3 else { margin *= 4; continue }
-                try reader.seek(bytePosition: 0)
+        var checkedAudio = false
+        try reader.sync(to: first, in: index, audioFrom: audioFrom, packet: packet, audio: { [audio] p, fromTop in
+            guard let audio else { return .skip }
+            if !checkedAudio && p.pts != NOPTS {
+                checkedAudio = true
+                // Landed after the audio we need (when earlier audio exists)? AAC needs a frame of
+                // pre-roll: its first decoded frame lacks the overlap.
+                let start = audio.samplePosition(of: p.pts)
+                if start > audio.windowStart - audio.preroll && start > audio.streamStart && !fromTop { return .landedLate }
             }
-            var audioTooLate = false
-            var checkedAudio = false
-            var landed = true
-            while true {
-                switch reader.read(into: packet) {
-                case .endOfFile, .damaged:
-                    if attempt == 4 {
-                        throw CutError(.truncated, path: path, detail: "could not read to \(String(format: "%.3fs", videoTimeBase.seconds(target.pts)))")
-                    }
-                    landed = false
-                case .packet: break
-                }
-                if !landed { break }
-                if let audio, packet.streamIndex == audio.sourceStream {
-                    if !checkedAudio && packet.pts != NOPTS {
-                        checkedAudio = true
-                        // A seek that lands after the audio we need (when earlier audio exists) is retried earlier.
-                        // AAC needs a frame of pre-roll: its first decoded frame lacks the overlap.
-                        let first = audio.samplePosition(of: packet.pts)
-                        if first > audio.windowStart - audio.preroll && first > audio.streamStart && ts != Int64.min { audioTooLate = true }
-                    }
-                    if !audioTooLate { try audio.feed(packet) }
-                    continue
-                }
-                guard packet.streamIndex == videoStream else { continue }
-                if packet.pts == target.pts && (packet.dts == target.dts || packet.dts == NOPTS) {
-                    if audioTooLate { break }
-                    return
-                }
-                if packet.dts != NOPTS && packet.dts > target.dts { break }  // landed late
-                if packet.dts == NOPTS && packet.position > target.position && target.position >= 0 { break }
-            }
-            margin *= 4
+            try audio.feed(p)
+            return .take
+        }, restart: { [audio] in
+            checkedAudio = false
             audio?.restartDecoding()
-        }
-        throw CutError(.failed, path: path, detail: "could not find the packet at \(String(format: "%.3fs", videoTimeBase.seconds(target.pts))) by seeking")
-    }
-
-    /// Byte position of the latest packet, at or before `first` in decode order, that is
-    /// presented at or before `time` (so audio from there on is read too).
-    private func position(before first: Int, presentedBy time: Int64) -> Int64? {
-        var i = first
-        while i > 0 && (packets[i].pts > time || packets[i].dts > time) { i -= 1 }
-        let pos = packets[i].position
-        return pos >= 0 ? pos : nil
+        }, path: path)
     }
 
     private func decode(_ pkt: Packet?, edge e: Edge, shift: Int64, stats: inout Stats) throws {

@@ -190,65 +190,27 @@ final class SourceReader {
     }
 
 
-    /// Seeks before packet `first` (decode order) and reads up to it; returns the audio packets
-    /// read on the way that may be needed (from about the range start on).
+    /// Seeks before packet `first` (decode order) and reads up to it (the one reader's sync);
+    /// returns the audio packets read on the way that may be needed (from about the range start on).
     private func syncTo(_ first: Int, firstPTS: Int64, audioOffset: Int64) throws -> [Packet] {
-        let packets = index.packets
-        let target = packets[first]
-        let base = index.timeBase
-        var margin = max(base.ticks(seconds: 1.5), 1)
-        let byteFormats = ["mpegts", "flv"]
         let audioStart = audioTimeBase.map { TimeBase(1, 10).rescale(-1, to: $0) } ?? 0  // 0.1 s of pre-roll
-        for attempt in 0..<4 {
-            let wanted = min(target.dts, target.pts, firstPTS) - margin
-            let fromTop = first == 0 || attempt == 3 || wanted <= packets[0].dts
-            if fromTop || (!reader.map.isIdentity && !byteFormats.contains(demuxer.formatName)) {
-                if byteFormats.contains(demuxer.formatName) { try reader.seek(bytePosition: 0) } else { try reader.seekToStart() }
-            } else if byteFormats.contains(demuxer.formatName), let pos = position(before: first, presentedBy: wanted) {
-                try reader.seek(bytePosition: pos)
-            } else {
-                do { try reader.seek(stream: videoStream, timestamp: wanted) } catch { margin *= 4; continue }
+        var held: [Packet] = []
+        var checked = false
+        try reader.sync(to: first, in: index, audioFrom: firstPTS, packet: packet, audio: { p, fromTop in
+            let rel = p.pts == NOPTS ? nil : p.pts - audioOffset
+            if !checked, let rel {
+                checked = true
+                if rel > audioStart && !fromTop { return .landedLate }  // after audio the range needs
             }
-            var held: [Packet] = []
-            var firstAudioChecked = false
-            var retry = false
-            scan: while true {
-                switch reader.read(into: packet) {
-                case .endOfFile, .damaged:
-                    retry = true
-                    break scan
-                case .packet: break
-                }
-                if packet.streamIndex == audioStream {
-                    let rel = packet.pts == NOPTS ? nil : packet.pts - audioOffset
-                    if !firstAudioChecked, let rel {
-                        firstAudioChecked = true
-                        // Landed after audio the range needs (and earlier audio exists): seek earlier.
-                        if rel > audioStart && !fromTop { retry = true; break scan }
-                    }
-                    if let rel, rel < 10 * audioStart { continue }  // long before the range
-                    let copy = Packet()
-                    try copy.reference(packet)
-                    held.append(copy)
-                    continue
-                }
-                guard packet.streamIndex == videoStream else { continue }
-                if packet.pts == target.pts && (packet.dts == target.dts || packet.dts == NOPTS) { return held }
-                if packet.dts != NOPTS && packet.dts > target.dts { retry = true; break scan }
-                if packet.dts == NOPTS, target.position >= 0, packet.position > target.position { retry = true; break scan }
-            }
-            if retry { margin *= 4 }
-        }
-        throw CutError(.failed, path: path, detail: "could not find the frame at \(String(format: "%.3fs", base.seconds(target.pts))) by seeking")
-    }
-
-    /// Byte position of the latest packet, at or before `first` in decode order, that is
-    /// presented at or before `time` (so audio from there on is read too).
-    private func position(before first: Int, presentedBy time: Int64) -> Int64? {
-        let packets = index.packets
-        var i = first
-        while i > 0 && (packets[i].pts > time || packets[i].dts > time) { i -= 1 }
-        let pos = packets[i].position
-        return pos >= 0 ? pos : nil
+            if let rel, rel < 10 * audioStart { return .skip }  // long before the range
+            let copy = Packet()
+            try copy.reference(p)
+            held.append(copy)
+            return .take
+        }, restart: {
+            held.removeAll()
+            checked = false
+        }, path: path)
+        return held
     }
 }
