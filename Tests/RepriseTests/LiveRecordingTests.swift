@@ -143,6 +143,17 @@ final class LiveRecordingTests: XCTestCase {
         try LiveOutput(t).assertExact(frames(0, 300), silent: [5])
     }
 
+    // MARK: keyframes behind an AUD and twelve SEI units, four slices a picture
+
+    func testKeyframesBehindManySEIUnitsAreFound() throws {
+        let (run, out) = try cut(.manySEI, ["--from", "f31", "--to", "f200"])
+        try out?.assertExact(frames(31, 200))
+        XCTAssertEqual(run.summary()?["copiedPackets"]?.int, 120, "the four whole GOPs inside (f60–f179) are copied")
+        let probe = try XCTUnwrap(try Reprise.run(["probe", try LiveRecording.manySEI.make().url.path, "--json"]).json())
+        XCTAssertEqual(probe["keyframes"]?.int, 10)
+        XCTAssertEqual(probe["frames"]?.int, 300)
+    }
+
     // MARK: probe
 
     func testProbeListsDiscontinuitiesUndecodableFramesAndAudioGaps() throws {

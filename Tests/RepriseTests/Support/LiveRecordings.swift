@@ -18,6 +18,9 @@ enum LiveRecording: String, CaseIterable, Sendable {
     case sizeChange
     /// MPEG-TS with no audio packets from 4.4 s to 5.6 s (a muted mic).
     case audioHole
+    /// MPEG-TS whose every picture is four slices behind an AUD and twelve SEI units (captions,
+    /// timecode): keyframes must be found by their slices, however many units come first.
+    case manySEI
 
     static let base = FixtureSpec(seconds: 20, gop: 30)
     static let fps = 30.0
@@ -86,6 +89,18 @@ enum LiveRecording: String, CaseIterable, Sendable {
             let url = out.appendingPathExtension("ts")
             try encode(base, from: 0, seconds: 10, ["-bf", "3", "-af", "aselect='not(between(t,4.4,5.6))'"], to: url)
             return Made(url: url, firstFrame: 0, frames: 0..<300)
+        case .manySEI:
+            let es = work.appendingPathComponent("es.h264")
+            try Subprocess.checked("ffmpeg", ["-hide_banner", "-v", "error", "-y", "-i", base.path, "-t", "10", "-an",
+                                              "-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-bf", "0",
+                                              "-x264-params", "slices=4:aud=1", "-f", "h264", es.path])
+            let padded = work.appendingPathComponent("padded.h264")
+            try LiveRecording.insertingSEI(12, into: Data(contentsOf: es)).write(to: padded)
+            let url = out.appendingPathExtension("ts")
+            try Subprocess.checked("ffmpeg", ["-hide_banner", "-v", "error", "-y", "-f", "h264", "-framerate", "30", "-i", padded.path,
+                                              "-i", base.path, "-t", "10", "-map", "0:v", "-map", "1:a", "-c:v", "copy",
+                                              "-c:a", "aac", url.path])
+            return Made(url: url, firstFrame: 0, frames: 0..<300)
         case .midGOP:
             let whole = a.appendingPathExtension("ts")
             try encode(base, from: 0, seconds: 10, ["-bf", "3"], to: whole)
@@ -100,6 +115,32 @@ enum LiveRecording: String, CaseIterable, Sendable {
             try? fm.removeItem(at: work)
             return Made(url: url, firstFrame: firstFrame, frames: firstFrame..<300)
         }
+    }
+
+    /// The Annex B stream with `count` SEI units (user data, unregistered) after every AUD.
+    static func insertingSEI(_ count: Int, into es: Data) -> Data {
+        let bytes = [UInt8](es)
+        var starts: [(code: Int, nal: Int)] = []
+        var i = 0
+        while i + 3 <= bytes.count {
+            if bytes[i] == 0, bytes[i + 1] == 0, bytes[i + 2] == 1 {
+                starts.append((i > 0 && bytes[i - 1] == 0 ? i - 1 : i, i + 3))
+                i += 3
+            } else { i += 1 }
+        }
+        var out: [UInt8] = []
+        for (k, s) in starts.enumerated() {
+            let end = k + 1 < starts.count ? starts[k + 1].code : bytes.count
+            out += [0, 0, 0, 1] + bytes[s.nal..<end]
+            if bytes[s.nal] & 0x1F == 9 {
+                for n in 0..<count {
+                    // payload type 5, size 20: a UUID of 0x11s, then "cc" and two bytes.
+                    out += [0, 0, 0, 1, 0x06, 0x05, 20] + [UInt8](repeating: 0x11, count: 16)
+                        + [0x63, 0x63, UInt8(0x30 + n % 10), 0x21, 0x80]
+                }
+            }
+        }
+        return Data(out)
     }
 
     static func videoPTS(of url: URL) throws -> [Double] {
