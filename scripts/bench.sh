@@ -29,6 +29,8 @@ BENCH_DIR="${BENCH_DIR:-$REPO/bench-out}"
 RUNS="${RUNS:-3}"
 FFMPEG_REF_RUNS="${FFMPEG_REF_RUNS:-1}"
 HELP="$REPO/scripts/bench_helpers.py"
+# Index caches of the bench inputs stay in the bench folder (reprise keeps them under XDG_CACHE_HOME).
+export XDG_CACHE_HOME="$BENCH_DIR/cache"
 
 SAMPLE_SECONDS=600
 COPIES=18

@@ -101,15 +101,21 @@ def median(values):
 
 
 def index_paths(path):
-    import os
-    full = os.path.normpath(os.path.abspath(path))
-    d, name = os.path.split(full)
-    print(os.path.join(d, "." + name + ".reprise-index"))
-    base = os.environ.get("XDG_CACHE_HOME") or (os.environ["HOME"] + "/.cache" if "HOME" in os.environ else "/tmp")
-    h = 1469598103934665603
-    for b in full.encode():
-        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    print(f"{base}/reprise/index/{h:x}.reprise-index")
+    """Where reprise caches the packet index of `path`: keyed by the file's device and inode, under
+    $REPRISE_CACHE_DIR, $XDG_CACHE_HOME/reprise, ~/.cache/reprise or the temp folder (first found wins)."""
+    import os, tempfile
+    st = os.stat(path)
+    name = f"index/{st.st_dev:x}-{st.st_ino:x}.reprise-index"
+    bases = []
+    if os.environ.get("REPRISE_CACHE_DIR"):
+        bases.append(os.environ["REPRISE_CACHE_DIR"])
+    if os.environ.get("XDG_CACHE_HOME"):
+        bases.append(os.environ["XDG_CACHE_HOME"] + "/reprise")
+    if os.environ.get("HOME"):
+        bases.append(os.environ["HOME"] + "/.cache/reprise")
+    bases.append(os.path.join(tempfile.gettempdir(), f"reprise-{os.getuid()}"))
+    for b in bases:
+        print(f"{b}/{name}")
 
 
 def main():
