@@ -23,10 +23,12 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev",
                               "libswscale-dev", "libswresample-dev", "libavfilter-dev"])]
         ),
+        // What every engine shares: errors with codes, time specs, progress, atomic publishing.
+        .target(name: "RepriseCore"),
         // Owned Swift wrappers over FFmpeg objects: demux, decode, encode, mux, scale, resample.
-        .target(name: "RepriseMedia", dependencies: ["CFFmpeg"]),
-        // Packet index, probe and the frame-accurate cut engine.
-        .target(name: "RepriseCut", dependencies: ["RepriseMedia", "CFFmpeg"]),
+        .target(name: "RepriseMedia", dependencies: ["RepriseCore", "CFFmpeg"]),
+        // Packet index, the closed-up timeline and its reader, probe and the frame-accurate cut engine.
+        .target(name: "RepriseCut", dependencies: ["RepriseCore", "RepriseMedia", "CFFmpeg"]),
         // Output profiles (YAML): model, validation with file/line/field errors, override folders.
         .target(name: "RepriseProfiles", dependencies: [.product(name: "Yams", package: "Yams")]),
         // HLS: playlists (read and written), codec strings from parameter sets, segment keyframes. No I/O.
@@ -38,16 +40,16 @@ let package = Package(
         // Durable job store for the watch-folder daemon: SQLite (WAL) through GRDB.
         .target(name: "RepriseJobs", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // The watch-folder daemon: arrival detection, job plans, child-process runner, systemd notify.
-        .target(name: "RepriseDaemon", dependencies: ["RepriseJobs", "RepriseProfiles", "RepriseMedia",
+        .target(name: "RepriseDaemon", dependencies: ["RepriseCore", "RepriseJobs", "RepriseProfiles", "RepriseMedia",
                                                       .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "reprise",
-            dependencies: ["RepriseCut", "RepriseMedia", "CFFmpeg", "RepriseProfiles", "RepriseTranscode", "RepriseHighlights",
+            dependencies: ["RepriseCore", "RepriseCut", "RepriseMedia", "CFFmpeg", "RepriseProfiles", "RepriseTranscode", "RepriseHighlights",
                            "RepriseDaemon", "RepriseJobs",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
-        .testTarget(name: "RepriseTests", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "RepriseHLS", "RepriseHighlights", "RepriseJobs", "RepriseDaemon", "reprise"]),
+        .testTarget(name: "RepriseTests", dependencies: ["RepriseCore", "RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "RepriseHLS", "RepriseHighlights", "RepriseJobs", "RepriseDaemon", "reprise"]),
     ]
 )

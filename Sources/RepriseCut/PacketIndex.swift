@@ -346,9 +346,7 @@ public enum PacketIndexer {
         data.append(Data(bytes: &len, count: 4))
         data.append(header)
         index.packets.withUnsafeBytes { data.append(contentsOf: $0) }
-        let tmp = path + ".tmp-\(getpid())"
-        try data.write(to: URL(fileURLWithPath: tmp))
-        if rename(tmp, path) != 0 { unlink(tmp); throw CocoaError(.fileWriteUnknown) }
+        try AtomicPublish.write(data, to: path)
     }
 
     static func load(_ path: String) throws -> PacketIndex {

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Logging
+import RepriseCore
 import RepriseJobs
 import RepriseMedia
 import RepriseProfiles
@@ -379,9 +380,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// Moves a file, never replacing one (link then unlink on one filesystem).
     static func moveWithoutReplacing(_ from: String, to: String) -> Bool {
-        guard link(from, to) == 0 else { return false }
-        unlink(from)
-        return true
+        AtomicPublish.moveWithoutReplacing(from, to: to)
     }
 
     static func freeSpace(near path: String) -> Int64? {

@@ -104,14 +104,13 @@ public enum CoverMaker {
 
     /// Temporary name, then rename: no half-written file under the final name.
     static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())")
-        TemporaryFiles.shared.register(temp.path)  // removed if a signal stops us mid-write
-        defer { TemporaryFiles.shared.unregister(temp.path) }
-        try data.write(to: temp)
-        if rename(temp.path, path) != 0 {
-            try? FileManager.default.removeItem(at: temp)
-            throw MediaError("write", message: "\(path): \(String(cString: strerror(errno)))")
+        do {
+            // The temporary is removed if a signal stops us mid-write.
+            try AtomicPublish.write(data, to: path) { temporary, writing in
+                if writing { TemporaryFiles.shared.register(temporary) } else { TemporaryFiles.shared.unregister(temporary) }
+            }
+        } catch let e as AtomicPublish.Failure {
+            throw MediaError("write", message: e.description)
         }
     }
 }

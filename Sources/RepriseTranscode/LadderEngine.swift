@@ -320,23 +320,9 @@ public final class LadderEngine {
     /// Renames the finished folder into place. An older ladder there is moved aside first and
     /// removed after, so the final name always holds a complete ladder or none.
     static func publish(_ work: URL, as final: URL, path: String) throws {
-        let fm = FileManager.default
-        syncFolder(work)
-        var old: URL? = nil
-        if fm.fileExists(atPath: final.path) {
-            let aside = final.deletingLastPathComponent().appendingPathComponent(".\(final.lastPathComponent).old-\(getpid())")
-            try? fm.removeItem(at: aside)
-            guard rename(final.path, aside.path) == 0 else {
-                throw CutError(.unwritableOutput, path: path, detail: "can't move the old ladder aside: \(String(cString: strerror(errno)))")
-            }
-            old = aside
+        do { try AtomicPublish.replaceFolder(final.path, with: work.path) } catch let e as AtomicPublish.Failure {
+            throw CutError(.unwritableOutput, path: path, detail: "can't publish the ladder: \(e.reason)")
         }
-        guard rename(work.path, final.path) == 0 else {
-            let why = String(cString: strerror(errno))
-            if let old { _ = rename(old.path, final.path) }
-            throw CutError(.unwritableOutput, path: path, detail: "can't publish the ladder: \(why)")
-        }
-        if let old { try? fm.removeItem(at: old) }
     }
 
     /// Work folders of runs that died (SIGKILL, power loss) beside `final`: their process is gone.
@@ -350,12 +336,4 @@ public final class LadderEngine {
         }
     }
 
-    /// fsync every file so the rename publishes data that is on disk.
-    static func syncFolder(_ url: URL) {
-        let e = FileManager.default.enumerator(at: url, includingPropertiesForKeys: nil)
-        while let f = e?.nextObject() as? URL {
-            let fd = open(f.path, O_RDONLY)
-            if fd >= 0 { fsync(fd); close(fd) }
-        }
-    }
 }

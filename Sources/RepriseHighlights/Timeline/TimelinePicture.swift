@@ -1,4 +1,6 @@
 import CFFmpeg
+import Foundation
+import RepriseCore
 import RepriseMedia
 #if canImport(Glibc)
 import Glibc
@@ -526,27 +528,8 @@ public struct TimelinePicture {
 
     /// Writes `bytes` to a temporary file beside `path`, flushes it, and renames it to `path`.
     static func writeAtomically(_ bytes: [UInt8], to path: String, operation: String) throws {
-        let temporary = "\(path).part-\(getpid())-\(UInt32.random(in: 0 ... .max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw MediaError(operation, message: String(cString: strerror(errno))) }
-        var failure: String? = nil
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno)); return
-                }
-                offset += n
-            }
-        }
-        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
-        if failure == nil && rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
-        if let failure {
-            unlink(temporary)
-            throw MediaError(operation, message: failure)
+        do { try AtomicPublish.write(Data(bytes), to: path) } catch let e as AtomicPublish.Failure {
+            throw MediaError(operation, message: e.reason)
         }
     }
 }
