@@ -107,11 +107,9 @@ public final class Encoder {
         for (k, v) in options { av_dict_set(&dict, k, v, 0) }
         defer { av_dict_free(&dict) }
         let r = avcodec_open2(ctx, codec, &dict)
-        if r < 0 {
-            var c: UnsafeMutablePointer<AVCodecContext>? = ctx
-            avcodec_free_context(&c)
-            throw MediaError(code: r, operation: "open encoder \(String(cString: codec.pointee.name))")
-        }
+        // The context is not freed here: `context` is already set, so `deinit` runs when an init
+        // throws and frees it, once.
+        if r < 0 { throw MediaError(code: r, operation: "open encoder \(String(cString: codec.pointee.name))") }
     }
 
     deinit {
