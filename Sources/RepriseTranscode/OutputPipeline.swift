@@ -2,6 +2,7 @@ import CFFmpeg
 import Foundation
 import RepriseMedia
 import RepriseProfiles
+import Synchronization
 
 /// Everything one output needs after the shared decode: its own video graph and encoder, audio
 /// graph and encoder, and muxer. Frames arrive timed from the range start (source time bases);
@@ -45,8 +46,11 @@ final class OutputPipeline: @unchecked Sendable {
     private var audioSamples: Int64 = 0
     private(set) var framesOut = 0
     private(set) var meter = LoudnessReading()
-    /// The first failure; later work on this output is skipped.
-    var failure: Error?
+    /// The first failure; later work on this output is skipped. Set on the output's queue and
+    /// read by the reading thread while that queue runs, so it sits behind a lock.
+    private let firstFailure = Mutex<(any Error)?>(nil)
+    var failure: (any Error)? { firstFailure.withLock { $0 } }
+    private func fail(_ error: any Error) { firstFailure.withLock { if $0 == nil { $0 = error } } }
 
     /// The file to write: libavformat muxer, its options, and what goes in it.
     struct Container {
@@ -179,7 +183,7 @@ final class OutputPipeline: @unchecked Sendable {
             try follow?.observe(frame, output: videoGraph)
             try videoGraph.send(frame)
             try drainVideoGraph()
-        } catch { failure = error }
+        } catch { fail(error) }
     }
 
     /// A source audio frame, timed from the range start (audio time base).
@@ -188,7 +192,7 @@ final class OutputPipeline: @unchecked Sendable {
         do {
             try audioGraph.send(frame)
             try drainAudioGraph()
-        } catch { failure = error }
+        } catch { fail(error) }
     }
 
     /// Ends both streams, drains filters and encoders, and publishes the file.
