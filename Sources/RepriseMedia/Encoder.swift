@@ -143,6 +143,17 @@ public final class Encoder {
         return .ok
     }
 
+    /// Sends `frame` (nil: drain) and hands each packet it yields to `body`; the counterpart of
+    /// `Decoder.decode(_:into:_:)`. A send the encoder refuses until its output is read (EAGAIN)
+    /// is retried after reading, so no frame is lost.
+    public func encode(_ frame: Frame?, into packet: Packet, _ body: (Packet) throws -> Void) throws {
+        var pending = true
+        repeat {
+            if try send(frame) != .needsMoreInput { pending = false }
+            while try receive(into: packet) == .ok { try body(packet) }
+        } while pending
+    }
+
     /// Copies this encoder's parameters into a muxer stream.
     public func copyParameters(to stream: UnsafeMutablePointer<AVStream>) throws {
         try check(avcodec_parameters_from_context(stream.pointee.codecpar, context), "encoder parameters")

@@ -245,13 +245,7 @@ final class OutputPipeline: @unchecked Sendable {
             let nominal = max(1, av_rescale_q(1, av_inv_q(outputFrameRate), videoEncoder.timeBase.rational))
             durations[last] = render.frameRateCap == nil && end > last ? end - last : nominal
         }
-        var result = try videoEncoder.send(frame)
-        while true {
-            let r = try videoEncoder.receive(into: packet)
-            if r != .ok {
-                if result == .needsMoreInput { result = try videoEncoder.send(frame); continue }
-                break
-            }
+        try videoEncoder.encode(frame, into: packet) { packet in
             packet.duration = durations.removeValue(forKey: packet.pts) ?? 0
             if firstVideoPacket.isEmpty { firstVideoPacket = Array(packet.bytes) }
             try write(packet, stream: videoStream, from: videoEncoder.timeBase)
@@ -272,13 +266,7 @@ final class OutputPipeline: @unchecked Sendable {
             frame.pts = audioSamples
             audioSamples += Int64(frame.sampleCount)
         }
-        var result = try audioEncoder.send(frame)
-        while true {
-            let r = try audioEncoder.receive(into: packet)
-            if r != .ok {
-                if result == .needsMoreInput { result = try audioEncoder.send(frame); continue }
-                break
-            }
+        try audioEncoder.encode(frame, into: packet) { packet in
             try write(packet, stream: audioStream, from: audioEncoder.timeBase)
         }
     }
