@@ -17,7 +17,14 @@ public final class TemporaryFiles: @unchecked Sendable {
     public static let shared = TemporaryFiles()
 
     private struct Registered { var paths: Set<String> = []; var folders: Set<String> = [] }
-    private let registered = Mutex(Registered())
+    // A pthread mutex (at a fixed address) rather than Synchronization.Mutex: ThreadSanitizer
+    // sees pthread mutexes, not Mutex's futex, and would report every registration as a race.
+    private let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+    private var registered = Registered()
 
     /// One block: strdup'd file paths, NULL, strdup'd folder paths, NULL. Never changed once published.
     private typealias Snapshot = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
@@ -34,11 +41,10 @@ public final class TemporaryFiles: @unchecked Sendable {
 
     /// Applies `edit` and publishes the new snapshot; the lock keeps publications in order.
     private func change(_ edit: (inout Registered) -> Void) {
-        registered.withLock { r in
-            edit(&r)
-            let old = snapshot.exchange(TemporaryFiles.makeSnapshot(r), ordering: .sequentiallyConsistent)
-            if let old, !handlerRunning.load(ordering: .sequentiallyConsistent) { TemporaryFiles.free(old) }
-        }
+        pthread_mutex_lock(lock); defer { pthread_mutex_unlock(lock) }
+        edit(&registered)
+        let old = snapshot.exchange(TemporaryFiles.makeSnapshot(registered), ordering: .sequentiallyConsistent)
+        if let old, !handlerRunning.load(ordering: .sequentiallyConsistent) { TemporaryFiles.free(old) }
     }
 
     private static func makeSnapshot(_ r: Registered) -> Snapshot {

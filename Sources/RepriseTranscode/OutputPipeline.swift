@@ -2,7 +2,6 @@ import CFFmpeg
 import Foundation
 import RepriseMedia
 import RepriseProfiles
-import Synchronization
 
 /// Everything one output needs after the shared decode: its own video graph and encoder, audio
 /// graph and encoder, and muxer. Frames arrive timed from the range start (source time bases);
@@ -47,10 +46,12 @@ final class OutputPipeline: @unchecked Sendable {
     private(set) var framesOut = 0
     private(set) var meter = LoudnessReading()
     /// The first failure; later work on this output is skipped. Set on the output's queue and
-    /// read by the reading thread while that queue runs, so it sits behind a lock.
-    private let firstFailure = Mutex<(any Error)?>(nil)
-    var failure: (any Error)? { firstFailure.withLock { $0 } }
-    private func fail(_ error: any Error) { firstFailure.withLock { if $0 == nil { $0 = error } } }
+    /// read by the reading thread while that queue runs, so it sits behind a lock (NSLock, which
+    /// ThreadSanitizer understands; it does not see Synchronization.Mutex's futex on Linux).
+    private let failureLock = NSLock()
+    private var firstFailure: (any Error)?
+    var failure: (any Error)? { failureLock.withLock { firstFailure } }
+    private func fail(_ error: any Error) { failureLock.withLock { if firstFailure == nil { firstFailure = error } } }
 
     /// The file to write: libavformat muxer, its options, and what goes in it.
     struct Container {
