@@ -57,7 +57,12 @@ final class AudioLane: @unchecked Sendable {
         }
         inFlight.wait()
         let handed = poolLock.withLock { pool.popLast() } ?? Packet()
-        try handed.reference(packet)
+        do { try handed.reference(packet) } catch {
+            // Never handed over: back to the pool, and its slot back to the semaphore.
+            poolLock.withLock { pool.append(handed) }
+            inFlight.signal()
+            throw error
+        }
         let box = Handover(packet: handed)
         queue.async {
             if self.failure == nil {

@@ -90,12 +90,14 @@ public enum CoverMaker {
                 let enc = try Encoder(video: settings)
                 picture.pts = 0
                 picture.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
-                _ = try enc.send(picture)
-                _ = try enc.send(nil)
                 let out = Packet()
-                guard try enc.receive(into: out) == .ok else { throw MediaError("cover", message: "\(encoder) gave no picture") }
+                var bytes: [UInt8]? = nil
+                let keep: (Packet) -> Void = { p in if bytes == nil && p.size > 0 { bytes = Array(p.bytes) } }
+                try enc.encode(picture, into: out, keep)
+                try enc.encode(nil, into: out, keep)
+                guard let bytes else { throw MediaError("cover", message: "\(encoder) gave no picture") }
                 let path = "\(base).cover-\(shape.name).\(ext)"
-                try write(Data(out.bytes), to: path)
+                try write(Data(bytes), to: path)
                 files.append(path)
             }
         }

@@ -39,12 +39,10 @@ public final class Demuxer {
         try check(avformat_open_input(&ctx, path, nil, nil), "open")
         guard let opened = ctx else { throw MediaError("open", message: "no context") }
         context = opened
+        // Not closed here on failure: `context` is set, so `deinit` runs when init throws and
+        // closes it, once.
         let info = avformat_find_stream_info(opened, nil)
-        if info < 0 {
-            var c: UnsafeMutablePointer<AVFormatContext>? = opened
-            avformat_close_input(&c)
-            throw MediaError(code: info, operation: "read stream info")
-        }
+        if info < 0 { throw MediaError(code: info, operation: "read stream info") }
         streams = (0..<Int(opened.pointee.nb_streams)).map { Demuxer.describe(opened.pointee.streams[$0]!) }
     }
 

@@ -107,11 +107,9 @@ public final class Encoder {
         for (k, v) in options { av_dict_set(&dict, k, v, 0) }
         defer { av_dict_free(&dict) }
         let r = avcodec_open2(ctx, codec, &dict)
-        if r < 0 {
-            var c: UnsafeMutablePointer<AVCodecContext>? = ctx
-            avcodec_free_context(&c)
-            throw MediaError(code: r, operation: "open encoder \(String(cString: codec.pointee.name))")
-        }
+        // The context is not freed here: `context` is already set, so `deinit` runs when an init
+        // throws and frees it, once.
+        if r < 0 { throw MediaError(code: r, operation: "open encoder \(String(cString: codec.pointee.name))") }
     }
 
     deinit {
@@ -143,6 +141,17 @@ public final class Encoder {
         if r == AVERROR_EOF_VALUE { return .endOfStream }
         try check(r, "encode")
         return .ok
+    }
+
+    /// Sends `frame` (nil: drain) and hands each packet it yields to `body`; the counterpart of
+    /// `Decoder.decode(_:into:_:)`. A send the encoder refuses until its output is read (EAGAIN)
+    /// is retried after reading, so no frame is lost.
+    public func encode(_ frame: Frame?, into packet: Packet, _ body: (Packet) throws -> Void) throws {
+        var pending = true
+        repeat {
+            if try send(frame) != .needsMoreInput { pending = false }
+            while try receive(into: packet) == .ok { try body(packet) }
+        } while pending
     }
 
     /// Copies this encoder's parameters into a muxer stream.

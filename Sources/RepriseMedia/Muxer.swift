@@ -25,12 +25,10 @@ public final class Muxer {
         c.pointee.url = av_strdup(temporaryPath)
         TemporaryFiles.shared.register(temporaryPath)
         if c.pointee.oformat.pointee.flags & cff_fmt_flag_nofile() == 0 {
+            // On failure nothing is freed or unregistered here: every stored property is set, so
+            // `deinit` runs when init throws and does both, once (pb is still nil).
             let o = avio_open(&c.pointee.pb, temporaryPath, cff_avio_flag_write())
-            if o < 0 {
-                TemporaryFiles.shared.unregister(temporaryPath)
-                avformat_free_context(c)
-                throw MediaError(code: o, operation: "create output")
-            }
+            if o < 0 { throw MediaError(code: o, operation: "create output") }
         }
     }
 

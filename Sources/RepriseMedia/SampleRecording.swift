@@ -59,8 +59,8 @@ public struct SampleRecording {
         let totalSamples = Int((seconds * Double(rate)).rounded())
         var samplesDone = 0
         let side = (height / 2) / 48 * 48
-        func drain(_ enc: Encoder, _ stream: Int, _ from: TimeBase) throws {
-            while try enc.receive(into: packet) == .ok {
+        func encode(_ enc: Encoder, _ f: Frame?, _ stream: Int, _ from: TimeBase) throws {
+            try enc.encode(f, into: packet) { packet in
                 packet.pointer.pointee.stream_index = Int32(stream)
                 packet.rescale(from: from, to: muxer.timeBase(of: stream))
                 try muxer.write(packet)
@@ -69,8 +69,7 @@ public struct SampleRecording {
         for i in 0..<total {
             try fillFrame(frame, index: i, side: side)
             frame.pts = Int64(i)
-            _ = try video.send(frame)
-            try drain(video, 0, tb)
+            try encode(video, frame, 0, tb)
             // Audio up to this frame's end time keeps the file interleaved.
             let until = min(totalSamples, (i + 1) * rate / fps)
             while samplesDone + audio.frameSize <= until || (i == total - 1 && samplesDone < totalSamples) {
@@ -78,13 +77,12 @@ public struct SampleRecording {
                 try fillBeep(aframe, start: samplesDone, count: n, rate: rate)
                 aframe.pts = Int64(samplesDone)
                 samplesDone += n
-                _ = try audio.send(aframe)
-                try drain(audio, 1, audio.timeBase)
+                try encode(audio, aframe, 1, audio.timeBase)
             }
             if i % 30 == 0 { progress?(Double(i) / Double(total)) }
         }
-        _ = try video.send(nil); try drain(video, 0, tb)
-        _ = try audio.send(nil); try drain(audio, 1, audio.timeBase)
+        try encode(video, nil, 0, tb)
+        try encode(audio, nil, 1, audio.timeBase)
         try muxer.finish()
         let codes: [String: Any] = ["side_ratio": Double(side) / Double(height), "fps": "\(fps)", "frames": total,
                                     "seconds": seconds, "aspect": Double(width) / Double(height)]

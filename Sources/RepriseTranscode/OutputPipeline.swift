@@ -45,8 +45,13 @@ final class OutputPipeline: @unchecked Sendable {
     private var audioSamples: Int64 = 0
     private(set) var framesOut = 0
     private(set) var meter = LoudnessReading()
-    /// The first failure; later work on this output is skipped.
-    var failure: Error?
+    /// The first failure; later work on this output is skipped. Set on the output's queue and
+    /// read by the reading thread while that queue runs, so it sits behind a lock (NSLock, which
+    /// ThreadSanitizer understands; it does not see Synchronization.Mutex's futex on Linux).
+    private let failureLock = NSLock()
+    private var firstFailure: (any Error)?
+    var failure: (any Error)? { failureLock.withLock { firstFailure } }
+    private func fail(_ error: any Error) { failureLock.withLock { if firstFailure == nil { firstFailure = error } } }
 
     /// The file to write: libavformat muxer, its options, and what goes in it.
     struct Container {
@@ -179,7 +184,7 @@ final class OutputPipeline: @unchecked Sendable {
             try follow?.observe(frame, output: videoGraph)
             try videoGraph.send(frame)
             try drainVideoGraph()
-        } catch { failure = error }
+        } catch { fail(error) }
     }
 
     /// A source audio frame, timed from the range start (audio time base).
@@ -188,7 +193,7 @@ final class OutputPipeline: @unchecked Sendable {
         do {
             try audioGraph.send(frame)
             try drainAudioGraph()
-        } catch { failure = error }
+        } catch { fail(error) }
     }
 
     /// Ends both streams, drains filters and encoders, and publishes the file.
@@ -241,13 +246,7 @@ final class OutputPipeline: @unchecked Sendable {
             let nominal = max(1, av_rescale_q(1, av_inv_q(outputFrameRate), videoEncoder.timeBase.rational))
             durations[last] = render.frameRateCap == nil && end > last ? end - last : nominal
         }
-        var result = try videoEncoder.send(frame)
-        while true {
-            let r = try videoEncoder.receive(into: packet)
-            if r != .ok {
-                if result == .needsMoreInput { result = try videoEncoder.send(frame); continue }
-                break
-            }
+        try videoEncoder.encode(frame, into: packet) { packet in
             packet.duration = durations.removeValue(forKey: packet.pts) ?? 0
             if firstVideoPacket.isEmpty { firstVideoPacket = Array(packet.bytes) }
             try write(packet, stream: videoStream, from: videoEncoder.timeBase)
@@ -268,13 +267,7 @@ final class OutputPipeline: @unchecked Sendable {
             frame.pts = audioSamples
             audioSamples += Int64(frame.sampleCount)
         }
-        var result = try audioEncoder.send(frame)
-        while true {
-            let r = try audioEncoder.receive(into: packet)
-            if r != .ok {
-                if result == .needsMoreInput { result = try audioEncoder.send(frame); continue }
-                break
-            }
+        try audioEncoder.encode(frame, into: packet) { packet in
             try write(packet, stream: audioStream, from: audioEncoder.timeBase)
         }
     }

@@ -78,7 +78,7 @@ final class SourceSession {
             let kept = try reader.read(plan, audioEnd: audioEnd, video: { frame in
                 let shared = SharedFrame(try SourceSession.copy(frame))
                 for lane in lanes { lane.submit { lane.pipeline.video(shared.frame) } }
-                if let failed = lanes.first(where: { $0.pipeline.failure != nil }) { throw failed.pipeline.failure! }
+                if let failure = lanes.lazy.compactMap({ $0.pipeline.failure }).first { throw failure }
             }, audio: { frame in
                 let shared = SharedFrame(try SourceSession.copy(frame))
                 for lane in lanes { lane.submit { lane.pipeline.audio(shared.frame) } }

@@ -511,19 +511,13 @@ public struct TimelinePicture {
         }
         f.pointee.pts = 0
 
-        let result = try encoder.send(frame)
-        guard result == .ok else { throw MediaError("encode PNG", message: "the encoder took no picture") }
-        _ = try encoder.send(nil)   // drain: the one packet must come out now
         let packet = Packet()
-        while true {
-            switch try encoder.receive(into: packet) {
-            case .ok:
-                guard packet.size > 0 else { continue }
-                return Array(packet.bytes)
-            case .needsMoreInput, .endOfStream:
-                throw MediaError("encode PNG", message: "the encoder produced no picture")
-            }
-        }
+        var picture: [UInt8]? = nil
+        let keep: (Packet) -> Void = { p in if picture == nil && p.size > 0 { picture = Array(p.bytes) } }
+        try encoder.encode(frame, into: packet, keep)
+        try encoder.encode(nil, into: packet, keep)   // drain: the one packet must come out now
+        guard let picture else { throw MediaError("encode PNG", message: "the encoder produced no picture") }
+        return picture
     }
 
     /// Writes `bytes` to a temporary file beside `path`, flushes it, and renames it to `path`.
