@@ -15,14 +15,14 @@ public enum AtomicPublish {
 
     private static func failure(_ path: String) -> Failure { Failure(path: path, reason: String(cString: strerror(errno))) }
 
-    /// The hidden temporary name beside `path`, keeping its extension (some writers choose the
-    /// format by it): `.NAME.partial-PID.EXT`.
+    /// The hidden temporary name beside `path`, ending in its extension (some writers choose the
+    /// format by it): `.NAME.EXT.partial-PID.EXT`.
     public static func temporaryName(for path: String) -> String {
-        let url = URL(fileURLWithPath: path)
-        let ext = url.pathExtension
-        let stem = url.deletingPathExtension().lastPathComponent
-        let name = ext.isEmpty ? ".\(stem).partial-\(getpid())" : ".\(stem).partial-\(getpid()).\(ext)"
-        return url.deletingLastPathComponent().appendingPathComponent(name).path
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let ext = name.lastIndex(of: ".").map { String(name[$0...]) } ?? ""
+        return "\(dir).\(name).partial-\(getpid())\(ext)"
     }
 
     /// Flushes a file or a folder (its entries) to disk.

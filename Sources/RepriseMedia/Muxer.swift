@@ -1,5 +1,6 @@
 import CFFmpeg
 import Glibc
+import RepriseCore
 
 /// An output file written under a temporary name beside its final path and published by
 /// rename only when complete, so a failure never leaves a half-written file under the
@@ -14,7 +15,7 @@ public final class Muxer {
     /// - Parameter formatName: FFmpeg muxer name ("mp4", "matroska", "mpegts"), or nil to guess from the extension.
     public init(path: String, formatName: String? = nil) throws {
         finalPath = path
-        temporaryPath = Muxer.temporaryName(for: path)
+        temporaryPath = AtomicPublish.temporaryName(for: path)
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
         let r = avformat_alloc_output_context2(&ctx, nil, formatName, formatName == nil ? path : nil)
         guard r >= 0, let c = ctx else {
@@ -41,13 +42,6 @@ public final class Muxer {
     }
 
     /// `.name.partial-PID.ext` beside the final path: hidden, same filesystem, same extension.
-    static func temporaryName(for path: String) -> String {
-        let slash = path.lastIndex(of: "/")
-        let dir = slash.map { String(path[...$0]) } ?? ""
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let ext = name.lastIndex(of: ".").map { String(name[$0...]) } ?? ""
-        return "\(dir).\(name).partial-\(getpid())\(ext)"
-    }
 
     public var needsGlobalHeader: Bool { context.pointee.oformat.pointee.flags & cff_fmt_flag_globalheader() != 0 }
     public var formatName: String { String(cString: context.pointee.oformat.pointee.name) }
@@ -110,16 +104,15 @@ public final class Muxer {
         try check(av_write_trailer(context), "write trailer")
         if let pb = context.pointee.pb { avio_flush(pb) }
         avio_closep(&context.pointee.pb)
-        let fd = open(temporaryPath, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
+        do { try AtomicPublish.sync(temporaryPath) } catch { throw MediaError("complete output", message: "\(error)") }
         completed = true
     }
 
     /// Renames the completed temporary file to its final name.
     public func publish() throws {
         if !completed { try complete() }
-        if rename(temporaryPath, finalPath) != 0 {
-            throw MediaError("publish output", message: String(cString: strerror(errno)))
+        do { try AtomicPublish.rename(temporaryPath, to: finalPath) } catch let e as AtomicPublish.Failure {
+            throw MediaError("publish output", message: e.reason)
         }
         TemporaryFiles.shared.unregister(temporaryPath)
         finished = true

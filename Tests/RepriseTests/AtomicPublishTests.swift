@@ -14,7 +14,7 @@ final class AtomicPublishTests: XCTestCase {
         XCTAssertEqual(FileSnapshot.listing(folder), ["cover.jpg"])
         XCTAssertEqual(seen.map(\.1), [true, false], "the temporary is announced, then released")
         let temporary = try XCTUnwrap(seen.first?.0)
-        XCTAssertTrue(URL(fileURLWithPath: temporary).lastPathComponent.hasPrefix(".cover.partial-"))
+        XCTAssertTrue(URL(fileURLWithPath: temporary).lastPathComponent.hasPrefix(".cover.jpg.partial-"))
         XCTAssertTrue(temporary.hasSuffix(".jpg"), "the extension is kept")
     }
 
