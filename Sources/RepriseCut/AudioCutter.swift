@@ -167,19 +167,15 @@ final class AudioCutter {
             let n = try buffer.read(into: chunk, count: min(size, buffer.count), sampleRate: sampleRate)
             chunk.pts = outputSamples
             outputSamples += Int64(n)
-            _ = try encoder.send(chunk)
-            try drainEncoder(write: write)
+            try encode(chunk, write: write)
         }
-        if final {
-            _ = try encoder.send(nil)
-            try drainEncoder(write: write)
-        }
+        if final { try encode(nil, write: write) }
     }
 
-    private func drainEncoder(write: (Packet) throws -> Void) throws {
-        while try encoder.receive(into: encodedPacket) == .ok {
-            encodedPacket.pointer.pointee.stream_index = Int32(outputStream)
-            try write(encodedPacket)
+    private func encode(_ frame: Frame?, write: (Packet) throws -> Void) throws {
+        try encoder.encode(frame, into: encodedPacket) { packet in
+            packet.pointer.pointee.stream_index = Int32(outputStream)
+            try write(packet)
         }
     }
 }

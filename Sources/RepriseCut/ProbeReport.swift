@@ -91,10 +91,6 @@ public struct ProbeReport: Codable, Sendable {
             index = try PacketIndexer.index(path: path, demuxer: demuxer, videoStream: v) { progress?.update(stage: "indexing", fraction: $0) }
         }
         let planner = index.map { CutPlanner(index: $0, path: path) }
-        if ProcessInfo.processInfo.environment["REPRISE_DUMP_INDEX"] != nil, let index {
-            for (i, p) in index.packets.enumerated() { print(i, p.pts, p.dts, p.duration, p.position, p.flags) }
-            print(index.header.runs, index.header.audioRuns)
-        }
         var streams: [Stream] = []
         for s in demuxer.streams {
             var out = Stream(index: s.index, type: s.kind.rawValue, codec: s.codecName)

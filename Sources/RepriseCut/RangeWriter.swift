@@ -273,17 +273,11 @@ final class RangeWriter {
     }
 
     private func encode(_ f: Frame?, encoder: Encoder) throws {
-        var needSend = true
-        while needSend {
-            let r = try encoder.send(f)
-            needSend = r == .needsMoreInput
-            while try encoder.receive(into: outPacket) == .ok {
-                if edge?.family != .other { try adapter.encoded(outPacket) }
-                if outPacket.duration <= 0 { outPacket.duration = durations[outPacket.pts] ?? 0 }
-                try writeVideo(outPacket)
-                lastWasReencoded = true
-            }
-            if f == nil { return }
+        try encoder.encode(f, into: outPacket) { packet in
+            if edge?.family != .other { try adapter.encoded(packet) }
+            if packet.duration <= 0 { packet.duration = durations[packet.pts] ?? 0 }
+            try writeVideo(packet)
+            lastWasReencoded = true
         }
     }
 

@@ -154,6 +154,20 @@ final class LiveRecordingTests: XCTestCase {
         XCTAssertEqual(probe["frames"]?.int, 300)
     }
 
+    // MARK: audio that starts 2 s after the video
+
+    func testAudioThatStartsLateIsSilenceBeforeItAndInSyncAfter() throws {
+        let (_, smart) = try cut(.audioLate, ["--from", "0", "--to", "f150"])
+        let output = try XCTUnwrap(smart)
+        try output.assertExact(frames(0, 150), silent: [1])
+        XCTAssertEqual(try XCTUnwrap(output.audio).start, 0, accuracy: 0.001, "the output's audio covers the video from its start")
+        let made = try LiveRecording.audioLate.make()
+        let t = ScratchSpace.makeFolder("live-late").appendingPathComponent("t.mp4")
+        let transcode = try Reprise.run(["transcode", made.url.path, "--profile", "long-form-720p", "-o", t.path, "--to", "f150"])
+        XCTAssertEqual(transcode.status, 0, transcode.transcript)
+        try LiveOutput(t).assertExact(frames(0, 150), silent: [1])
+    }
+
     // MARK: probe
 
     func testProbeListsDiscontinuitiesUndecodableFramesAndAudioGaps() throws {
