@@ -67,11 +67,12 @@ ffmpeg_flags() {
     for f in $(pkg-config --libs $FF_PKGS); do FF_LIBS+=("$f"); done
 }
 
-# up_to_date OUTPUT INPUT...: OUTPUT exists and is newer than every input (and than this script).
+# up_to_date OUTPUT INPUT...: OUTPUT exists and is newer than every input (after changing flags in this
+# script, remove .fuzz/build and .fuzz/bin).
 up_to_date() {
     local out=$1; shift
     [[ -e $out ]] || return 1
-    [[ -n $(find "$@" "$0" -newer "$out" -print -quit 2>/dev/null) ]] && return 1
+    [[ -n $(find "$@" -newer "$out" -print -quit 2>/dev/null) ]] && return 1
     return 0
 }
 
@@ -375,6 +376,38 @@ EOF
     esac
 }
 
+# Dictionaries (libFuzzer -dict; escapes: \\ \" \xNN only): tokens the parsers look for, numbers at the edges.
+write_dict() {
+    local t=$1 f=$WORK/seeds/$1.dict
+    {
+        printf '%s\n' '"0"' '"-1"' '"9223372036854775807"' '"-9223372036854775808"' '"4294967295"' '"1e308"' \
+            '"1e30"' '"inf"' '"-inf"' '"nan"' '"-0"' '"0.0000001"'
+        case $t in
+        codecs|classify)
+            printf '%s\n' '"\x00\x00\x01"' '"\x00\x00\x00\x01"' '"\x00\x00\x03"' '"\x01\x64\x00\x1f\xff\xe1"' \
+                '"\x67"' '"\x68"' '"\x65"' '"\x40\x01"' '"\x42\x01"' '"\x44\x01"' '"\x26\x01"' '"\x2a\x01"' '"\x10\x01"' ;;
+        index-cache)
+            printf '%s\n' '"RPIX"' '"\"version\":2"' '"\"damagedAtPTS\":"' '"\"damageMessage\":"' '"null"' \
+                '"\"timeBaseDen\":0"' '"\"inode\":"' '"\"fileSize\":"' '"\xff\xff\xff\xff"' '"\x00\x00\x00\x80"' ;;
+        signals)
+            printf '%s\n' '"\"t\":"' '"\"time\":"' '"\"user\":"' '"\"text\":"' '"\"product\":"' '"\"product_id\":"' \
+                '"\"kind\":"' '"\"amount\":"' '"\"id\":"' '"\"title\":"' '"\"start\":"' '"\"end\":"' \
+                '"\"messages\":["' '"\"orders\":["' '"\"products\":["' '"<d p=\""' '"</d>"' '"<![CDATA["' '"]]>"' \
+                '"&amp;"' '"&#x10FFFF;"' '"<!DOCTYPE"' '"<!ENTITY"' '"2023-11-14T22:13:40.25Z"' '"9999-12-31T23:59:60+23:59"' \
+                '"0000-01-01 00:00Z"' '"+08:00"' '"-0800"' '"true"' '"\"\""' '"\xef\xbb\xbf"' '"\x0d\x0a"' ;;
+        profiles)
+            printf '%s\n' '"bitrate: "' '"max_bitrate: "' '"buffer: "' '"disk_reserve: "' '"width: "' '"height: "' \
+                '"rungs:\x0a  - "' '"watch:\x0a  - "' '"forms: ["' '"video:\x0a  "' '"audio:\x0a  "' '"900k"' '"6M"' '"9e99G"' \
+                '".inf"' '".nan"' '"0x7fffffffffffffff"' '"0o777"' '"1_000"' '"190:20:30"' '"!!int "' '"!!float "' \
+                '"&a "' '"*a"' '"<<: "' '"{"' '"["' '"? "' '"--- "' '"..."' '"%YAML 1.1"' '"|\x0a"' ;;
+        hls)
+            printf '%s\n' '"#EXTM3U\x0a"' '"#EXT-X-BYTERANGE:"' '"#EXTINF:"' '"#EXT-X-MAP:"' '"URI=\""' '"@"' \
+                '"#EXT-X-TARGETDURATION:"' '"#EXT-X-MEDIA-SEQUENCE:"' '"#EXT-X-VERSION:"' '"#EXT-X-ENDLIST"' \
+                '"moof"' '"traf"' '"tfhd"' '"trun"' '"mdat"' '"\x47\x40"' '"\xff\xff\xff\xff"' '"\x00\x00\x00\x08"' ;;
+        esac
+    } > "$f"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Run
 
@@ -391,7 +424,7 @@ run_target() {
     start=$(date +%s.%N)
     # shellcheck disable=SC2086
     "$BIN/$t" -max_total_time="$secs" -print_final_stats=1 -detect_leaks=0 -timeout=20 -rss_limit_mb=2560 \
-        -artifact_prefix="$crashes/" "${extra[@]}" ${FUZZ_ARGS:-} "$corpus" "$WORK/seeds/$t" > "$logf" 2>&1 || rc=$?
+        -artifact_prefix="$crashes/" -dict="$WORK/seeds/$t.dict" "${extra[@]}" ${FUZZ_ARGS:-} "$corpus" "$WORK/seeds/$t" > "$logf" 2>&1 || rc=$?
     end=$(date +%s.%N)
     local execs
     execs=$({ grep -o 'stat::number_of_executed_units: [0-9]*' "$logf" || true; } | awk '{s+=$2} END {print s+0}')
@@ -412,7 +445,10 @@ command -v "$SWIFTC" >/dev/null || die "swiftc not found"
 # Foundation itself leaks (Data(contentsOf:) on some reads, XMLParser on libxml2 errors): LeakSanitizer
 # would report those at exit as a crash of whatever input ran last.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
-for t in "${TARGETS[@]}"; do build_target "$t"; write_seeds "$t"; done
+# Swift's own crash backtracer would catch a Swift runtime trap first (and can stall or trip ASan while
+# reading memory); off, the trap reaches libFuzzer, which saves the input and prints the stack.
+export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no}
+for t in "${TARGETS[@]}"; do build_target "$t"; write_seeds "$t"; write_dict "$t"; done
 [[ $SECONDS_EACH -eq 0 ]] && { log "built: ${TARGETS[*]} (in $BIN); seeds in $WORK/seeds"; exit 0; }
 
 for t in "${TARGETS[@]}"; do run_target "$t" "$SECONDS_EACH"; done
