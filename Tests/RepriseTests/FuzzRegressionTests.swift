@@ -111,6 +111,13 @@ final class FuzzRegressionTests: XCTestCase {
         XCTAssertEqual(chat.items, [ChatMessage(time: 755, user: "", text: "上链接")])
         XCTAssertFalse(chat.badLines.isEmpty)  // the <d> without p, and the file ending inside <i>
 
+        // Found next: libxml2 switches encoding even when the declaration is never closed with "?>".
+        // "<?xml version=\"1.0\" encoding=\"UTF-7\"?abc,123\"=\">业链>\n<i><chatserver>…"
+        let unclosed = try file("unclosed.xml", base64: "PD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTciP2FiYywxMjMiPSI+5Lia6ZO+Pgo8aT48Y2hhdHNlcnZlcj5jaGF0LmVvYW1wbENvbGxlY3RpaGF0c2VydmVyPgo8ZCBwPSI3NTQuNCwxLDI1LDE2Nzc3MjE1LDEyMDAwMDAwMDAsMCxhYmMsMTIzIj0iPuS4iumTvuaOpTwvZD4KPGQgcD0iNzU1MTI0Ij50ZXh0IDwhW0NEQVRBWzxiPl1dPiAmYW1wO0RvZXh0IDwhW0NEQTBBW3VibGUvZD4KPGQ+bm8gcDwvZD4KPC9pPgo=")
+        XCTAssertNotNil(signalError { try SignalReader.chat(path: unclosed, clock: clock) })
+        let noVersion = try file("noversion.xml", base64: Data("<?xml encoding=\"UTF-7\"\n<i><d p=\"1\">上</d></i>\n".utf8).base64EncodedString())
+        XCTAssertNotNil(signalError { try SignalReader.chat(path: noVersion, clock: clock) })
+
         // The everyday form of it: a Chinese export re-saved as UTF-8 that still says GBK.
         let gbk = try file("gbk.xml", base64: Data("""
             <?xml version="1.0" encoding='GBK' ?>

@@ -60,6 +60,29 @@ enum DanmakuParser {
             while i < n { if starts(i, text) { return i }; i += 1 }
             return nil
         }
+        let declaration = starts(0, "<?xml") && n > 5 && isBlank(bytes[5])
+        if declaration {
+            // libxml2 acts on the declaration's encoding even when the declaration is never closed,
+            // so `encoding = "name"` is looked for up to the first "<" or ">", not up to "?>".
+            let limit = bytes[5...].firstIndex { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") } ?? n
+            if let e = find("encoding", from: 5), e < limit {
+                var k = e + 8
+                while k < n, isBlank(bytes[k]) { k += 1 }
+                if k < n, bytes[k] == UInt8(ascii: "=") {
+                    k += 1
+                    while k < n, isBlank(bytes[k]) { k += 1 }
+                    if k < n, bytes[k] == UInt8(ascii: "\"") || bytes[k] == UInt8(ascii: "'") {
+                        let quote = bytes[k]
+                        k += 1
+                        // EncName: [A-Za-z] ([A-Za-z0-9._] | '-')*
+                        while k < n, (0x41...0x5A).contains(bytes[k]) || (0x61...0x7A).contains(bytes[k])
+                                || (0x30...0x39).contains(bytes[k]) || [0x2E, 0x5F, 0x2D].contains(bytes[k]) { k += 1 }
+                        if k < n, bytes[k] == quote { k += 1 }
+                    }
+                }
+                for b in e..<k { bytes[b] = 0x20 }
+            }
+        }
         var i = 0
         while i < n {
             if bytes[i] != UInt8(ascii: "<") {
@@ -83,21 +106,7 @@ enum DanmakuParser {
                 i = k
             } else if starts(i, "<?") {
                 guard let end = find("?>", from: i + 2) else { break }
-                if i == 0, starts(0, "<?xml"), n > 5, isBlank(bytes[5]) {
-                    // The XML declaration: blank `encoding = "…"` (or '…').
-                    if let e = find("encoding", from: 5), e < end {
-                        var k = e + 8
-                        while k < end, isBlank(bytes[k]) { k += 1 }
-                        if k < end, bytes[k] == UInt8(ascii: "=") {
-                            k += 1
-                            while k < end, isBlank(bytes[k]) { k += 1 }
-                            if k < end, bytes[k] == UInt8(ascii: "\"") || bytes[k] == UInt8(ascii: "'"),
-                               let close = bytes[(k + 1)..<end].firstIndex(of: bytes[k]) {
-                                for b in e...close { bytes[b] = 0x20 }
-                            }
-                        }
-                    }
-                } else if end > i + 2, !bytes[(i + 2)..<end].contains(where: isBlank) {
+                if !(i == 0 && declaration), end > i + 2, !bytes[(i + 2)..<end].contains(where: isBlank) {
                     for b in i..<(end + 2) { bytes[b] = 0x20 }
                 }
                 i = end + 2
