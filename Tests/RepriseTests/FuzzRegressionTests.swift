@@ -138,6 +138,19 @@ final class FuzzRegressionTests: XCTestCase {
         XCTAssertEqual(try SignalReader.chat(path: inside, clock: clock).items.map(\.text), ["hi"])
     }
 
+    /// `signals` target (chat, .xml): NUL bytes before the first "<" (`00 00 00 3C`) made libxml2 take the
+    /// file for UCS-4 and crash (SIGSEGV in xmlParseChunk). The text now ends at the first NUL.
+    func testDanmakuStartingWithNULBytesIsRefusedAndNULPaddingEndsTheText() throws {
+        // "\0\0\0<d p=\"\t"
+        let path = try file("nul.xml", base64: "AAAAPGQgcD0iCQ==")
+        XCTAssertNotNil(signalError { try SignalReader.chat(path: path, clock: clock) })
+        // A recording cut short with NUL padding keeps what came before.
+        let padded = try file("padded.xml", base64: Data("<i><d p=\"1\">a</d>\0\0\0\0<d p=\"2\">b</d></i>".utf8).base64EncodedString())
+        let chat = try SignalReader.chat(path: padded, clock: clock)
+        XCTAssertEqual(chat.items.map(\.text), ["a"])
+        XCTAssertEqual(chat.badLines.count, 1)
+    }
+
     /// The same instruction brought back by an entity of an internal DTD subset crashed too; a danmaku
     /// file with declarations is refused as a whole.
     func testDanmakuWithAnInternalDTDSubsetIsRefused() throws {

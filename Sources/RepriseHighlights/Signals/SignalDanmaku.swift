@@ -48,8 +48,10 @@ enum DanmakuParser {
     /// on load), so the declared encoding is blanked out, and so are data-less processing instructions
     /// (nothing the reader uses); spaces keep every line and column. Comments and CDATA are left alone.
     /// A DOCTYPE with an internal subset is refused: its entities could bring such instructions back.
+    /// The text ends at a NUL byte (never allowed in XML; a recorder that died leaves NUL padding):
+    /// leading NULs made libxml2 take the file for UCS-4 and crash in xmlParseChunk.
     static func defused(_ input: [UInt8]) throws -> [UInt8] {
-        var bytes = input
+        var bytes = Array(input.prefix { $0 != 0 })
         let n = bytes.count
         func starts(_ i: Int, _ text: String) -> Bool {
             let count = text.utf8.count
