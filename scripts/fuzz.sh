@@ -436,7 +436,8 @@ run_target() {
     R_SECS[$t]=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.0f", b - a}')
     R_EXECS[$t]=$execs
     R_CRASH[$t]=$(printf '%s' "$found" | grep -c . || true)
-    R_NOTE[$t]=$([[ -n $found ]] && echo "$found" | xargs -n1 basename | paste -sd' ' || echo "-")
+    R_NOTE[$t]=$([[ -n $found ]] && echo "$found" | xargs -n1 basename | head -3 | paste -sd' ' || echo "-")
+    [[ ${R_CRASH[$t]} -gt 3 ]] && R_NOTE[$t]+=" …"
     [[ $rc -ne 0 && -z $found ]] && R_NOTE[$t]="libFuzzer exit $rc, see $logf"
     return 0
 }
