@@ -53,8 +53,10 @@ public struct MediaPlaylist: Equatable, Sendable {
                 let parts = v.split(separator: "@").compactMap { Int($0) }
                 guard let length = parts.first else { return nil }
                 let offset = parts.count > 1 ? parts[1] : nextOffset
+                let (end, overflow) = offset.addingReportingOverflow(length)
+                guard !overflow else { return nil }
                 range = (length, offset)
-                nextOffset = offset + length
+                nextOffset = end
             } else if !line.hasPrefix("#") {
                 guard let d = duration else { return nil }
                 p.segments.append(Segment(duration: d, uri: line, byteRange: range))

@@ -109,13 +109,21 @@ struct ProfileReader {
     /// Bits per second: a number, or text such as "900k", "6M".
     func bitrate(_ key: String) throws -> Int? {
         guard let n = node(key) else { return nil }
-        if let v = n.int, v > 0 { return v }
+        // At most 10^15, so that no user of the value (×2 for buffers, sums with reserves) overflows.
+        let limit = 1_000_000_000_000_000
+        if let v = n.int, v > 0 {
+            guard v <= limit else { throw error(key, n, "\(v) is out of range (allowed 1…\(limit))") }
+            return v
+        }
         if let s = n.string {
             let units: [Character: Double] = ["k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6, "g": 1e9, "G": 1e9]
             var digits = s
             var scale = 1.0
             if let last = s.last, let u = units[last] { scale = u; digits = String(s.dropLast()) }
-            if let v = Double(digits), v > 0 { return Int(v * scale) }
+            if let v = Double(digits), v > 0 {
+                guard v * scale <= Double(limit) else { throw error(key, n, "\(s) is out of range (allowed 1…\(limit))") }
+                return Int(v * scale)
+            }
         }
         throw error(key, n, "expected a bitrate such as 900k or 6M")
     }

@@ -9,7 +9,7 @@ import FoundationXML
 /// text is the message. Every other element (gifts, super chats, metadata) is ignored.
 enum DanmakuParser {
     static func parse(bytes: [UInt8]) throws -> ParsedEntries {
-        let parser = XMLParser(data: Data(bytes))
+        let parser = XMLParser(data: Data(try defused(bytes)))
         parser.shouldResolveExternalEntities = false
         let collector = Collector()
         parser.delegate = collector
@@ -39,6 +39,84 @@ enum DanmakuParser {
             parsed.badLines.append(BadLine(line: failure.line, reason: "\(problem); the rest of the file was not read"))
         }
         return parsed
+    }
+
+    /// FoundationXML over Debian 12's libxml2 crashes (SIGSEGV) on two things a file may hold, found by
+    /// fuzzing (Fuzz/signals.swift): an XML declaration naming an encoding the bytes are not valid in
+    /// (`encoding="GBK"`, "UTF-7", "EUC-JP"… over UTF-8 text: xmlSwitchToEncoding), and a processing
+    /// instruction without data (`<?x?>`: strlen(NULL) in FoundationXML). The bytes are UTF-8 (checked
+    /// on load), so the declared encoding is blanked out, and so are data-less processing instructions
+    /// (nothing the reader uses); spaces keep every line and column. Comments and CDATA are left alone.
+    /// A DOCTYPE with an internal subset is refused: its entities could bring such instructions back.
+    /// The text ends at a NUL byte (never allowed in XML; a recorder that died leaves NUL padding):
+    /// leading NULs made libxml2 take the file for UCS-4 and crash in xmlParseChunk.
+    static func defused(_ input: [UInt8]) throws -> [UInt8] {
+        var bytes = Array(input.prefix { $0 != 0 })
+        let n = bytes.count
+        func starts(_ i: Int, _ text: String) -> Bool {
+            let count = text.utf8.count
+            return i + count <= n && bytes[i..<(i + count)].elementsEqual(text.utf8)
+        }
+        func find(_ text: String, from: Int) -> Int? {
+            var i = from
+            while i < n { if starts(i, text) { return i }; i += 1 }
+            return nil
+        }
+        let declaration = starts(0, "<?xml") && n > 5 && isBlank(bytes[5])
+        if declaration {
+            // libxml2 acts on the declaration's encoding even when the declaration is never closed,
+            // so `encoding = "name"` is looked for up to the first "<" or ">", not up to "?>".
+            let limit = bytes[5...].firstIndex { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") } ?? n
+            if let e = find("encoding", from: 5), e < limit {
+                var k = e + 8
+                while k < n, isBlank(bytes[k]) { k += 1 }
+                if k < n, bytes[k] == UInt8(ascii: "=") {
+                    k += 1
+                    while k < n, isBlank(bytes[k]) { k += 1 }
+                    if k < n, bytes[k] == UInt8(ascii: "\"") || bytes[k] == UInt8(ascii: "'") {
+                        let quote = bytes[k]
+                        k += 1
+                        // EncName: [A-Za-z] ([A-Za-z0-9._] | '-')*
+                        while k < n, (0x41...0x5A).contains(bytes[k]) || (0x61...0x7A).contains(bytes[k])
+                                || (0x30...0x39).contains(bytes[k]) || [0x2E, 0x5F, 0x2D].contains(bytes[k]) { k += 1 }
+                        if k < n, bytes[k] == quote { k += 1 }
+                    }
+                }
+                for b in e..<k { bytes[b] = 0x20 }
+            }
+        }
+        var i = 0
+        while i < n {
+            if bytes[i] != UInt8(ascii: "<") {
+                i += 1
+            } else if starts(i, "<!--") {
+                i = find("-->", from: i + 4).map { $0 + 3 } ?? n
+            } else if starts(i, "<![CDATA[") {
+                i = find("]]>", from: i + 9).map { $0 + 3 } ?? n
+            } else if starts(i, "<!DOCTYPE") {
+                var k = i + 9, quote: UInt8? = nil
+                while k < n {
+                    let b = bytes[k]
+                    if let q = quote { if b == q { quote = nil } }
+                    else if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") { quote = b }
+                    else if b == UInt8(ascii: ">") { break }
+                    else if b == UInt8(ascii: "[") {
+                        throw LineProblem("a DOCTYPE with declarations ([…]) is not read in a danmaku file")
+                    }
+                    k += 1
+                }
+                i = k
+            } else if starts(i, "<?") {
+                guard let end = find("?>", from: i + 2) else { break }
+                if !(i == 0 && declaration), end > i + 2, !bytes[(i + 2)..<end].contains(where: isBlank) {
+                    for b in i..<(end + 2) { bytes[b] = 0x20 }
+                }
+                i = end + 2
+            } else {
+                i += 1
+            }
+        }
+        return bytes
     }
 
     /// A few words for the libxml2 errors a signal file meets; the code for the others.
