@@ -8,7 +8,7 @@
 // need to follow it. The input is written to a file and read back through its path, as the cutter does.
 //
 // With REPRISE_FUZZ_INDEX_USE=1 the loaded index also goes through what its first users do with it
-// (presentation order, reorder delay, time base); by default only the reader is fuzzed.
+// (presentation order, the timeline map, time base); by default only the reader is fuzzed.
 import Foundation
 import RepriseMedia
 
@@ -27,7 +27,7 @@ public func fuzzIndexCache(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if exerciseUse {
         _ = index.timeBase
         _ = index.presentationOrder()
-        _ = index.reorderDelay
+        _ = TimelineMap(index: index).videoOffset(position: 0)
     }
     return 0
 }

@@ -101,6 +101,7 @@ yams_dir() {
 
 build_media() {
     ffmpeg_flags
+    swift_module RepriseCore 6 $(find Sources/RepriseCore -name '*.swift' | sort)
     swift_module RepriseMedia 6 $(find Sources/RepriseMedia -name '*.swift' | sort) -- -I Sources/CFFmpeg "${FF_CFLAGS[@]}"
 }
 
@@ -138,10 +139,10 @@ build_target() {
     case $t in
     codecs)
         build_media
-        link_target codecs FuzzCodecs "$MOD/RepriseMedia.o" -I Sources/CFFmpeg "${FF_CFLAGS[@]}" "${FF_LIBS[@]}" ;;
+        link_target codecs FuzzCodecs "$MOD/RepriseMedia.o" "$MOD/RepriseCore.o" -I Sources/CFFmpeg "${FF_CFLAGS[@]}" "${FF_LIBS[@]}" ;;
     classify|index-cache)
         build_media
-        link_target "$t" RepriseCut "$MOD/RepriseMedia.o" -I Sources/CFFmpeg "${FF_CFLAGS[@]}" "${FF_LIBS[@]}" \
+        link_target "$t" RepriseCut "$MOD/RepriseMedia.o" "$MOD/RepriseCore.o" -I Sources/CFFmpeg "${FF_CFLAGS[@]}" "${FF_LIBS[@]}" \
             -- $(find Sources/RepriseCut -name '*.swift' | sort) ;;
     signals)
         link_target signals RepriseHighlights -- $(find Sources/RepriseHighlights/Signals -name '*.swift' | sort) ;;
@@ -153,7 +154,7 @@ build_target() {
     hls)
         build_media
         swift_module RepriseHLS 6 $(find Sources/RepriseHLS -name '*.swift' | sort) -- -I Sources/CFFmpeg "${FF_CFLAGS[@]}"
-        link_target hls FuzzHLS "$MOD/RepriseHLS.o" "$MOD/RepriseMedia.o" -I Sources/CFFmpeg "${FF_CFLAGS[@]}" "${FF_LIBS[@]}" ;;
+        link_target hls FuzzHLS "$MOD/RepriseHLS.o" "$MOD/RepriseMedia.o" "$MOD/RepriseCore.o" -I Sources/CFFmpeg "${FF_CFLAGS[@]}" "${FF_LIBS[@]}" ;;
     esac
 }
 

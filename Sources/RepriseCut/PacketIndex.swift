@@ -61,8 +61,6 @@ public struct PacketIndex: Sendable {
 
     public var timeBase: TimeBase { TimeBase(header.timeBaseNum, header.timeBaseDen) }
 
-    /// Largest pts − dts over the stream: the decoder's reorder delay (B-frames).
-    public var reorderDelay: Int64 { packets.reduce(0) { max($0, $1.pts - $1.dts) } }
 
     /// Presentation order: packet indices sorted by pts.
     public func presentationOrder() -> [Int] { PacketIndex.presentationOrder(of: packets) }
@@ -361,6 +359,17 @@ public enum PacketIndexer {
         var packets = [IndexedPacket](repeating: IndexedPacket(pts: 0, dts: 0, duration: 0, position: 0, size: 0, flags: 0),
                                       count: body.count / stride)
         packets.withUnsafeMutableBytes { dst in body.withUnsafeBytes { src in dst.copyMemory(from: src) } }
+        // A damaged cache (a disk error, a foreign file) must not reach the planner: times and
+        // sizes out of any real range, or runs pointing past the packets, make it a miss.
+        let limit = Int64(1) << 60
+        for p in packets {
+            let timed = { (t: Int64) in t == NOPTS || (t > -limit && t < limit) }
+            guard timed(p.pts), timed(p.dts), p.duration >= 0, p.duration < limit, p.size >= 0 else {
+                throw CocoaError(.fileReadCorruptFile)
+            }
+        }
+        guard header.runs.allSatisfy({ $0.firstPacket >= 0 && $0.firstPacket <= packets.count && abs($0.offset) < limit }),
+              header.audioRuns.allSatisfy({ abs($0.offset) < limit }) else { throw CocoaError(.fileReadCorruptFile) }
         return PacketIndex(header: header, packets: packets)
     }
 }
