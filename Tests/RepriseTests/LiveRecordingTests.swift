@@ -154,7 +154,7 @@ final class LiveRecordingTests: XCTestCase {
         XCTAssertEqual(probe["frames"]?.int, 300)
     }
 
-    // MARK: audio that starts 2 s after the video
+    // MARK: audio that starts 1.6 s after the video
 
     func testAudioThatStartsLateIsSilenceBeforeItAndInSyncAfter() throws {
         let (_, smart) = try cut(.audioLate, ["--from", "0", "--to", "f150"])

@@ -18,7 +18,7 @@ enum LiveRecording: String, CaseIterable, Sendable {
     case sizeChange
     /// MPEG-TS with no audio packets from 4.4 s to 5.6 s (a muted mic).
     case audioHole
-    /// MPEG-TS whose audio starts 2 s after its video (a mic switched on late).
+    /// MPEG-TS whose audio starts 1.6 s after its video (a mic switched on late).
     case audioLate
     /// MPEG-TS whose every picture is four slices behind an AUD and twelve SEI units (captions,
     /// timecode): keyframes must be found by their slices, however many units come first.
@@ -93,7 +93,7 @@ enum LiveRecording: String, CaseIterable, Sendable {
             return Made(url: url, firstFrame: 0, frames: 0..<300)
         case .audioLate:
             let url = out.appendingPathExtension("ts")
-            try encode(base, from: 0, seconds: 10, ["-bf", "3", "-af", "aselect='gte(t,2)'"], to: url)
+            try encode(base, from: 0, seconds: 10, ["-bf", "3", "-af", "aselect='gte(t,1.6)'"], to: url)
             return Made(url: url, firstFrame: 0, frames: 0..<300)
         case .manySEI:
             let es = work.appendingPathComponent("es.h264")
