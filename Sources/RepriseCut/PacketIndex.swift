@@ -204,7 +204,9 @@ public enum PacketIndexer {
                 }
                 if let side = packet.newExtradata { noteSets(side, at: packets.count) }
                 else if framing == .annexB, flags & IndexedPacket.decodeStart != 0 {
-                    noteSets(Array(packet.bytes), at: packets.count)
+                    // In-band sets of a keyframe, kept as Annex B extradata (not the whole picture).
+                    let sets = ParameterSets(annexBPacket: Array(packet.bytes), isHEVC: isHEVC).all
+                    if !sets.isEmpty { noteSets(sets.flatMap { [0, 0, 0, 1] + $0 }, at: packets.count) }
                 }
                 var dts = packet.dts
                 if dts == NOPTS { dts = lastDts == Int64.min ? packet.pts : lastDts + 1 }

@@ -35,8 +35,8 @@ final class AudioSplicer {
         if let e = end {
             if f.pts < e - tolerance {
                 cutTail(at: f.pts)
-            } else if f.pts > e + tolerance, let model = held.last ?? Optional(f) {
-                let silence = try AudioSplicer.silence(like: model, samples: Int(TimeBase(timeBase.num, timeBase.den).rescale(f.pts - e, to: TimeBase(1, max(rate, 1)))))
+            } else if f.pts > e + tolerance {
+                let silence = try AudioSplicer.silence(like: held.last ?? f, samples: Int(timeBase.rescale(f.pts - e, to: TimeBase(1, max(rate, 1)))))
                 silence.pts = e
                 filledSeconds += timeBase.seconds(f.pts - e)
                 append(silence)
