@@ -61,13 +61,15 @@ public func fuzzCodecs(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     _ = ParameterSets.h264SPSID(payload)
 
     // 4. The bit reader, driven by the buffer itself: each byte is one read.
-    var reader = BitReader(rbspOf: payload[...])
-    for op in payload.prefix(64) {
-        switch op & 3 {
-        case 0: _ = reader.readUE()
-        case 1: _ = reader.readBits(Int(op >> 2) & 31)
-        case 2: _ = reader.readBit()
-        default: reader.skip(Int(op >> 2))
+    payload.withUnsafeBufferPointer { buf in
+        var reader = RBSPReader(buf, start: 0, end: buf.count)
+        for op in payload.prefix(64) {
+            switch op & 3 {
+            case 0: _ = reader.readUE()
+            case 1: _ = reader.readBits(Int(op >> 2) & 31)
+            case 2: _ = reader.readBit()
+            default: _ = reader.skip(Int(op >> 2))
+            }
         }
     }
     return 0

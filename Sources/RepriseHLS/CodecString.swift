@@ -12,13 +12,18 @@ public enum CodecString {
     /// `hvc1.P.C.TL.B…` from the SPS's profile_tier_level (ISO/IEC 14496-15 annex E).
     public static func hevc(sps: [UInt8]) -> String? {
         guard sps.count > 15 else { return nil }
-        var r = BitReader(rbspOf: sps[2...])  // after the two-byte NAL header
-        r.skip(4 + 3 + 1)  // sps_video_parameter_set_id, max_sub_layers_minus1, temporal_id_nesting
-        guard let space = r.readBits(2), let tier = r.readBits(1), let profile = r.readBits(5),
-              let compat = r.readBits(32) else { return nil }
-        var constraints: [Int] = []
-        for _ in 0..<6 { guard let b = r.readBits(8) else { return nil }; constraints.append(b) }
-        guard let level = r.readBits(8) else { return nil }
+        let fields: (Int, Int, Int, Int, [Int], Int)? = sps.withUnsafeBufferPointer { buf in
+            var r = RBSPReader(buf, start: 2, end: buf.count)  // after the two-byte NAL header
+            // sps_video_parameter_set_id, max_sub_layers_minus1, temporal_id_nesting
+            guard r.skip(4 + 3 + 1), let space = r.readBits(2), let tier = r.readBits(1), let profile = r.readBits(5),
+                  let compat = r.readBits(32) else { return nil }
+            var constraints: [Int] = []
+            for _ in 0..<6 { guard let b = r.readBits(8) else { return nil }; constraints.append(b) }
+            guard let level = r.readBits(8) else { return nil }
+            return (space, tier, profile, compat, constraints, level)
+        }
+        guard let (space, tier, profile, compat, read, level) = fields else { return nil }
+        var constraints = read
         // Compatibility flags are written bit-reversed, in hex without leading zeros.
         var reversed: UInt32 = 0
         for i in 0..<32 where (compat >> i) & 1 == 1 { reversed |= 1 << (31 - i) }

@@ -1,6 +1,6 @@
 /// Reads bits and Exp-Golomb codes straight from a NAL unit's bytes, dropping emulation-prevention
 /// bytes (`00 00 03`) on the fly: no copy, no allocation. For the few fields read on hot paths
-/// (slice types, SEI payloads, parameter-set ids); `BitReader` serves whole-RBSP parses.
+/// (slice types, SEI payloads, parameter-set ids, profile_tier_level).
 public struct RBSPReader {
     private let data: UnsafeBufferPointer<UInt8>
     private var index: Int          // next byte to load
