@@ -189,7 +189,6 @@ final class SourceReader {
         try audioNormalizer?.normalize(frame)
     }
 
-
     /// Seeks before packet `first` (decode order) and reads up to it (the one reader's sync);
     /// returns the audio packets read on the way that may be needed (from about the range start on).
     private func syncTo(_ first: Int, firstPTS: Int64, audioOffset: Int64) throws -> [Packet] {
