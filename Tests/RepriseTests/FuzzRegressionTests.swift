@@ -25,29 +25,19 @@ final class FuzzRegressionTests: XCTestCase {
         return url.path
     }
 
-    private func profileError<T>(_ body: () throws -> T, file: StaticString = #filePath, line: UInt = #line) -> ProfileError? {
-        do {
-            _ = try body()
-            XCTFail("loaded, expected a ProfileError", file: file, line: line)
-        } catch let error as ProfileError {
-            return error
-        } catch {
-            XCTFail("expected a ProfileError, got \(error)", file: file, line: line)
-        }
-        return nil
-    }
+
 
     /// `profiles` target: `bitrate: 1e30` trapped converting 1e30 bits/s to Int (ProfileReader.bitrate).
     func testProfileBitrateTooLargeForIntIsAnError() throws {
         // "video:\n  width: 64\n  height: 64\n  bitrate: 1e30\n"
         let path = try file("huge.yaml", base64: "dmlkZW86CiAgd2lkdGg6IDY0CiAgaGVpZ2h0OiA2NAogIGJpdHJhdGU6IDFlMzAK")
-        let error = try XCTUnwrap(profileError { try ProfileLoader.load(path: path) })
+        let error = try XCTUnwrap(expectError(ProfileError.self) { try ProfileLoader.load(path: path) })
         XCTAssertEqual(error.field, "video.bitrate")
         XCTAssertEqual(error.line, 4)
         XCTAssertTrue(error.problem.contains("out of range"), error.description)
 
         let inf = try file("inf.yaml", base64: Data("video:\n  width: 64\n  height: 64\n  bitrate: infM\n".utf8).base64EncodedString())
-        XCTAssertEqual(profileError { try ProfileLoader.load(path: inf) }?.field, "video.bitrate")
+        XCTAssertEqual(expectError(ProfileError.self) { try ProfileLoader.load(path: inf) }?.field, "video.bitrate")
     }
 
     /// `profiles` target: a rung's `bitrate: 9223372036854775807` overflowed `bitrate * 3 / 2`
@@ -56,7 +46,7 @@ final class FuzzRegressionTests: XCTestCase {
         // "rungs:\n  - width: 64\n    height: 64\n    bitrate: 9223372036854775807\n"
         let path = try file("ladder-huge.yaml",
                             base64: "cnVuZ3M6CiAgLSB3aWR0aDogNjQKICAgIGhlaWdodDogNjQKICAgIGJpdHJhdGU6IDkyMjMzNzIwMzY4NTQ3NzU4MDcK")
-        let error = try XCTUnwrap(profileError { try LadderLoader.load(path: path) })
+        let error = try XCTUnwrap(expectError(ProfileError.self) { try LadderLoader.load(path: path) })
         XCTAssertEqual(error.field, "rungs[0].bitrate")
         XCTAssertTrue(error.problem.contains("out of range"), error.description)
     }
@@ -65,11 +55,11 @@ final class FuzzRegressionTests: XCTestCase {
     /// max_bitrate (doubled for the encoder's buffer) and the daemon's disk reserve (added to a job's needs).
     func testHugeMaxBitrateAndDiskReserveAreErrors() throws {
         let profile = try file("p.yaml", base64: Data("video:\n  width: 64\n  height: 64\n  quality: 23\n  max_bitrate: 9223372036854775807\n".utf8).base64EncodedString())
-        XCTAssertEqual(profileError { try ProfileLoader.load(path: profile) }?.field, "video.max_bitrate")
+        XCTAssertEqual(expectError(ProfileError.self) { try ProfileLoader.load(path: profile) }?.field, "video.max_bitrate")
         let config = try file("reprise.yaml", base64: Data("disk_reserve: 9000000P\nwatch:\n  - folder: /in\n    output: /out\n    forms: [shorts]\n".utf8).base64EncodedString())
-        XCTAssertNotNil(profileError { try DaemonConfigLoader.load(path: config) })
+        XCTAssertNotNil(expectError(ProfileError.self) { try DaemonConfigLoader.load(path: config) })
         let big = try file("reprise2.yaml", base64: Data("disk_reserve: 9223372036854775807\nwatch:\n  - folder: /in\n    output: /out\n    forms: [shorts]\n".utf8).base64EncodedString())
-        XCTAssertEqual(profileError { try DaemonConfigLoader.load(path: big) }?.field, "disk_reserve")
+        XCTAssertEqual(expectError(ProfileError.self) { try DaemonConfigLoader.load(path: big) }?.field, "disk_reserve")
         // Ordinary values are unchanged.
         let ok = try file("ok.yaml", base64: Data("video:\n  width: 64\n  height: 64\n  bitrate: 6M\n  max_bitrate: 900000000000\n".utf8).base64EncodedString())
         let loaded = try ProfileLoader.load(path: ok)
@@ -87,17 +77,7 @@ final class FuzzRegressionTests: XCTestCase {
         let edge = MediaPlaylist.parse("#EXTM3U\n#EXTINF:1,\n#EXT-X-BYTERANGE:10@9223372036854775797\na.ts\n")
         XCTAssertEqual(edge?.segments.first?.byteRange?.length, 10)
     }
-    private func signalError<T>(_ body: () throws -> T, file: StaticString = #filePath, line: UInt = #line) -> SignalFileError? {
-        do {
-            _ = try body()
-            XCTFail("read, expected a SignalFileError", file: file, line: line)
-        } catch let error as SignalFileError {
-            return error
-        } catch {
-            XCTFail("expected a SignalFileError, got \(error)", file: file, line: line)
-        }
-        return nil
-    }
+
 
     private let clock = SignalClock(recordingStart: nil)
 
@@ -114,9 +94,9 @@ final class FuzzRegressionTests: XCTestCase {
         // Found next: libxml2 switches encoding even when the declaration is never closed with "?>".
         // "<?xml version=\"1.0\" encoding=\"UTF-7\"?abc,123\"=\">业链>\n<i><chatserver>…"
         let unclosed = try file("unclosed.xml", base64: "PD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTciP2FiYywxMjMiPSI+5Lia6ZO+Pgo8aT48Y2hhdHNlcnZlcj5jaGF0LmVvYW1wbENvbGxlY3RpaGF0c2VydmVyPgo8ZCBwPSI3NTQuNCwxLDI1LDE2Nzc3MjE1LDEyMDAwMDAwMDAsMCxhYmMsMTIzIj0iPuS4iumTvuaOpTwvZD4KPGQgcD0iNzU1MTI0Ij50ZXh0IDwhW0NEQVRBWzxiPl1dPiAmYW1wO0RvZXh0IDwhW0NEQTBBW3VibGUvZD4KPGQ+bm8gcDwvZD4KPC9pPgo=")
-        XCTAssertNotNil(signalError { try SignalReader.chat(path: unclosed, clock: clock) })
+        XCTAssertNotNil(expectError(SignalFileError.self) { try SignalReader.chat(path: unclosed, clock: clock) })
         let noVersion = try file("noversion.xml", base64: Data("<?xml encoding=\"UTF-7\"\n<i><d p=\"1\">上</d></i>\n".utf8).base64EncodedString())
-        XCTAssertNotNil(signalError { try SignalReader.chat(path: noVersion, clock: clock) })
+        XCTAssertNotNil(expectError(SignalFileError.self) { try SignalReader.chat(path: noVersion, clock: clock) })
 
         // The everyday form of it: a Chinese export re-saved as UTF-8 that still says GBK.
         let gbk = try file("gbk.xml", base64: Data("""
@@ -131,7 +111,7 @@ final class FuzzRegressionTests: XCTestCase {
     func testDanmakuProcessingInstructionWithoutDataIsNotACrash() throws {
         // "<?vlmex?>8E\n\"<r>chat.eoample.i>\n"
         let path = try file("pi.xml", base64: "PD92bG1leD8+OEUKIjxyPmNoYXQuZW9hbXBsZS5pPgo=")
-        let error = try XCTUnwrap(signalError { try SignalReader.chat(path: path, clock: clock) })
+        let error = try XCTUnwrap(expectError(SignalFileError.self) { try SignalReader.chat(path: path, clock: clock) })
         XCTAssertTrue(error.detail.contains("not well-formed XML"), error.description)
 
         let inside = try file("pi-inside.xml", base64: Data("<i><?x?><d p=\"2,1\">hi</d><!-- <?y?> --></i>".utf8).base64EncodedString())
@@ -143,7 +123,7 @@ final class FuzzRegressionTests: XCTestCase {
     func testDanmakuStartingWithNULBytesIsRefusedAndNULPaddingEndsTheText() throws {
         // "\0\0\0<d p=\"\t"
         let path = try file("nul.xml", base64: "AAAAPGQgcD0iCQ==")
-        XCTAssertNotNil(signalError { try SignalReader.chat(path: path, clock: clock) })
+        XCTAssertNotNil(expectError(SignalFileError.self) { try SignalReader.chat(path: path, clock: clock) })
         // A recording cut short with NUL padding keeps what came before.
         let padded = try file("padded.xml", base64: Data("<i><d p=\"1\">a</d>\0\0\0\0<d p=\"2\">b</d></i>".utf8).base64EncodedString())
         let chat = try SignalReader.chat(path: padded, clock: clock)
@@ -158,7 +138,7 @@ final class FuzzRegressionTests: XCTestCase {
             <!DOCTYPE i [<!ENTITY e "&#60;?x?&#62;">]>
             <i>&e;<d p="1,1">hi</d></i>
             """.utf8).base64EncodedString())
-        let error = try XCTUnwrap(signalError { try SignalReader.chat(path: path, clock: clock) })
+        let error = try XCTUnwrap(expectError(SignalFileError.self) { try SignalReader.chat(path: path, clock: clock) })
         XCTAssertTrue(error.detail.contains("DOCTYPE"), error.description)
     }
 }

@@ -35,18 +35,6 @@ final class SignalTests: XCTestCase {
         text.replacingOccurrences(of: #"column \d+"#, with: "column N", options: .regularExpression)
     }
 
-    /// The error `body` throws, as a SignalFileError (fails the test if it throws nothing or something else).
-    private func signalError<T>(_ body: () throws -> T, file: StaticString = #filePath, line: UInt = #line) -> SignalFileError? {
-        do {
-            _ = try body()
-            XCTFail("expected a SignalFileError", file: file, line: line)
-        } catch let error as SignalFileError {
-            return error
-        } catch {
-            XCTFail("expected a SignalFileError, got \(error)", file: file, line: line)
-        }
-        return nil
-    }
 
     // MARK: Chat
 
@@ -132,12 +120,12 @@ final class SignalTests: XCTestCase {
 
     func testCSVWithoutNeededColumnsIsRefused() throws {
         let path = try file("chat.csv", "time,name,msg\n1,a,hi\n")
-        let error = signalError { try SignalReader.chat(path: path, clock: noClock) }
+        let error = expectError(SignalFileError.self) { try SignalReader.chat(path: path, clock: noClock) }
         XCTAssertEqual(error?.path, path)
         XCTAssertEqual(error?.description, "\(path): no column 'text' in the header (found: time,name,msg)")
 
         let orders = try file("orders.csv", "when,what\n1,P1\n")
-        XCTAssertEqual(signalError { try SignalReader.orders(path: orders, clock: noClock) }?.description,
+        XCTAssertEqual(expectError(SignalFileError.self) { try SignalReader.orders(path: orders, clock: noClock) }?.description,
                        "\(orders): no columns 't', 'product' in the header (found: when,what)")
     }
 
@@ -184,13 +172,13 @@ final class SignalTests: XCTestCase {
 
     func testMalformedXMLIsRefused() throws {
         let path = try file("chat.xml", "<i><d p=\"1\">unclosed</i>\n")
-        let error = signalError { try SignalReader.chat(path: path, clock: noClock) }
+        let error = expectError(SignalFileError.self) { try SignalReader.chat(path: path, clock: noClock) }
         XCTAssertEqual(error?.path, path)
         XCTAssertEqual(error.map { anyColumn($0.description) },
                        "\(path): not well-formed XML at line 1, column N (a tag closed with the wrong name)")
 
         let notDanmaku = try file("feed.xml", "<rss><channel><title>x</title></channel></rss>")
-        XCTAssertEqual(signalError { try SignalReader.chat(path: notDanmaku, clock: noClock) }?.description,
+        XCTAssertEqual(expectError(SignalFileError.self) { try SignalReader.chat(path: notDanmaku, clock: noClock) }?.description,
                        "\(notDanmaku): no <d> elements (not a danmaku file?)")
     }
 
@@ -233,7 +221,7 @@ final class SignalTests: XCTestCase {
 
     func testOrdersAsXMLAreRefused() throws {
         let path = try file("orders.xml", "<i><d p=\"1\">x</d></i>")
-        XCTAssertEqual(signalError { try SignalReader.orders(path: path, clock: noClock) }?.description,
+        XCTAssertEqual(expectError(SignalFileError.self) { try SignalReader.orders(path: path, clock: noClock) }?.description,
                        "\(path): XML is read only for chat (danmaku); give this file as JSON or CSV")
     }
 
@@ -369,35 +357,35 @@ final class SignalTests: XCTestCase {
 
     func testWhollyWrongFilesAreRefusedNamingThePath() throws {
         let png = try data("chat.jsonl", Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D]))
-        XCTAssertEqual(signalError { try SignalReader.chat(path: png, clock: noClock) }?.description,
+        XCTAssertEqual(expectError(SignalFileError.self) { try SignalReader.chat(path: png, clock: noClock) }?.description,
                        "\(png): not a text file (invalid UTF-8 at byte 0)")
 
         let empty = try file("orders.jsonl", " \n\n")
-        XCTAssertEqual(signalError { try SignalReader.orders(path: empty, clock: noClock) }?.description,
+        XCTAssertEqual(expectError(SignalFileError.self) { try SignalReader.orders(path: empty, clock: noClock) }?.description,
                        "\(empty): the file is empty")
 
         let missing = folder.appendingPathComponent("nope.csv").path
-        XCTAssertEqual(signalError { try SignalReader.products(path: missing, clock: noClock) }?.description,
+        XCTAssertEqual(expectError(SignalFileError.self) { try SignalReader.products(path: missing, clock: noClock) }?.description,
                        "\(missing): no such file")
 
         let folderPath = folder.path
-        XCTAssertEqual(signalError { try SignalReader.chat(path: folderPath, clock: noClock) }?.description,
+        XCTAssertEqual(expectError(SignalFileError.self) { try SignalReader.chat(path: folderPath, clock: noClock) }?.description,
                        "\(folderPath): is a folder, not a file")
 
         let garbage = try file("chat.jsonl", "hello\nworld\n")
-        XCTAssertEqual(signalError { try SignalReader.chat(path: garbage, clock: noClock) }?.description,
+        XCTAssertEqual(expectError(SignalFileError.self) { try SignalReader.chat(path: garbage, clock: noClock) }?.description,
                        "\(garbage): nothing could be read (2 bad lines; line 1: not valid JSON)")
 
         let headerOnly = try file("chat.csv", "t,user,text\n")
-        XCTAssertEqual(signalError { try SignalReader.chat(path: headerOnly, clock: noClock) }?.description,
+        XCTAssertEqual(expectError(SignalFileError.self) { try SignalReader.chat(path: headerOnly, clock: noClock) }?.description,
                        "\(headerOnly): no rows after the header")
 
         let emptyArray = try file("products.json", "[ ]")
-        XCTAssertEqual(signalError { try SignalReader.products(path: emptyArray, clock: noClock) }?.description,
+        XCTAssertEqual(expectError(SignalFileError.self) { try SignalReader.products(path: emptyArray, clock: noClock) }?.description,
                        "\(emptyArray): the JSON array is empty")
 
         let allBadTimes = try file("chat.jsonl", "{\"t\": \"2026-11-20T20:00:00Z\", \"text\": \"x\"}\n")
-        XCTAssertEqual(signalError { try SignalReader.chat(path: allBadTimes, clock: noClock) }?.description,
+        XCTAssertEqual(expectError(SignalFileError.self) { try SignalReader.chat(path: allBadTimes, clock: noClock) }?.description,
                        "\(allBadTimes): nothing could be read (1 bad line; line 1: wall-clock time but the recording's start is unknown (give --recording-start))")
     }
 
