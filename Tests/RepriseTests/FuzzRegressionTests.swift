@@ -25,8 +25,6 @@ final class FuzzRegressionTests: XCTestCase {
         return url.path
     }
 
-
-
     /// `profiles` target: `bitrate: 1e30` trapped converting 1e30 bits/s to Int (ProfileReader.bitrate).
     func testProfileBitrateTooLargeForIntIsAnError() throws {
         // "video:\n  width: 64\n  height: 64\n  bitrate: 1e30\n"
@@ -77,7 +75,6 @@ final class FuzzRegressionTests: XCTestCase {
         let edge = MediaPlaylist.parse("#EXTM3U\n#EXTINF:1,\n#EXT-X-BYTERANGE:10@9223372036854775797\na.ts\n")
         XCTAssertEqual(edge?.segments.first?.byteRange?.length, 10)
     }
-
 
     private let clock = SignalClock(recordingStart: nil)
 

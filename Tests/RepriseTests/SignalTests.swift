@@ -35,7 +35,6 @@ final class SignalTests: XCTestCase {
         text.replacingOccurrences(of: #"column \d+"#, with: "column N", options: .regularExpression)
     }
 
-
     // MARK: Chat
 
     func testChatJSONLinesWithTimeAliasCJKAndSorting() throws {
