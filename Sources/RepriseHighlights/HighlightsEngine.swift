@@ -30,11 +30,15 @@ public struct HighlightsPlan: Encodable, Sendable {
     public struct PlannedWindow: Encodable, Sendable {
         public var start: Double
         public var end: Double
+        /// The moment inside (the run above the bar and its tied orders); the rest is padding.
+        public var moment: [Double]
         public var peak: Double
         public var score: Double
         public var signals: [String: Double]
         public var reasons: [String]
         public var product: String?
+        /// The stretch of it the reel holds (padding trimmed to the reel's length); nil when left out.
+        public var reel: [Double]?
     }
     public struct Output: Encodable, Sendable {
         public var form: String
@@ -56,6 +60,8 @@ public struct HighlightsPlan: Encodable, Sendable {
     public var sceneCuts: Int
     public var pauses: Int
     public var windows: [PlannedWindow]
+    /// The reel's length bounds for this recording (the recipe's, scaled to its length).
+    public var reelLength: ReelLength
     public var teaser: [[Double]]
     public var outputs: [Output]
     public var timeline: String
@@ -114,44 +120,10 @@ public final class HighlightsEngine {
         let productSpans = products?.items ?? []
         func product(at t: Double) -> ProductSpan? { productSpans.first { $0.start <= t && t < $0.end } }
 
-        // Reel windows: the best ones up to the target; relaxed when the recording is quiet.
-        var windows: [Window] = []
-        if recipe.makeReel || recipe.teaserSeconds > 0 {
-            let budget = min(recipe.reelTarget, duration)
-            windows = WindowShaper.pick(scored, series: series, minLength: recipe.windowMin, maxLength: recipe.windowMax,
-                                        snap: recipe.snapSeconds, minScore: recipe.minScore, budget: budget, end: duration)
-            var total = windows.reduce(0) { $0 + $1.duration }
-            if total < min(recipe.reelMin, duration * 0.5) {
-                windows += WindowShaper.pick(scored, series: series, minLength: recipe.windowMin, maxLength: recipe.windowMax,
-                                             snap: recipe.snapSeconds, minScore: 0, budget: min(recipe.reelMin, duration * 0.5) - total,
-                                             avoiding: windows, end: duration)
-                total = windows.reduce(0) { $0 + $1.duration }
-                notes.append(String(format: "few stand-out moments: the reel is filled to %.0f s with weaker ones", total))
-            }
-            // Never past reel.max, teaser included: the weakest windows go first.
-            let teaserLength = recipe.teaserBeforeReel ? recipe.teaserSeconds : 0
-            while windows.count > 1, windows.reduce(0, { $0 + $1.duration }) + teaserLength > recipe.reelMax,
-                  let weakest = windows.indices.min(by: { windows[$0].score < windows[$1].score }) {
-                windows.remove(at: weakest)
-            }
-            windows.sort { $0.start < $1.start }
-        }
-        // Teaser: short snippets around the strongest peaks, in the order of their strength.
-        var teaser: [[Double]] = []
-        if recipe.teaserSeconds > 0, !windows.isEmpty {
-            let strongest = windows.sorted { $0.score > $1.score }.prefix(recipe.teaserSnippets)
-            let each = recipe.teaserSeconds / Double(strongest.count)
-            teaser = strongest.map { w in
-                let s = min(max(w.start, w.peak - each / 2), max(w.start, w.end - each))
-                return [s, min(w.end, s + each)]
-            }
-        }
-        // Shorts: the top windows, at short-video lengths.
-        var shorts: [Window] = []
-        if recipe.makeShorts && recipe.shortsCount > 0 {
-            shorts = WindowShaper.pick(scored, series: series, minLength: min(recipe.shortsMin, duration), maxLength: recipe.shortsMax,
-                                       snap: recipe.snapSeconds, minScore: 0, budget: .infinity, count: recipe.shortsCount, end: duration)
-        }
+        // The moments, and the forms made of them: no filler, whole moments, product clips about their product.
+        let picks = HighlightPicker.pick(scored, series: series, duration: duration, products: productSpans, recipe: recipe)
+        let windows = picks.reel, teaser = picks.teaser, shorts = picks.shorts
+        notes += picks.notes
         let planSeconds = Date().timeIntervalSince(planStarted)
 
         // Outputs.
@@ -190,8 +162,8 @@ public final class HighlightsEngine {
         }
         if recipe.makeProductClips {
             var taken: Set<String> = []
-            for p in productSpans {
-                let range = HighlightsEngine.productRange(p, recipe: recipe, duration: duration, score: scored.total)
+            for clip in picks.productClips {
+                let p = clip.product, range = clip.range
                 // A product presented twice (or ids that read the same as file names) gets -2, -3…
                 var name = "\(base).product-\(HighlightsEngine.slug(p.id))"
                 var n = 2
@@ -209,12 +181,16 @@ public final class HighlightsEngine {
                                  ranges: [[w.start, w.end]], duration: w.duration, chapters: [], metadata: path + ".json", peak: w.peak))
         }
         let timeline = (dir as NSString).appendingPathComponent("\(base).timeline.png")
-        let planned = windows.map { w in
-            HighlightsPlan.PlannedWindow(start: w.start, end: w.end, peak: w.peak, score: w.score, signals: w.signals,
-                                         reasons: w.reasons, product: product(at: w.peak)?.title)
+        // Every moment, with the stretch the reel takes of it (none when left out for length).
+        let planned = picks.moments.map { w in
+            let inReel = windows.first { $0.momentStart < w.momentEnd && w.momentStart < $0.momentEnd }
+            return HighlightsPlan.PlannedWindow(start: w.start, end: w.end, moment: [w.momentStart, w.momentEnd], peak: w.peak,
+                                                score: w.score, signals: w.signals, reasons: w.reasons, product: product(at: w.peak)?.title,
+                                                reel: inReel.map { [$0.start, $0.end] })
         }
         var plan = HighlightsPlan(input: request.input, duration: duration, recordingStart: recordingStart.map { ISO8601DateFormatter().string(from: $0) },
                                   signals: summaries, sceneCuts: series.sceneCuts.count, pauses: series.pauses.count, windows: planned,
+                                  reelLength: picks.reelLength,
                                   teaser: teaser, outputs: outputs, timeline: timeline, notes: notes, planSeconds: planSeconds, seconds: 0)
         if request.planOnly {
             plan.seconds = Date().timeIntervalSince(started)
@@ -282,29 +258,6 @@ public final class HighlightsEngine {
         return (first([".chat.jsonl", ".chat.json", ".chat.csv", ".chat.xml", ".danmaku.xml", ".xml"]),
                 first([".orders.jsonl", ".orders.json", ".orders.csv"]),
                 first([".products.json", ".products.csv"]))
-    }
-
-    /// A product's presentation with its lead-in, held to [productMin, productMax]: a long one is
-    /// trimmed to its best-scoring stretch, a short one grown after (then before) within the recording.
-    static func productRange(_ p: ProductSpan, recipe: Recipe, duration: Double, score: [Double]) -> [Double] {
-        var start = max(0, p.start - recipe.productLeadIn), end = min(duration, p.end)
-        if end - start > recipe.productMax {
-            let length = recipe.productMax
-            var best = start, bestSum = -Double.infinity
-            var s = start
-            while s + length <= end {
-                let a = Int(s), b = min(score.count, Int(s + length))
-                let sum = a < b ? score[a..<b].reduce(0, +) : 0
-                if sum > bestSum { bestSum = sum; best = s }
-                s += 5
-            }
-            start = best; end = best + length
-        }
-        if end - start < recipe.productMin {
-            end = min(duration, start + recipe.productMin)
-            start = max(0, end - recipe.productMin)
-        }
-        return [start, end]
     }
 
     static func bestSecond(in range: [Double], score: [Double]) -> Double {

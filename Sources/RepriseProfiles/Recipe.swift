@@ -27,15 +27,19 @@ public struct Recipe: Sendable, Equatable {
     public var snapSeconds: Double = 4
     /// Windows scoring below this (combined z-score) are not worth keeping.
     public var minScore: Double = 1.0
-    /// The reel's length (seconds): filled up to `reelTarget`, at least `reelMin` when the
-    /// recording allows.
+    /// The reel's length (seconds) for a long stream, scaled down for a shorter recording
+    /// (`ReelLength`): moments only, their padding trimmed past `reelTarget`, the weakest left out
+    /// past `reelMax`; under `reelMin` only when there are too few moments (never filled).
     public var reelMin: Double = 15 * 60
     public var reelTarget: Double = 20 * 60
     public var reelMax: Double = 30 * 60
-    /// Product clips: the presentation plus a lead-in, held to [min, max].
+    /// Product clips: the presentation plus a lead-in from time no other product holds; over
+    /// `productMax` its best stretch, under `productMin` made anyway (or skipped) with a note.
     public var productLeadIn: Double = 15
     public var productMin: Double = 180
     public var productMax: Double = 600
+    /// A presentation shorter than `productMin` is skipped rather than made short (with a note either way).
+    public var productSkipShort = false
     /// Shorts: the top `shortsCount` windows, each [shortsMin, shortsMax] long, through `shortsProfile`.
     public var shortsCount = 3
     public var shortsMin: Double = 30
@@ -97,11 +101,12 @@ public enum RecipeLoader {
             }
         }
         if let s = try r.section("product_clips") {
-            try s.rejectUnknown(["make", "lead_in", "min", "max"])
+            try s.rejectUnknown(["make", "lead_in", "min", "max", "skip_short"])
             recipe.makeProductClips = try s.bool("make") ?? true
             recipe.productLeadIn = try s.number("lead_in", range: 0...600) ?? recipe.productLeadIn
             recipe.productMin = try s.number("min", range: 1...36000) ?? recipe.productMin
             recipe.productMax = try s.number("max", range: 1...36000) ?? recipe.productMax
+            recipe.productSkipShort = try s.bool("skip_short") ?? recipe.productSkipShort
             if recipe.productMin > recipe.productMax { throw s.error("min", s.node("min"), "is longer than max (\(recipe.productMax))") }
         }
         if let s = try r.section("shorts") {
