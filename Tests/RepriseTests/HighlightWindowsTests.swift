@@ -72,6 +72,22 @@ final class HighlightWindowsTests: XCTestCase {
         XCTAssertGreaterThan(w.signals["chat"] ?? 0, 1)
     }
 
+    /// Orders that come in after a lull, still within the order lag of the burst, are its moment
+    /// too: one window from the burst to the last of them.
+    func testOrdersAfterALullWithinTheLagJoinTheBurst() {
+        let n = 1200
+        var chat = Self.steadyChat(seconds: n)
+        for t in 300..<310 { chat[t] += 10 }
+        var orders = [Double](repeating: 0, count: n)
+        for t in 332..<342 { orders[t] = 2 }
+        var series = SignalSeries(seconds: n)
+        series.chat = chat
+        series.orders = orders
+        let windows = Self.moments(series)
+        XCTAssertEqual(windows.count, 1, "\(windows.map { ($0.start, $0.end, $0.score) })")
+        Self.assertWhole([(300, 342)], in: windows.map { ($0.start, $0.end) })
+    }
+
     /// Orders with no burst before them still mark the moment the lag earlier (the unseen cause).
     func testOrdersAloneMarkTheMomentTheLagEarlier() {
         let n = 1200
