@@ -20,12 +20,14 @@ public struct Recipe: Sendable, Equatable {
     public var baselineSeconds: Double = 600
     /// Orders follow the moment that caused them: order signals are moved this much earlier.
     public var orderLagSeconds: Double = 30
-    /// Reel windows.
+    /// Windows: a moment shorter than `windowMin` is padded to it; a single rush longer than
+    /// `windowMax` keeps its strongest stretch.
     public var windowMin: Double = 30
     public var windowMax: Double = 120
     /// Start and end move to a scene cut or a pause in speech within this distance.
     public var snapSeconds: Double = 4
-    /// Windows scoring below this (combined z-score) are not worth keeping.
+    /// The bar: a moment is a run of seconds whose combined z-score reaches this, and a window
+    /// whose mean score falls below it is not worth keeping.
     public var minScore: Double = 1.0
     /// The reel's length (seconds) for a long stream, scaled down for a shorter recording
     /// (`ReelLength`): moments only, their padding trimmed past `reelTarget`, the weakest left out
