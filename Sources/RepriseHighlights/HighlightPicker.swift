@@ -2,15 +2,15 @@ import Foundation
 import RepriseProfiles
 
 /// How long a recording's reel may be. The recipe's `reel.min/target/max` are for a long stream
-/// (one whose 10 % is the target: 3 h 20 min for the default 20-min target); a shorter recording's
-/// scale down in proportion, so its reel is about 8–12 % of it.
+/// (one whose 12 % is the max: 4 h 10 min for the default 30-min max); a shorter recording's scale
+/// down in proportion, so its reel stays within 12 % of it (the default target: 8 %).
 public struct ReelLength: Sendable, Equatable, Encodable {
     public var min: Double
     public var target: Double
     public var max: Double
 
     public static func of(recipe: Recipe, duration: Double) -> ReelLength {
-        let fullLength = recipe.reelTarget / 0.10
+        let fullLength = recipe.reelMax / 0.12
         let scale = Swift.min(1, Swift.max(0, duration) / fullLength)
         return ReelLength(min: recipe.reelMin * scale, target: recipe.reelTarget * scale, max: recipe.reelMax * scale)
     }

@@ -121,11 +121,12 @@ final class HighlightWindowsTests: XCTestCase {
     func testReelLengthFollowsTheRecording() {
         let recipe = Recipe()
         let short = ReelLength.of(recipe: recipe, duration: 1200)
-        XCTAssertEqual(short.target, 120, accuracy: 1e-9, "10 % of 20 min")
-        XCTAssertEqual(short.min, 90, accuracy: 1e-9)
-        XCTAssertEqual(short.max, 180, accuracy: 1e-9)
-        let long = ReelLength.of(recipe: recipe, duration: 4 * 3600)
-        XCTAssertEqual(long, ReelLength(min: 900, target: 1200, max: 1800), "a 4-h stream gets the recipe's own lengths")
+        XCTAssertEqual(short.max, 144, accuracy: 1e-9, "12 % of 20 min")
+        XCTAssertEqual(short.target, 96, accuracy: 1e-9, "8 % of 20 min")
+        XCTAssertEqual(short.min, 72, accuracy: 1e-9)
+        XCTAssertEqual(ReelLength.of(recipe: recipe, duration: 2 * 3600).max, 864, accuracy: 1e-9, "12 % of 2 h")
+        let long = ReelLength.of(recipe: recipe, duration: 5 * 3600)
+        XCTAssertEqual(long, ReelLength(min: 900, target: 1200, max: 1800), "a 5-h stream gets the recipe's own lengths")
     }
 
     /// A quiet recording with two moments: a reel of those two only, with a note, no filler; the

@@ -71,9 +71,10 @@ final class HighlightsTests: XCTestCase {
         name: recipe-test
         shop: 测试小店
         order_lag_seconds: 2
+        weights: {orders: 1.0, order_value: 0.2}
         baseline_seconds: 60
         windows: {min: 4, max: 8, snap: 1, min_score: 1.5}
-        reel: {min: 4, target: 6, max: 30}
+        reel: {min: 4, target: 16, max: 30}
         product_clips: {lead_in: 2, min: 5, max: 10}
         shorts: {count: 1, min: 4, max: 6, profile: tiny-short}
         teaser: {seconds: 3, snippets: 3}
@@ -85,7 +86,8 @@ final class HighlightsTests: XCTestCase {
         """
 
     /// A 60-s recording with chat bursts at 20–26 s and 40–44 s, orders at 54–56 s (2 s lag), two products:
-    /// the plan finds them (a malformed chat line reported by number), the reel's frames are exact
+    /// the plan finds them (a malformed chat line reported by number), the reel (12 % of the
+    /// recording: its strongest moment, the first burst, after the teaser) has frames exact
     /// at every join and it carries chapters, product clips follow the timeline, and covers,
     /// metadata (Chinese text kept) and the timeline picture are made and not blank.
     func testHighlightsFromSignalFilesEndToEnd() throws {
@@ -105,7 +107,7 @@ final class HighlightsTests: XCTestCase {
         let chatURL = folder.appendingPathComponent("rec.chat.jsonl")
         try chat.joined(separator: "\n").write(to: chatURL, atomically: true, encoding: .utf8)
         let ordersURL = folder.appendingPathComponent("rec.orders.csv")
-        try (["t,product,kind,amount"] + (0..<12).map { "\(54 + Double($0) / 6),P2,order,99" }).joined(separator: "\n")
+        try (["t,product,kind,amount"] + (0..<6).map { "\(54 + Double($0) / 3),P2,order,99" }).joined(separator: "\n")
             .write(to: ordersURL, atomically: true, encoding: .utf8)
         let productsURL = folder.appendingPathComponent("rec.products.json")
         try #"[{"id": "P1", "title": "红色外套", "start": 10, "end": 28}, {"id": "P2", "title": "Blue Bag", "start": 30, "end": 55}]"#
@@ -166,7 +168,11 @@ final class HighlightsTests: XCTestCase {
         let chapters = try Subprocess.checked("ffprobe", ["-v", "error", "-show_chapters", "-of", "json", reelPath])
         let titles = (JSONValue.parse(chapters)?["chapters"]?.array ?? []).compactMap { $0["tags"]?["title"]?.string }
         XCTAssertEqual(titles.first, "Teaser")
-        XCTAssertEqual(titles.count, 1 + windows.count, "a chapter per window after the teaser: \(titles)")
+        // The reel of a 60-s recording is held to 12 % of it: its strongest moment (which is kept
+        // whatever its length); the plan lists the others, not in the reel.
+        let inReel = plannedWindows.filter { $0["reel"]?.array != nil }
+        XCTAssertEqual(inReel.count, 1, "\(plannedWindows)")
+        XCTAssertEqual(titles.count, 1 + inReel.count, "a chapter per reel window after the teaser: \(titles)")
         XCTAssertTrue(titles.contains("红色外套"), "the product on screen names its chapter: \(titles)")
 
         // Product clips: the presentation plus lead-in, held to [5, 10] s, inside the product's time.
