@@ -7,10 +7,13 @@ enum CoverSpots {
         var around: Double
         /// Where the sharpest frame is looked for: within one of the output's ranges, near `around`.
         var within: Range<Double>
+        /// That range, whole: looked in when `within` holds no frame (a low frame rate, a gap).
+        var range: Range<Double>
     }
 
     /// Seconds kept between two outputs' cover moments where their ranges allow it; the sharpest frame
-    /// is looked for within half of it either side, so those searches never meet.
+    /// is looked for within half of it either side (and never past the midpoint to another output's
+    /// moment), so those searches never meet.
     static let apart = 4.0
 
     /// A spot per output (nil for one without ranges). The outputs with the least footage choose
@@ -58,8 +61,20 @@ enum CoverSpots {
                 }!.element
             }
             let range = ranges.first { $0[0] <= moment && moment < $0[1] }!
-            spots[i] = Spot(around: moment, within: max(range[0], moment - apart / 2)..<min(range[1], moment + apart / 2))
+            spots[i] = Spot(around: moment, within: max(range[0], moment - apart / 2)..<min(range[1], moment + apart / 2),
+                            range: range[0]..<range[1])
             taken.append(moment)
+        }
+        // Where two moments are closer than `apart`, each searches only its side of the midpoint
+        // between them, so their frames still differ.
+        for i in spots.indices {
+            guard let spot = spots[i] else { continue }
+            var lower = spot.within.lowerBound, upper = spot.within.upperBound
+            for other in Set(taken) where other != spot.around {
+                let middle = (other + spot.around) / 2
+                if other < spot.around { lower = max(lower, middle) } else { upper = min(upper, middle) }
+            }
+            spots[i]?.within = lower..<max(lower, upper)
         }
         return spots
     }

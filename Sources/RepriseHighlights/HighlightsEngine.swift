@@ -272,7 +272,7 @@ public final class HighlightsEngine {
                 plan.outputs[i].frames = r.frames
             }
             if recipe.makeCovers, let spot = coverSpots[i] {
-                let made = try CoverMaker.make(input: request.input, around: spot.around, within: spot.within, avoiding: coverFrames,
+                let made = try CoverMaker.make(input: request.input, around: spot.around, within: [spot.within, spot.range], avoiding: coverFrames,
                                                base: (o.path as NSString).deletingPathExtension)
                 plan.outputs[i].covers = made.files
                 plan.outputs[i].coverTime = made.time

@@ -111,6 +111,7 @@ final class HighlightsTests: XCTestCase {
             XCTAssertTrue(spot.within.contains(spot.around), "output \(k): \(spot)")
         }
         XCTAssertEqual(spots[2], spots[3], "the same single range: the same cover")
+        XCTAssertEqual(spots[2]?.within, 19..<20.625, "the short searches only its side of the midpoint to the teaser's moment")
         for (i, j) in [(0, 1), (0, 2), (0, 4), (1, 4), (2, 4)] {
             XCTAssertGreaterThanOrEqual(abs(moments[i] - moments[j]), CoverSpots.apart, "outputs \(i) and \(j): \(moments)")
         }
