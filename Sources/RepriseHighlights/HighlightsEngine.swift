@@ -244,7 +244,8 @@ public final class HighlightsEngine {
             outputs[i].tags = Keywords.tags(products: titles, chat: texts)
         }
         var plan = HighlightsPlan(input: request.input, duration: duration, recordingStart: recordingStart.map(clock.timeZone.iso8601),
-                                  times: timeStatements, signals: summaries, sceneCuts: series.sceneCuts.count, pauses: series.pauses.count, windows: planned,
+                                  times: timeStatements, signals: summaries,
+                                  sceneCuts: series.sceneCuts.count, pauses: series.pauses.count, windows: planned,
                                   teaser: teaser, outputs: outputs, timeline: timeline, notes: notes, planSeconds: planSeconds, seconds: 0)
         if request.planOnly {
             plan.seconds = Date().timeIntervalSince(started)
@@ -272,8 +273,8 @@ public final class HighlightsEngine {
                 plan.outputs[i].frames = r.frames
             }
             if recipe.makeCovers, let spot = coverSpots[i] {
-                let made = try CoverMaker.make(input: request.input, around: spot.around, within: [spot.within, spot.range], avoiding: coverFrames,
-                                               base: (o.path as NSString).deletingPathExtension)
+                let made = try CoverMaker.make(input: request.input, around: spot.around, within: [spot.within, spot.range],
+                                               avoiding: coverFrames, base: (o.path as NSString).deletingPathExtension)
                 plan.outputs[i].covers = made.files
                 plan.outputs[i].coverTime = made.time
                 coverFrames.append(made.time)
