@@ -24,10 +24,10 @@ public enum Keywords {
     static let longestOther = 24
     static let mostWords = 3
 
-    /// Messages that say nothing about the stream: greetings and filler. Laughter and numbers
-    /// (666, 1 for "I want one") are left out by their shape, in `isFiller`.
-    static let stop: Set<String> = ["hello", "hi", "hey", "yes", "wow", "nice", "thanks", "thank you", "ok", "okay",
-                                    "你好", "大家好", "主播好", "晚上好", "来了", "来啦", "谢谢", "好的", "嗯嗯", "是的", "对", "主播"]
+    /// Messages that say nothing about the stream: greetings and filler. Laughter, numbers (666, 1
+    /// for "I want one") and words too short to be tags (ok, 对) are left out by their shape, in `isFiller`.
+    static let stop: Set<String> = ["hello", "hey", "yes", "wow", "nice", "thanks", "thank you", "okay",
+                                    "你好", "大家好", "主播好", "晚上好", "来了", "来啦", "谢谢", "好的", "嗯嗯", "是的", "主播"]
 
     static func isCJK(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
