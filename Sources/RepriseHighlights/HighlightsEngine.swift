@@ -11,8 +11,13 @@ public struct HighlightsRequest: Sendable {
     public var chat: String?
     public var orders: String?
     public var products: String?
-    /// Wall-clock start of the recording, for ISO 8601 times in signal files.
-    public var recordingStart: Date?
+    /// When the recording started, as written (ISO 8601, `YYYY-MM-DD HH:MM:SS` read in `timeZone`,
+    /// or Unix epoch seconds or milliseconds), for wall-clock times in signal files; nil to take
+    /// the recording's own creation time.
+    public var recordingStart: String?
+    /// The zone of wall-clock times written without one; nil for the zone the recording's creation
+    /// time is written in, else the machine's.
+    public var timeZone: SignalTimeZone?
     public var planOnly = false
     /// Folders profiles are looked up in (for the shorts' profile).
     public var profileFolders: [String] = []
@@ -25,6 +30,8 @@ public struct HighlightsPlan: Encodable, Sendable {
         public var path: String
         public var items: Int
         public var badLines: [BadLineReport]
+        /// How its times were read ("times read as local wall-clock (e.g. …) in Asia/Shanghai (+08:00)").
+        public var times: String?
     }
     public struct BadLineReport: Encodable, Sendable { public var line: Int; public var reason: String }
     public struct PlannedWindow: Encodable, Sendable {
@@ -50,12 +57,19 @@ public struct HighlightsPlan: Encodable, Sendable {
         public var metadata: String
         public var covers: [String] = []
         public var frames: Int?
-        /// The output's strongest moment (recording seconds): where its cover is taken.
+        /// The output's strongest moment (recording seconds).
         public var peak: Double
+        /// Product titles and the chat's repeated short messages within the output, with their counts.
+        public var tags: [Tag] = []
+        /// The frame the covers show (recording seconds): inside the output's ranges, and no other
+        /// output's cover frame unless both are the same single range.
+        public var coverTime: Double?
     }
     public var input: String
     public var duration: Double
     public var recordingStart: String?
+    /// Where the recording's start and the zone of zone-less times came from, in words.
+    public var times: [String]
     public var signals: [String: SignalSummary]
     public var sceneCuts: Int
     public var pauses: Int
@@ -85,8 +99,15 @@ public final class HighlightsEngine {
         do { demuxer = try Demuxer(path: request.input) } catch let e as MediaError {
             throw CutError(.notMedia, path: request.input, detail: "not a readable media file (\(e.message))")
         }
-        let recordingStart = request.recordingStart ?? demuxer.metadataCreationTime.flatMap(SignalReader.parseDate)
-        let clock = SignalClock(recordingStart: recordingStart)
+        let creationTimes = ["com.apple.quicktime.creationdate", "creation_time"].compactMap { key in demuxer.metadata(key).map { (key, $0) } }
+        let clock: SignalClock, timeStatements: [String]
+        do {
+            (clock, timeStatements) = try SignalClock.forRecording(start: request.recordingStart, zone: request.timeZone,
+                                                                    creationTimes: creationTimes)
+        } catch let e as SignalTimeError {
+            throw CutError(.badTime, path: request.input, detail: e.description)
+        }
+        let recordingStart = clock.recordingStart
         var notes: [String] = []
 
         // Signals: named on the command line, or found beside the recording by base name.
@@ -95,7 +116,8 @@ public final class HighlightsEngine {
         func summary<T>(_ f: SignalFile<T>) -> HighlightsPlan.SignalSummary {
             for b in f.badLines.prefix(20) { progress?.note("\(f.path):\(b.line): \(b.reason) (line skipped)") }
             if f.badLines.count > 20 { progress?.note("\(f.path): \(f.badLines.count - 20) more lines skipped") }
-            return .init(path: f.path, items: f.items.count, badLines: f.badLines.map { .init(line: $0.line, reason: $0.reason) })
+            if let times = f.times { notes.append("\((f.path as NSString).lastPathComponent): \(times)") }
+            return .init(path: f.path, items: f.items.count, badLines: f.badLines.map { .init(line: $0.line, reason: $0.reason) }, times: f.times)
         }
         let chat = try (request.chat ?? found.chat).map { try SignalReader.chat(path: $0, clock: clock) }
         let orders = try (request.orders ?? found.orders).map { try SignalReader.orders(path: $0, clock: clock) }
@@ -129,7 +151,8 @@ public final class HighlightsEngine {
         // Outputs.
         let base = ((request.input as NSString).lastPathComponent as NSString).deletingPathExtension
         let dir = request.output
-        let date = HighlightsEngine.dateText(recordingStart ?? (try? FileManager.default.attributesOfItem(atPath: request.input)[.modificationDate] as? Date) ?? nil)
+        let date = HighlightsEngine.dateText(recordingStart ?? (try? FileManager.default.attributesOfItem(atPath: request.input)[.modificationDate] as? Date) ?? nil,
+                                             zone: clock.timeZone)
         func title(form: String, product: String?) -> String {
             recipe.titleTemplate.replacingOccurrences(of: "{shop}", with: recipe.shop).replacingOccurrences(of: "{date}", with: date)
                 .replacingOccurrences(of: "{form}", with: form).replacingOccurrences(of: "{product}", with: product.map { " " + $0 } ?? "")
@@ -188,8 +211,16 @@ public final class HighlightsEngine {
                                                 score: w.score, signals: w.signals, reasons: w.reasons, product: product(at: w.peak)?.title,
                                                 reel: inReel.map { [$0.start, $0.end] })
         }
-        var plan = HighlightsPlan(input: request.input, duration: duration, recordingStart: recordingStart.map { ISO8601DateFormatter().string(from: $0) },
-                                  signals: summaries, sceneCuts: series.sceneCuts.count, pauses: series.pauses.count, windows: planned,
+        // Tags, explained: the products on show and the chat's repeated short messages in each output.
+        for i in outputs.indices {
+            let ranges = outputs[i].ranges
+            let texts = chat?.items.filter { m in ranges.contains { $0[0] <= m.time && m.time < $0[1] } }.map(\.text) ?? []
+            let titles = productSpans.filter { p in ranges.contains { $0[0] < p.end && p.start < $0[1] } }.map(\.title)
+            outputs[i].tags = Keywords.tags(products: titles, chat: texts)
+        }
+        var plan = HighlightsPlan(input: request.input, duration: duration, recordingStart: recordingStart.map(clock.timeZone.iso8601),
+                                  times: timeStatements, signals: summaries,
+                                  sceneCuts: series.sceneCuts.count, pauses: series.pauses.count, windows: planned,
                                   reelLength: picks.reelLength,
                                   teaser: teaser, outputs: outputs, timeline: timeline, notes: notes, planSeconds: planSeconds, seconds: 0)
         if request.planOnly {
@@ -199,6 +230,8 @@ public final class HighlightsEngine {
 
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let library = try ProfileLibrary(folders: request.profileFolders)
+        let coverSpots = CoverSpots.pick(plan.outputs.map { ($0.ranges, $0.peak) }, score: scored.total)
+        var coverFrames: [Double] = []
         for (i, o) in plan.outputs.enumerated() {
             progress?.update(stage: "\(o.form) \(i + 1)/\(plan.outputs.count)", fraction: 0)
             let ranges = o.ranges.map { RangeRequest(from: .seconds($0[0]), to: .seconds($0[1])) }
@@ -215,18 +248,14 @@ public final class HighlightsEngine {
                 let r = try CutEngine(progress: progress).run(cut)
                 plan.outputs[i].frames = r.frames
             }
-            if recipe.makeCovers, !o.ranges.isEmpty {
-                // The range holding the output's peak (or the nearest), and the peak kept inside it.
-                let inside = o.ranges.first { $0[0] <= o.peak && o.peak < $0[1] }
-                    ?? o.ranges.min { min(abs($0[0] - o.peak), abs($0[1] - o.peak)) < min(abs($1[0] - o.peak), abs($1[1] - o.peak)) }!
-                let peak = min(max(o.peak, inside[0]), inside[1])
-                let made = try CoverMaker.make(input: request.input, around: peak, within: inside[0]...max(inside[0], inside[1]),
-                                               base: (o.path as NSString).deletingPathExtension)
+            if recipe.makeCovers, let spot = coverSpots[i] {
+                let made = try CoverMaker.make(input: request.input, around: spot.around, within: [spot.within, spot.range],
+                                               avoiding: coverFrames, base: (o.path as NSString).deletingPathExtension)
                 plan.outputs[i].covers = made.files
+                plan.outputs[i].coverTime = made.time
+                coverFrames.append(made.time)
             }
-            let texts = chat?.items.filter { m in o.ranges.contains { $0[0] <= m.time && m.time < $0[1] } }.map(\.text) ?? []
-            let productTitles = productSpans.filter { p in o.ranges.contains { $0[0] < p.end && p.start < $0[1] } }.map(\.title)
-            try HighlightsEngine.writeMetadata(plan.outputs[i], recipe: recipe, tags: productTitles + Keywords.top(texts),
+            try HighlightsEngine.writeMetadata(plan.outputs[i], recipe: recipe, tags: o.tags.map(\.tag),
                                                input: request.input, date: date)
         }
         // The timeline picture: the series and the windows, for an operator.
@@ -272,12 +301,10 @@ public final class HighlightsEngine {
         return text.isEmpty ? "product" : text
     }
 
-    static func dateText(_ date: Date?) -> String {
+    /// The recording's day, in the zone its wall-clock times are read in.
+    static func dateText(_ date: Date?, zone: SignalTimeZone) -> String {
         guard let date else { return "" }
-        let f = DateFormatter()
-        f.dateFormat = "yyyy-MM-dd"
-        f.timeZone = TimeZone.current
-        return f.string(from: date)
+        return String(zone.iso8601(date).prefix(10))
     }
 
     static func writeMetadata(_ o: HighlightsPlan.Output, recipe: Recipe, tags: [String], input: String, date: String) throws {

@@ -117,8 +117,11 @@ public final class Demuxer {
                   "seek to byte \(bytePosition)")
     }
 
-    public var metadataCreationTime: String? {
-        guard let e = av_dict_get(context.pointee.metadata, "creation_time", nil, 0) else { return nil }
+    public var metadataCreationTime: String? { metadata("creation_time") }
+
+    /// A container-level tag ("creation_time", "com.apple.quicktime.creationdate"), as written.
+    public func metadata(_ key: String) -> String? {
+        guard let e = av_dict_get(context.pointee.metadata, key, nil, 0) else { return nil }
         return String(cString: e.pointee.value)
     }
 

@@ -15,6 +15,10 @@ struct HighlightsCommand: ParsableCommand {
         (REC.chat.jsonl|csv|xml, REC.danmaku.xml, REC.orders.jsonl|csv, REC.products.json|csv). \
         Without them, loudness and scene changes pick the moments. The plan (windows, scores, \
         reasons, outputs) is printed as JSON with --json or --plan-only.
+
+        Times in signal files may be seconds or HH:MM:SS(.mmm) from the recording's start, ISO 8601, \
+        YYYY-MM-DD HH:MM:SS(.mmm) without a zone (read in --timezone), or Unix epoch seconds or \
+        milliseconds (told apart by magnitude). The plan says how each file's times were read.
         """)
 
     @Argument(help: "The recording.") var input: String
@@ -23,8 +27,12 @@ struct HighlightsCommand: ParsableCommand {
     @Option(help: "Orders / add-to-cart file (JSON lines or CSV).") var orders: String?
     @Option(help: "Product timeline (JSON or CSV).") var products: String?
     @Option(help: "Recipe name (Profiles/recipe-NAME.yaml) or file.") var recipe: String = "default"
-    @Option(name: .customLong("recording-start"), help: "Wall-clock start of the recording (ISO 8601), for wall-clock times in signal files.")
+    @Option(name: .customLong("recording-start"),
+            help: "When the recording started, for wall-clock times in signal files: ISO 8601, YYYY-MM-DD HH:MM:SS (read in --timezone), or Unix epoch seconds or milliseconds (default: the recording's creation time).")
     var recordingStart: String?
+    @Option(name: .customLong("timezone"),
+            help: "Zone of times written without one: an IANA name (Asia/Shanghai) or an offset (+08:00) (default: the zone of the recording's creation time if it has one, else the machine's).")
+    var timeZone: String?
     @Option(name: .customLong("profile-dir"), help: "Another folder of profiles and recipes (read last, so it overrides).")
     var profileDirs: [String] = []
     @Option(help: "Only these forms, comma-separated: reel, teaser, products, shorts, covers (default: the recipe's).")
@@ -62,12 +70,14 @@ struct HighlightsCommand: ParsableCommand {
             request.chat = chat; request.orders = orders; request.products = products
             request.planOnly = planOnly
             request.profileFolders = folders
-            if let recordingStart {
-                guard let d = SignalReader.parseDate(recordingStart) else {
-                    throw CutError(.badTime, path: input, detail: "--recording-start \(recordingStart) is not an ISO 8601 time")
+            if let timeZone {
+                guard let zone = SignalTimeZone(timeZone) else {
+                    throw CutError(.badTime, path: input,
+                                   detail: "--timezone \(timeZone) is not a time zone (give an IANA name like Asia/Shanghai, or an offset like +08:00)")
                 }
-                request.recordingStart = d
+                request.timeZone = zone
             }
+            request.recordingStart = recordingStart
             let plan = try HighlightsEngine(progress: reporter).run(request)
             reporter.finish()
             if json || planOnly {
@@ -77,6 +87,7 @@ struct HighlightsCommand: ParsableCommand {
                              plan.outputs.count, plan.seconds, plan.planSeconds))
                 for o in plan.outputs { print(String(format: "  %@ %@ (%.1f s): %@", o.form, o.path, o.duration, o.title)) }
                 print("  timeline \(plan.timeline)")
+                for t in plan.times { print("  times: \(t)") }
                 for n in plan.notes { print("  note: \(n)") }
             }
         } catch let e as ValidationError {

@@ -56,13 +56,62 @@ final class HighlightsTests: XCTestCase {
         XCTAssertLessThan(z[4500], 0.5, "a busy hour alone is not a highlight")
     }
 
-    func testChineseChatGivesKeywords() {
-        let texts = ["这个颜色好看！", "颜色真好看", "颜色绝了", "买买买", "好看好看", "想要这个颜色", "Love the COLOR", "color!!", "666"]
-        let top = Keywords.top(texts, limit: 3)
-        XCTAssertEqual(top.first, "颜色", "\(top)")
-        XCTAssertTrue(top.contains("好看"), "\(top)")
-        XCTAssertTrue(Keywords.top(texts, limit: 8).contains("color"))
-        XCTAssertFalse(Keywords.top(texts, limit: 8).contains("666"))
+    /// Tags are the chat's repeated short messages counted whole (the reported bug: 播好 from
+    /// 主播好美, 么样 from 质量怎么样), after the product titles, each with where it came from.
+    func testTagsAreWholeRepeatedShortMessagesWithCounts() {
+        let chat = ["上链接", "上链接！", "上链接上链接", "【上链接】", "多少钱?", "多少钱", "好看好看", "好看😍", "好看",
+                    "主播好美", "质量怎么样", "这个颜色真的很好看，质量怎么样，多少钱", "哈哈哈哈", "666", "6666", "1", "1",
+                    "Love it!", "love it", "LOVE IT", "hello", "hello", "这个颜色 好看"]
+        XCTAssertEqual(Keywords.phrase("上链接上链接"), "上链接")
+        XCTAssertEqual(Keywords.phrase("【上链接】！！"), "上链接")
+        XCTAssertEqual(Keywords.phrase("ｏｋ　上链接"), "ok 上链接", "full-width forms and spaces")
+        XCTAssertEqual(Keywords.phrase("买买买"), "买买买", "a one-character unit is kept as typed")
+        XCTAssertNil(Keywords.phrase("这个颜色真的很好看，质量怎么样，多少钱"), "a sentence, not a phrase")
+        XCTAssertNil(Keywords.phrase("这个颜色 好看"), "two Chinese clauses")
+        XCTAssertNil(Keywords.phrase("哈哈哈哈"))
+        XCTAssertNil(Keywords.phrase("666"))
+
+        let tags = Keywords.tags(products: ["红色外套", " 红色外套 ", "Blue Bag"], chat: chat, limit: 4)
+        XCTAssertEqual(tags, [
+            Tag(tag: "红色外套", source: "product"), Tag(tag: "Blue Bag", source: "product"),
+            Tag(tag: "上链接", count: 4, source: "chat"), Tag(tag: "love it", count: 3, source: "chat"),
+            Tag(tag: "好看", count: 3, source: "chat"), Tag(tag: "多少钱", count: 2, source: "chat"),
+        ])
+        let every = Keywords.top(chat, limit: 100, minimum: 1).map(\.phrase)
+        for piece in ["播好", "好美", "么样", "怎么", "链接", "颜色"] {
+            XCTAssertFalse(every.contains(piece), "\(piece) is a piece of a message: \(every)")
+        }
+        XCTAssertTrue(every.contains("主播好美") && every.contains("质量怎么样"), "whole messages are kept: \(every)")
+    }
+
+    /// Covers: each output's moment lies in its own ranges, 4 s from the others' where the ranges
+    /// allow it; two outputs of the same single range share theirs.
+    func testCoverSpotsAreApartAndInsideEachOutput() {
+        var score = [Double](repeating: 0, count: 60)
+        score[22] = 5; score[41] = 3; score[50] = 2
+        let reel = (ranges: [[21.0, 23.0], [40.0, 42.0], [49.0, 51.0], [20.0, 28.0], [38.0, 46.0], [48.0, 56.0]], peak: 22.5)
+        let teaser = (ranges: [[21.0, 23.0], [40.0, 42.0], [49.0, 51.0]], peak: 22.0)
+        let short = (ranges: [[19.0, 25.0]], peak: 22.5)
+        let product = (ranges: [[19.0, 25.0]], peak: 22.0)
+        let clip = (ranges: [[30.0, 31.0]], peak: 30.5)
+        let spots = CoverSpots.pick([reel, teaser, short, product, clip, (ranges: [], peak: 0)], score: score)
+        XCTAssertNil(spots[5], "no ranges, no cover")
+        let moments = spots.prefix(5).map { $0?.around ?? -1 }
+        for (k, o) in [reel, teaser, short, product, clip].enumerated() {
+            guard let spot = spots[k] else { XCTFail("output \(k) has no cover spot"); continue }
+            XCTAssertTrue(o.ranges.contains { $0[0] <= spot.within.lowerBound && spot.within.upperBound <= $0[1] },
+                          "output \(k): \(spot) outside its ranges \(o.ranges)")
+            XCTAssertTrue(spot.within.contains(spot.around), "output \(k): \(spot)")
+        }
+        XCTAssertEqual(spots[2], spots[3], "the same single range: the same cover")
+        XCTAssertEqual(spots[2]?.within, 19..<20.625, "the short searches only its side of the midpoint to the teaser's moment")
+        for (i, j) in [(0, 1), (0, 2), (0, 4), (1, 4), (2, 4)] {
+            XCTAssertGreaterThanOrEqual(abs(moments[i] - moments[j]), CoverSpots.apart, "outputs \(i) and \(j): \(moments)")
+        }
+        XCTAssertEqual(moments[4], 30.5, "the one-second clip, the least footage, takes its peak")
+        XCTAssertEqual(moments[1], 22.0, "the teaser next: its peak")
+        XCTAssertEqual(moments[2], 19.25, "the short has no second 4 s from the teaser: the one farthest from it")
+        XCTAssertEqual(moments[0], 41.25, "the reel its best second apart from all")
     }
 
     // MARK: end to end
@@ -184,6 +233,23 @@ final class HighlightsTests: XCTestCase {
             XCTAssertTrue(r[0] >= span.0 - 2 && r[1] <= span.1, "product clip \(r) outside \(span)")
         }
 
+        // Covers: each from inside its own output, no two outputs on the same frame (they share no
+        // single range here), and so no two byte-identical.
+        var coverFrames: [Double] = []
+        var coverBytes: [Data] = []
+        for o in outputs {
+            let ranges = (o["ranges"]?.array ?? []).map { $0.array?.compactMap(\.double) ?? [] }.filter { $0.count == 2 }
+            guard let t = o["coverTime"]?.double else { XCTFail("\(o["path"]?.string ?? ""): no cover time"); continue }
+            XCTAssertTrue(ranges.contains { $0[0] - 1e-3 <= t && t < $0[1] }, "\(o["form"]?.string ?? ""): cover at \(t) s outside \(ranges)")
+            coverFrames.append(t)
+            if let jpeg = o["covers"]?.array?.compactMap(\.string).first(where: { $0.hasSuffix("16x9.jpg") }) {
+                coverBytes.append(try Data(contentsOf: URL(fileURLWithPath: jpeg)))
+            }
+        }
+        XCTAssertEqual(coverFrames.count, outputs.count)
+        XCTAssertEqual(Set(coverFrames.map { Int(($0 * 30).rounded()) }).count, coverFrames.count, "outputs share a cover frame: \(coverFrames)")
+        XCTAssertEqual(Set(coverBytes).count, outputs.count, "byte-identical covers")
+
         // Covers, metadata, timeline.
         for o in outputs {
             let covers = o["covers"]?.array?.compactMap(\.string) ?? []
@@ -203,7 +269,14 @@ final class HighlightsTests: XCTestCase {
         let reelMeta = JSONValue.parse(try Data(contentsOf: URL(fileURLWithPath: output("reel").first?["metadata"]?.string ?? "")))
         let tags = reelMeta?["tags"]?.array?.compactMap(\.string) ?? []
         XCTAssertTrue(tags.contains("红色外套"), "product title in the tags: \(tags)")
-        XCTAssertTrue(tags.contains("颜色"), "chat keyword in the tags: \(tags)")
+        XCTAssertTrue(tags.contains("这个颜色好看"), "the chat's repeated message in the tags: \(tags)")
+        XCTAssertFalse(tags.contains("颜色"), "no piece of a message: \(tags)")
+        // The plan explains them: the metadata's plain list, with counts and sources.
+        let explained = output("reel").first?["tags"]?.array ?? []
+        XCTAssertEqual(explained.compactMap { $0["tag"]?.string }, tags)
+        XCTAssertEqual(explained.first { $0["tag"]?.string == "这个颜色好看" }?["source"]?.string, "chat")
+        XCTAssertGreaterThanOrEqual(explained.first { $0["tag"]?.string == "这个颜色好看" }?["count"]?.int ?? 0, 2)
+        XCTAssertEqual(explained.first { $0["tag"]?.string == "红色外套" }?["source"]?.string, "product")
         let timeline = URL(fileURLWithPath: plan["timeline"]?.string ?? "")
         let picture = try GrayFrames.decode(timeline)
         XCTAssertEqual(picture.width, 1600)

@@ -5,8 +5,9 @@ import FoundationXML
 
 /// Reads danmaku XML as live recorders write it:
 /// `<i><chatserver>…</chatserver><d p="754.2,1,25,16777215,1700000000,0,abc,123">text</d>…</i>`.
-/// The first field of `p` is the time in seconds, the 7th (when there) the user; the element's
-/// text is the message. Every other element (gifts, super chats, metadata) is ignored.
+/// The first field of `p` is the time — seconds from the recording's start as live recorders write
+/// it, or Unix epoch seconds (told apart by magnitude, see `WrittenTime.number`) — the 7th (when
+/// there) the user; the element's text is the message. Every other element (gifts, super chats, metadata) is ignored.
 enum DanmakuParser {
     static func parse(bytes: [UInt8]) throws -> ParsedEntries {
         let parser = XMLParser(data: Data(try defused(bytes)))

@@ -6,6 +6,11 @@ import Foundation
 /// One bad entry never spoils a file: it is reported as a `BadLine` and the rest is read. Only a
 /// file that is unusable as a whole (unreadable, empty, wrong kind, nothing parses) throws
 /// `SignalFileError`, so a mistyped path or a wrong file is never mistaken for a quiet stream.
+///
+/// A time field may be written in any form platforms use (`WrittenTime.parse`): seconds or
+/// `HH:MM:SS(.mmm)` from the recording's start, ISO 8601, `YYYY-MM-DD HH:MM:SS(.mmm)` without a zone
+/// (read in the clock's zone), Unix epoch seconds or milliseconds. How they were read is in
+/// `SignalFile.times`.
 public enum SignalReader {
     /// Chat: JSON lines / JSON array (`t` or `time`, `user`, `text`), CSV (`t,user,text`) or
     /// danmaku XML (`<d p="seconds,…,…,…,…,…,user,…">text</d>`).
@@ -94,7 +99,7 @@ enum SignalFormat {
 
 extension SignalReader {
     static func read<Item: Sendable>(path: String, kind: SignalKind, clock: SignalClock,
-                                     build: (SignalRecord, SignalClock) throws -> Item,
+                                     build: (SignalRecord, TimeReader) throws -> Item,
                                      sortKey: (Item) -> Double) throws -> SignalFile<Item> {
         let bytes = try load(path: path)
         guard let first = bytes.first(where: { !isBlank($0) }) else {
@@ -117,9 +122,10 @@ extension SignalReader {
 
         var items: [(item: Item, order: Int)] = []
         var badLines = parsed.badLines
+        let times = TimeReader(clock: clock)
         for entry in parsed.entries {
             do {
-                items.append((try build(entry.record, clock), items.count))
+                items.append((try build(entry.record, times), items.count))
             } catch let problem as LineProblem {
                 badLines.append(BadLine(line: entry.line, reason: problem.reason))
             } catch {
@@ -138,7 +144,8 @@ extension SignalReader {
         }
         // Stable: entries at the same time keep the file's order.
         items.sort { (sortKey($0.item), $0.order) < (sortKey($1.item), $1.order) }
-        return SignalFile(path: path, items: items.map(\.item), badLines: badLines)
+        return SignalFile(path: path, items: items.map(\.item), badLines: badLines,
+                          times: times.readings.describe(clock: clock))
     }
 
     /// The file's bytes, without a UTF-8 BOM, checked to be UTF-8 text.

@@ -1,16 +1,23 @@
 import Foundation
 
+/// The clock a file's times are read with, and how they were read (for the plan).
+final class TimeReader {
+    let clock: SignalClock
+    var readings = TimeReadings()
+    init(clock: SignalClock) { self.clock = clock }
+}
+
 /// The rules that turn one entry (of any format) into an item. Shared by JSON, CSV and XML so a
 /// field means the same thing whatever file it came in.
 extension SignalReader {
-    static func chatMessage(_ record: SignalRecord, clock: SignalClock) throws -> ChatMessage {
+    static func chatMessage(_ record: SignalRecord, clock: TimeReader) throws -> ChatMessage {
         let time = try record.time(["t", "time"], clock: clock)
         let user = try record.text(["user"]) ?? ""
         guard let text = try record.text(["text"]) else { throw LineProblem("no 'text'") }
         return ChatMessage(time: time, user: user, text: text)
     }
 
-    static func orderEvent(_ record: SignalRecord, clock: SignalClock) throws -> OrderEvent {
+    static func orderEvent(_ record: SignalRecord, clock: TimeReader) throws -> OrderEvent {
         let time = try record.time(["t", "time"], clock: clock)
         let product = try record.identifier(["product", "product_id"])
         let kind = (try record.text(["kind"]))?.trimmingCharacters(in: .whitespaces) ?? ""
@@ -18,7 +25,7 @@ extension SignalReader {
         return OrderEvent(time: time, productID: product, kind: kind.isEmpty ? "order" : kind, amount: amount)
     }
 
-    static func productSpan(_ record: SignalRecord, clock: SignalClock) throws -> ProductSpan {
+    static func productSpan(_ record: SignalRecord, clock: TimeReader) throws -> ProductSpan {
         let id = try record.identifier(["id"])
         let title = try record.text(["title"]) ?? ""
         let start = try record.time(["start"], clock: clock, label: "start")
@@ -38,10 +45,10 @@ extension Dictionary where Key == String, Value == FieldValue {
     }
 
     /// Seconds of the recording; a missing time is a problem (an item without a time is useless).
-    func time(_ names: [String], clock: SignalClock, label: String? = nil) throws -> Double {
+    func time(_ names: [String], clock: TimeReader, label: String? = nil) throws -> Double {
         guard let value = first(names) else { throw LineProblem("no \(describe(names))") }
         do {
-            return try clock.seconds(value)
+            return try clock.clock.seconds(value, readings: &clock.readings)
         } catch let problem as LineProblem {
             throw label.map { LineProblem("\($0): \(problem.reason)") } ?? problem
         }

@@ -73,11 +73,15 @@ public struct SignalFile<Item: Sendable>: Sendable {
     public var path: String
     public var items: [Item]
     public var badLines: [BadLine]
+    /// How its times were read, in words ("times read as local wall-clock (e.g. 2026-12-01
+    /// 20:13:45) in Asia/Shanghai (+08:00)"); nil when none was.
+    public var times: String?
 
-    public init(path: String, items: [Item], badLines: [BadLine]) {
+    public init(path: String, items: [Item], badLines: [BadLine], times: String? = nil) {
         self.path = path
         self.items = items
         self.badLines = badLines
+        self.times = times
     }
 }
 
