@@ -257,8 +257,9 @@ final class PlatformColourTests: XCTestCase {
 
     /// An HE-AAC profile or ladder without libfdk_aac: one clear error line, no output.
     func testHEAACIsRefusedWithAClearMessageWhenNoEncoderMakesIt() throws {
-        let probe = try Subprocess.run("ffmpeg", ["-hide_banner", "-v", "error", "-h", "encoder=libfdk_aac"])
-        try XCTSkipIf(probe.stdoutText.contains("libfdk"), "this FFmpeg has libfdk_aac: HE-AAC is made, not refused")
+        let encoders = try Subprocess.run("ffmpeg", ["-hide_banner", "-v", "error", "-encoders"]).stdoutText
+        XCTAssertTrue(encoders.contains(" aac "), "ffmpeg -encoders lists nothing usable:\n\(encoders.prefix(500))")
+        try XCTSkipIf(encoders.contains(" libfdk_aac "), "this FFmpeg has libfdk_aac: HE-AAC is made, not refused")
         let source = ScratchSpace.makeFolder("he-aac").appendingPathComponent("src.mp4")
         try Subprocess.checked("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=160x90:r=30:d=1",
                                           "-f", "lavfi", "-i", "sine=f=440:d=1", "-c:v", "libx264", "-preset", "ultrafast",
