@@ -126,7 +126,8 @@ public enum RenderPlanner {
                 if fw != sw || fh != sh { filters.append(scale(fw, fh, from: (sw, sh))) }
                 filters.append("setsar=1")
             } else {
-                filters.append(blurPad(source: (sw, sh), content: (fw, fh), output: (ow, oh)))
+                filters.append(blurPad(source: (sw, sh), content: (fw, fh), output: (ow, oh),
+                                       tenBit: colourPlan?.pixelFormat == "yuv420p10le"))
             }
         }
         if !colourFirst, let c = colourPlan { filters += c.filters }
@@ -145,7 +146,7 @@ public enum RenderPlanner {
 
     /// The whole picture, centred, over a blurred copy of itself scaled to cover the output.
     /// The copy is blurred at a quarter of the size (cheap) and scaled back up (smoother still).
-    static func blurPad(source: (Int, Int), content: (Int, Int), output: (Int, Int)) -> String {
+    static func blurPad(source: (Int, Int), content: (Int, Int), output: (Int, Int), tenBit: Bool = false) -> String {
         let bw = even(Double(output.0) / 4), bh = even(Double(output.1) / 4)
         let cover = max(Double(bw) / Double(source.0), Double(bh) / Double(source.1))
         let cw = max(bw, even(Double(source.0) * cover)), chh = max(bh, even(Double(source.1) * cover))
@@ -154,7 +155,7 @@ public enum RenderPlanner {
         return "split=2[rp_fg][rp_bg];"
             + "[rp_bg]scale=\(cw):\(chh),crop=\(bw):\(bh),boxblur=\(radius):2,scale=\(output.0):\(output.1),setsar=1[rp_blur];"
             + "[rp_fg]scale=\(content.0):\(content.1)\(content.0 > source.0 ? ":flags=lanczos" : ""),setsar=1[rp_pic];"
-            + "[rp_blur][rp_pic]overlay=(W-w)/2:(H-h)/2:format=yuv420"
+            + "[rp_blur][rp_pic]overlay=(W-w)/2:(H-h)/2:format=\(tenBit ? "yuv420p10" : "yuv420")"
     }
 
     static func format(_ x: Double) -> String {

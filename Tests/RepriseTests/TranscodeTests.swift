@@ -772,6 +772,9 @@ final class TranscodeTests: XCTestCase {
     static func squareMisplacements(_ pictures: [GrayPicture], code: BandsCode, content: ContentRect, indices: [Int?]) -> [String] {
         var problems: [String] = []
         let scale = content.width / Double(code.width)
+        // 3 output pixels, or a source pixel and a bit where the picture is scaled up (crop
+        // rounding is a fraction of a source pixel, which scaling up makes several output pixels).
+        let slack = max(3, scale * 1.25)
         for (n, picture) in pictures.enumerated() {
             guard n < indices.count, let index = indices[n] else { continue }
             let visibleLeft = max(0, content.x), visibleRight = min(Double(picture.width), content.x + content.width)
@@ -780,7 +783,7 @@ final class TranscodeTests: XCTestCase {
             let seen = code.sightSquare(picture, content: content)
             if left >= visibleLeft + 2, right <= visibleRight - 2 {
                 if let seen {
-                    if abs(Double(seen.left) - left) > 3 { problems.append("frame \(n) (index \(index)): square at x=\(seen.left), expected \(Int(left))") }
+                    if abs(Double(seen.left) - left) > slack { problems.append("frame \(n) (index \(index)): square at x=\(seen.left), expected \(Int(left))") }
                 } else {
                     problems.append("frame \(n) (index \(index)): square not seen, expected at x=\(Int(left))")
                 }
