@@ -24,18 +24,19 @@ final class PlatformColourTests: XCTestCase {
         return url
     }
 
-    /// The same patches as HLG BT.2020 10-bit HEVC: BT.709 SDR values taken to linear light with
-    /// SDR white at HDR reference white (203 cd/m², BT.2408), then to HLG.
-    static func hlgPatches(width: Int, height: Int) throws -> URL {
-        let url = ScratchSpace.makeFolder("colour-fixture").appendingPathComponent("hlg.mp4")
+    /// The same patches as HDR BT.2020 10-bit HEVC (`transfer`: arib-std-b67 for HLG, smpte2084
+    /// for PQ): BT.709 SDR values taken to linear light with SDR white at HDR reference white
+    /// (203 cd/m², BT.2408), then to the HDR transfer.
+    static func hdrPatches(width: Int, height: Int, transfer: String = "arib-std-b67") throws -> URL {
+        let url = ScratchSpace.makeFolder("colour-fixture").appendingPathComponent("\(transfer).mp4")
         let half = "s=\(width / 2)x\(height):r=30:d=1"
         let graph = "color=c=0x808080:\(half),format=rgb24[g];color=c=0xC03020:\(half),format=rgb24[c];"
             + "[g][c]hstack,scale=out_color_matrix=bt709:out_range=tv,format=yuv444p,"
             + "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv,zscale=t=linear:npl=203,format=gbrpf32le,"
-            + "zscale=p=2020:t=arib-std-b67:m=2020_ncl:r=limited:npl=203,format=yuv420p10le"
+            + "zscale=p=2020:t=\(transfer):m=2020_ncl:r=limited:npl=203,format=yuv420p10le"
         try Subprocess.checked("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", graph,
                                           "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:lossless=1",
-                                          "-color_primaries", "bt2020", "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc",
+                                          "-color_primaries", "bt2020", "-color_trc", transfer, "-colorspace", "bt2020nc",
                                           "-color_range", "tv", url.path])
         return url
     }
@@ -217,7 +218,7 @@ final class PlatformColourTests: XCTestCase {
     /// An HLG BT.2020 10-bit source: tone-mapped to SDR BT.709 8-bit for an SDR profile (the
     /// patches near what was drawn in SDR), kept HLG 10-bit HEVC by an `hdr: keep` profile.
     func testHLGSourceIsToneMappedForSDRAndKeptByATenBitHDRProfile() throws {
-        let source = try Self.hlgPatches(width: 320, height: 180)
+        let source = try Self.hdrPatches(width: 320, height: 180)
         XCTAssertEqual(try Self.videoTags(source).tags, "bt2020/arib-std-b67/bt2020nc tv yuv420p10le")
         let dir = try profiles(["sdr": profile("sdr", width: 640, height: 360),
                                 "hdr10bit": profile("hdr10bit", codec: "hevc", width: 320, height: 180, size: "at-most",
@@ -238,9 +239,24 @@ final class PlatformColourTests: XCTestCase {
         }
     }
 
+    /// A PQ BT.2020 10-bit source through an SDR profile: tone-mapped to BT.709 8-bit, the patches
+    /// near what was drawn in SDR.
+    func testPQSourceIsToneMappedForSDR() throws {
+        let source = try Self.hdrPatches(width: 320, height: 180, transfer: "smpte2084")
+        XCTAssertEqual(try Self.videoTags(source).tags, "bt2020/smpte2084/bt2020nc tv yuv420p10le")
+        let dir = try profiles(["sdr": profile("sdr", width: 640, height: 360)])
+        let (run, folder) = try transcode(source, ["sdr"], dir: dir, label: "pq")
+        guard run.succeeded else { return }
+        let sdr = output(folder, source, "sdr")
+        XCTAssertEqual(try Self.videoTags(sdr).tags, "bt709/bt709/bt709 tv yuv420p")
+        XCTAssertTrue(run.entry("sdr")?["notes"]?.array?.contains { $0.string?.hasPrefix("PQ bt2020 10-bit source tone-mapped") ?? false } ?? false,
+                      run.transcript)
+        try assertPatches(sdr, tolerance: 10, "PQ → SDR")
+    }
+
     /// `reprise probe` shows the colour: tags, bit depth, HDR kind.
     func testProbeShowsTheColour() throws {
-        let hlg = try Self.hlgPatches(width: 64, height: 36)
+        let hlg = try Self.hdrPatches(width: 64, height: 36)
         let json = try Reprise.run(["probe", hlg.path, "--json"])
         XCTAssertEqual(json.status, 0, json.transcript)
         let stream = JSONValue.parse(json.output.stdoutText)?["streams"]?.array?.first
