@@ -118,13 +118,13 @@ public struct ColourPlan: Equatable, Sendable {
         // the values to limited range first, then colorspace changes the matrix.
         var filters = [sourceTags]
         if source.range == ColourProperties.rangeFull {
-            filters += ["scale=in_range=pc:out_range=tv", "format=\(source.bitDepth > 8 ? "yuv420p10le" : "yuv420p")",
-                        "setparams=range=tv"]
+            filters += ["scale=in_range=pc:out_range=tv", "format=\(source.bitDepth > 8 ? "yuv420p10le" : "yuv420p")"]
+            if out.matrix != source.matrix { filters.append("setparams=range=tv") }
         }
         if out.matrix != source.matrix {
             filters.append("colorspace=space=\(out.matrixName):trc=\(out.transferName):primaries=\(out.primariesName):range=tv")
         }
-        filters.append("format=\(pixelFormat)")
+        if filters.last != "format=\(pixelFormat)" { filters.append("format=\(pixelFormat)") }
         return ColourPlan(output: out, pixelFormat: pixelFormat, filters: filters, conversion: steps.joined(separator: "+"), notes: notes)
     }
 }

@@ -70,7 +70,7 @@ final class PlatformColourTests: XCTestCase {
         let matrix = ["bt709": "bt709", "smpte170m": "smpte170m", "bt470bg": "bt601", "bt2020nc": "bt2020"][tags.color_space ?? ""] ?? "bt601"
         let crop = "crop=iw*\(width):ih*0.4:iw*\(x):ih*0.3"
         let raw = [UInt8](try Subprocess.checked("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-i", url.path, "-frames:v", "1",
-                                                            "-vf", "\(crop),scale=in_color_matrix=\(matrix):in_range=tv,format=rgb24",
+                                                            "-vf", "\(crop),scale=in_color_matrix=\(matrix):in_range=\(tags.color_range == "pc" ? "pc" : "tv"),format=rgb24",
                                                             "-f", "rawvideo", "-"]))
         let n = raw.count / 3
         guard n > 0 else { throw SubprocessError(description: "\(url.path): nothing decoded") }
@@ -213,6 +213,26 @@ final class PlatformColourTests: XCTestCase {
             XCTAssertEqual(run.entry(name)?["colour"]?["conversion"]?.string, "none", name)
             try assertPatches(url, tolerance: 4, "BT.709 HD → \(name)")
         }
+    }
+
+    /// A full-range BT.709 source (yuvj420p, as phones write it): limited range out, tagged so,
+    /// the patches as drawn.
+    func testFullRangeSourceBecomesLimitedRange() throws {
+        let url = ScratchSpace.makeFolder("colour-fixture").appendingPathComponent("full.mp4")
+        let graph = "color=c=0x808080:s=160x180:r=30:d=1,format=rgb24[g];color=c=0xC03020:s=160x180:r=30:d=1,format=rgb24[c];"
+            + "[g][c]hstack,scale=out_color_matrix=bt709:out_range=pc,format=yuvj420p"
+        try Subprocess.checked("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", graph,
+                                          "-c:v", "libx264", "-preset", "ultrafast", "-qp", "4", "-colorspace", "bt709",
+                                          "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "pc", url.path])
+        XCTAssertEqual(try Self.videoTags(url).tags, "bt709/bt709/bt709 pc yuvj420p")
+        try assertPatches(url, tolerance: 4, "full-range source")
+        let dir = try profiles(["limited": profile("limited", width: 320, height: 180, size: "at-most")])
+        let (run, folder) = try transcode(url, ["limited"], dir: dir, label: "full-range")
+        guard run.succeeded else { return }
+        let out = output(folder, url, "limited")
+        XCTAssertEqual(try Self.videoTags(out).tags, "bt709/bt709/bt709 tv yuv420p")
+        XCTAssertEqual(run.entry("limited")?["colour"]?["conversion"]?.string, "range")
+        try assertPatches(out, tolerance: 4, "full → limited range")
     }
 
     /// An HLG BT.2020 10-bit source: tone-mapped to SDR BT.709 8-bit for an SDR profile (the
