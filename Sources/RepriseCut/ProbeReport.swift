@@ -19,6 +19,14 @@ public struct ProbeReport: Codable, Sendable {
         public var sampleRate: Int?
         public var channels: Int?
         public var bitRate: Int64?
+        /// Video colour as the stream is tagged ("unknown" where it isn't), names as ffprobe writes them.
+        public var colorPrimaries: String?
+        public var colorTransfer: String?
+        public var colorMatrix: String?
+        public var colorRange: String?
+        public var bitDepth: Int?
+        /// "PQ" or "HLG" for an HDR transfer.
+        public var hdr: String?
     }
     public struct Interval: Codable, Sendable { public var min: Double; public var median: Double; public var max: Double }
     public var file: String
@@ -104,6 +112,16 @@ public struct ProbeReport: Codable, Sendable {
                 let fr = s.averageFrameRate.num > 0 ? s.averageFrameRate : s.realFrameRate
                 out.frameRate = fr.den > 0 ? (fr.doubleValue * 1000).rounded() / 1000 : nil
                 if let index, s.index == index.header.streamIndex { out.isVFR = ProbeReport.isVariableFrameRate(index) }
+                if let par = demuxer.context.pointee.streams[s.index]?.pointee.codecpar {
+                    let c = ColourProperties(parameters: par)
+                    let named = { (value: Int32, name: String) in value == ColourProperties.unspecified ? "unknown" : name }
+                    out.colorPrimaries = named(c.primaries, c.primariesName)
+                    out.colorTransfer = named(c.transfer, c.transferName)
+                    out.colorMatrix = named(c.matrix, c.matrixName)
+                    out.colorRange = c.rangeName
+                    out.bitDepth = c.bitDepth
+                    out.hdr = c.hdrName
+                }
             } else if s.kind == .audio {
                 out.sampleRate = s.sampleRate; out.channels = s.channels
             }
@@ -174,6 +192,10 @@ public struct ProbeReport: Codable, Sendable {
                 if s.isVFR == true { l += " VFR" }
                 if let r = s.rotation, r != 0 { l += " rotated \(Int(r))°" }
                 lines.append(l)
+                if let p = s.colorPrimaries, let t = s.colorTransfer, let m = s.colorMatrix {
+                    lines.append("     colour: primaries \(p), transfer \(t), matrix \(m), range \(s.colorRange ?? "unknown"), "
+                                 + "\(s.bitDepth ?? 8)-bit" + (s.hdr.map { ", HDR \($0)" } ?? ", SDR"))
+                }
             } else if s.type == "audio" {
                 lines.append("  #\(s.index) audio \(s.codec) \(s.sampleRate ?? 0) Hz \(s.channels ?? 0) ch")
             } else {

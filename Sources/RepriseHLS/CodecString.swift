@@ -43,10 +43,28 @@ public enum CodecString {
         return isHEVC ? hevc(sps: sps) : avc(sps: sps)
     }
 
-    /// Audio: AAC by its object type (2 LC, 5 HE, 29 HE v2), Opus.
-    public static func audio(codec: String, aacObjectType: Int = 2) -> String {
-        codec == "opus" ? "Opus" : "mp4a.40.\(aacObjectType)"
+    /// Audio, RFC 6381 / the HLS authoring spec: AAC as `mp4a.40.` + its audio object type, read
+    /// from the encoder's profile (FFmpeg's FF_PROFILE_AAC_* values): LC 2, HE (SBR) 5, HE v2
+    /// (SBR + PS) 29; Opus `Opus`, MP3 `mp4a.40.34`, AC-3 `ac-3`, E-AC-3 `ec-3`, FLAC `fLaC`.
+    /// nil for a codec HLS can't name (the caller refuses it).
+    /// - Parameter aacProfile: the encoder context's profile after opening (FFmpeg's aac encoder
+    ///   sets LC when none was asked for); unknown (-99) reads as LC.
+    public static func audio(codec: String, aacProfile: Int32 = -99) -> String? {
+        switch codec {
+        case "aac":
+            guard let objectType = aacObjectTypes[aacProfile == -99 ? 1 : aacProfile] else { return nil }
+            return "mp4a.40.\(objectType)"
+        case "opus": return "Opus"
+        case "mp3": return "mp4a.40.34"
+        case "ac3": return "ac-3"
+        case "eac3": return "ec-3"
+        case "flac": return "fLaC"
+        default: return nil
+        }
     }
+
+    /// FF_PROFILE_AAC_* → MPEG-4 audio object type (ISO/IEC 14496-3 table 1.1).
+    static let aacObjectTypes: [Int32: Int] = [0: 1, 1: 2, 2: 3, 3: 4, 4: 5, 28: 29, 22: 23, 38: 39]
 
     static func hex2(_ b: UInt8) -> String {
         let s = String(b, radix: 16, uppercase: true)

@@ -14,6 +14,8 @@ public final class FilterGraph {
         public var timeBase: TimeBase
         public var sampleAspectRatio: AVRational = AVRational(num: 1, den: 1)
         public var frameRate: AVRational = AVRational(num: 0, den: 1)
+        /// The decoder's colour (libavfilter 8's buffer source takes none: frames carry it).
+        public var colour: ColourProperties? = nil
         public init(width: Int, height: Int, pixelFormat: Int32, timeBase: TimeBase) {
             self.width = width; self.height = height; self.pixelFormat = pixelFormat; self.timeBase = timeBase
         }

@@ -12,8 +12,11 @@ public struct Profile: Equatable, Sendable {
         case follow
     }
 
+    public enum Size: String, CaseIterable, Sendable { case atMost = "at-most", exact }
+    public enum HDR: String, CaseIterable, Sendable { case tonemap, keep }
+
     public enum VideoCodec: String, CaseIterable, Sendable { case h264, hevc, av1 }
-    public enum AudioCodec: String, CaseIterable, Sendable { case aac, heAAC = "he-aac", opus }
+    public enum AudioCodec: String, CaseIterable, Sendable { case aac, heAAC = "he-aac", heAACv2 = "he-aac-v2", opus }
     public enum Container: String, CaseIterable, Sendable { case mp4, mkv, ts }
 
     public struct Video: Equatable, Sendable {
@@ -37,6 +40,15 @@ public struct Profile: Equatable, Sendable {
         public var upscale: Bool = false
         /// Passed to the encoder as is (e.g. preset, tune, x264-params).
         public var encoderOptions: [String: String] = [:]
+
+        // Deliverable size and colour.
+        /// `exact`: the output is always width×height (scaled up with lanczos when the source is
+        /// smaller); `at-most` (default): never bigger than the source shows it.
+        public var size: Size = .atMost
+        /// Bits per component of the output: 8, or 10 (HEVC and AV1 only).
+        public var bitDepth: Int = 8
+        /// What a PQ or HLG source becomes: SDR BT.709 (`tonemap`, default) or itself (`keep`, 10-bit only).
+        public var hdr: HDR = .tonemap
 
         public init(width: Int, height: Int) { self.width = width; self.height = height }
     }

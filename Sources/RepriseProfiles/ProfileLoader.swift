@@ -138,7 +138,8 @@ struct ProfileReader {
         try rejectUnknown(["name", "description", "container", "video", "audio", "duration", "chapters"])
         guard let v = try section("video") else { throw error("video", nil, "missing (width and height at least)") }
         try v.rejectUnknown(["codec", "profile", "width", "height", "fit", "max_fps", "quality", "bitrate",
-                             "max_bitrate", "buffer", "gop_seconds", "upscale", "encoder_options"])
+                             "max_bitrate", "buffer", "gop_seconds", "upscale", "encoder_options"]
+                            + ["size", "bit_depth", "hdr"])
         guard let width = try v.integer("width", range: 16...7680) else { throw v.error("width", nil, "missing (16…7680)") }
         guard let height = try v.integer("height", range: 16...7680) else { throw v.error("height", nil, "missing (16…7680)") }
         if width % 2 != 0 { throw v.error("width", v.node("width"), "must be even for 4:2:0 video") }
@@ -165,6 +166,7 @@ struct ProfileReader {
                 video.encoderOptions[key] = value
             }
         }
+        try readSizeAndColour(v, into: &video)
 
         var audio = Profile.Audio()
         if let a = try section("audio") {
@@ -190,5 +192,32 @@ struct ProfileReader {
             }
         }
         return profile
+    }
+
+    /// `size`, `bit_depth` and `hdr`, checked against each other and the codec.
+    func readSizeAndColour(_ v: ProfileReader, into video: inout Profile.Video) throws {
+        video.size = try v.choice("size", Profile.Size.self) ?? .atMost
+        if video.size == .exact, try v.bool("upscale") == false {
+            throw v.error("upscale", v.node("upscale"), "is false, but size: exact scales up when the source is smaller (remove one)")
+        }
+        if let depth = try v.integer("bit_depth", range: 8...10) {
+            guard depth == 8 || depth == 10 else { throw v.error("bit_depth", v.node("bit_depth"), "\(depth) is not one of: 8, 10") }
+            video.bitDepth = depth
+        }
+        if video.bitDepth == 10 && video.codec == .h264 {
+            throw v.error("bit_depth", v.node("bit_depth"), "10-bit output needs codec hevc or av1 (H.264 High 10 plays almost nowhere)")
+        }
+        if let p = video.profile?.lowercased() {
+            if video.bitDepth == 10 && !p.contains("10") {
+                throw v.error("profile", v.node("profile"), "'\(p)' is an 8-bit profile but bit_depth is 10 (use main10, or leave profile out)")
+            }
+            if video.bitDepth == 8 && p.contains("10") {
+                throw v.error("profile", v.node("profile"), "'\(p)' is a 10-bit profile; give bit_depth: 10")
+            }
+        }
+        video.hdr = try v.choice("hdr", Profile.HDR.self) ?? .tonemap
+        if video.hdr == .keep && video.bitDepth != 10 {
+            throw v.error("hdr", v.node("hdr"), "keep needs bit_depth: 10 (HDR in 8 bits bands); use tonemap for 8-bit output")
+        }
     }
 }

@@ -49,21 +49,27 @@ public struct EncoderChoice: Equatable, Sendable {
         return EncoderChoice(encoder: encoder, options: o)
     }
 
+    /// HE-AAC (v1: SBR; v2: SBR + parametric stereo) only from an encoder that really makes it:
+    /// FFmpeg's own `aac` encoder makes AAC-LC (and Main, LTP) but has no SBR, so without
+    /// libfdk_aac an HE-AAC profile is refused rather than served LC under an HE label.
     public static func audio(_ a: Profile.Audio) throws -> EncoderChoice {
-        var notes: [String] = []
         let encoder: String
         switch a.codec {
         case .aac: encoder = "aac"
         case .opus: encoder = "libopus"
-        case .heAAC:
-            if isAvailable("libfdk_aac") {
-                return EncoderChoice(encoder: "libfdk_aac", options: ["b": String(a.bitrate), "profile": "aac_he"])
+        case .heAAC, .heAACv2:
+            let v2 = a.codec == .heAACv2
+            guard isAvailable("libfdk_aac") else {
+                throw TranscodeError("audio codec \(a.codec.rawValue) needs libfdk_aac, which this FFmpeg build lacks "
+                    + "(its own aac encoder makes AAC-LC only, no SBR); use codec: aac, or an FFmpeg built with libfdk_aac")
             }
-            encoder = "aac"
-            notes.append("HE-AAC needs libfdk_aac, which this FFmpeg build lacks: AAC-LC at the same bitrate instead")
+            if v2 && a.channels != 2 {
+                throw TranscodeError("audio codec he-aac-v2 (parametric stereo) needs channels: 2, not \(a.channels)")
+            }
+            return EncoderChoice(encoder: "libfdk_aac", options: ["b": String(a.bitrate), "profile": v2 ? "aac_he_v2" : "aac_he"])
         }
         guard isAvailable(encoder) else { throw TranscodeError("encoder \(encoder) is not available in this FFmpeg build") }
-        return EncoderChoice(encoder: encoder, options: ["b": String(a.bitrate)], notes: notes)
+        return EncoderChoice(encoder: encoder, options: ["b": String(a.bitrate)])
     }
 
     static func number(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }

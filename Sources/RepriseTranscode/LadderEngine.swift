@@ -201,7 +201,9 @@ public final class LadderEngine {
             let folder = work.appendingPathComponent("audio")
             let media = try LadderEngine.readPlaylist(folder.appendingPathComponent("index.m3u8"), path: request.output)
             audioRates = try LadderEngine.segmentRates(media, folder: folder, path: request.output)
-            let codec = CodecString.audio(codec: codecName(encoder: choice.encoder))
+            guard let codec = a.audioCodecString else {
+                throw CutError(.unsupported, path: request.output, detail: "audio: HLS has no codec string for \(codecName(encoder: choice.encoder))")
+            }
             audioCodec = codec
             audioResult = .init(codec: codec, peakBitrate: audioRates.peak, averageBitrate: audioRates.average,
                                 segments: media.segments.count, playlist: "audio/index.m3u8", audioEncoder: choice.encoder,

@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import RepriseHLS
 import RepriseMedia
 import RepriseProfiles
 
@@ -95,7 +96,7 @@ final class OutputPipeline: @unchecked Sendable {
         videoEnd = s.videoEnd
         let rate = s.sourceFrameRate.doubleValue
         render = RenderPlanner.plan(video: profile.video, source: (s.videoInput.width, s.videoInput.height),
-                                    rotation: s.sourceRotation, frameRate: rate)
+                                    rotation: s.sourceRotation, frameRate: rate, colour: s.videoInput.colour)
         notes = s.container.video ? render.notes : []
         let format = s.container.format
         muxer = try Muxer(path: path, formatName: format)
@@ -115,11 +116,14 @@ final class OutputPipeline: @unchecked Sendable {
             let choice = try EncoderChoice.video(profile.video, frameRate: outputFrameRate.doubleValue,
                                                  fixedGOP: s.container.keyframeSeconds != nil)
             var vs = VideoEncoderSettings(codecName: choice.encoder, width: graph.outputWidth, height: graph.outputHeight,
-                                          pixelFormat: AV_PIX_FMT_YUV420P.rawValue, timeBase: graph.outputTimeBase,
+                                          pixelFormat: av_get_pix_fmt(render.pixelFormat).rawValue, timeBase: graph.outputTimeBase,
                                           frameRate: outputFrameRate, sampleAspectRatio: AVRational(num: 1, den: 1))
             vs.options = choice.options
             vs.globalHeader = globalHeader
-            vs.colorPrimaries = 2; vs.colorTransfer = 2; vs.colorSpace = 2
+            // The colour the chain made, written into the bitstream (VUI) and the container.
+            if let c = render.colour?.output {
+                vs.colorPrimaries = c.primaries; vs.colorTransfer = c.transfer; vs.colorSpace = c.matrix; vs.colorRange = c.range
+            }
             let encoder = try Encoder(video: vs)
             if let seconds = s.container.keyframeSeconds {
                 keyframeTicks = max(1, TimeBase(1, 1_000_000).rescale(Int64(seconds * 1_000_000), to: encoder.timeBase))
@@ -216,6 +220,12 @@ final class OutputPipeline: @unchecked Sendable {
     func publish() throws { try muxer.publish() }
 
     func discard() { muxer.discard() }
+
+    /// The audio's RFC 6381 codec string, from the opened encoder itself (codec and AAC profile).
+    var audioCodecString: String? {
+        guard let ctx = audioEncoder?.context else { return nil }
+        return CodecString.audio(codec: String(cString: avcodec_get_name(ctx.pointee.codec_id)), aacProfile: ctx.pointee.profile)
+    }
 
     /// The video encoder's global header (avcC/hvcC parameter sets), empty when they go in-band.
     var videoExtradata: [UInt8] { videoEncoder?.extradata ?? [] }

@@ -1,3 +1,4 @@
+import RepriseMedia
 import RepriseProfiles
 
 /// How the source picture becomes one output's picture: the output size after the no-upscale
@@ -14,6 +15,10 @@ public struct VideoRender: Equatable, Sendable {
     public var frameRateCap: Double?
     /// Why the output is not the profile's size, etc.
     public var notes: [String]
+    /// The output's colour and its conversion (nil when planned without the source's colour).
+    public var colour: ColourPlan? = nil
+    /// libavfilter pixel format of the frames the chain hands the encoder.
+    public var pixelFormat: String { colour?.pixelFormat ?? "yuv420p" }
 }
 
 /// A crop window of `width`×`height` source pixels that slides along one axis.
@@ -46,11 +51,12 @@ public enum RenderPlanner {
 
     /// The output size: the profile's, or — when filling it would scale the source up and the
     /// profile does not allow that — the same shape shrunk until the source is shown at 1:1.
+    /// `size: exact` (or `upscale: true`) always gives the profile's size.
     public static func outputSize(source: (width: Int, height: Int), video: Profile.Video) -> (width: Int, height: Int, shrunk: Bool) {
         let rx = Double(video.width) / Double(source.width), ry = Double(video.height) / Double(source.height)
         let covers = video.fit == .crop || video.fit == .follow
         let scale = covers ? max(rx, ry) : min(rx, ry)
-        guard scale > 1, !video.upscale else { return (video.width, video.height, false) }
+        guard scale > 1, !video.upscale, video.size != .exact else { return (video.width, video.height, false) }
         return (even(Double(video.width) / scale), even(Double(video.height) / scale), true)
     }
 
@@ -58,8 +64,9 @@ public enum RenderPlanner {
     ///   - source: coded size of the decoded frames.
     ///   - rotation: the stream's display rotation.
     ///   - frameRate: the source's frame rate (0 when unknown).
+    ///   - colour: the source's colour as decoded; nil plans the geometry alone (8-bit, no conversion).
     public static func plan(video: Profile.Video, source: (width: Int, height: Int), rotation: Double,
-                            frameRate: Double) -> VideoRender {
+                            frameRate: Double, colour: ColourProperties? = nil) -> VideoRender {
         var filters: [String] = []
         var notes: [String] = []
         let (turn, swaps) = uprightFilters(rotation: rotation)
@@ -78,6 +85,20 @@ public enum RenderPlanner {
         if size.shrunk {
             notes.append("\(ow)x\(oh) instead of \(video.width)x\(video.height): the \(sw)x\(sh) source is not scaled up (upscale: false)")
         }
+        // How much bigger the picture gets (crop and follow cover the output, pad and blur-pad fit in it).
+        let enlarge = video.fit == .crop || video.fit == .follow
+            ? max(Double(ow) / Double(sw), Double(oh) / Double(sh)) : min(Double(ow) / Double(sw), Double(oh) / Double(sh))
+        if enlarge > 1.001 {
+            notes.append(String(format: "scaled up %.2fx from the %dx%d source to fill %dx%d (lanczos)", enlarge, sw, sh, ow, oh))
+        }
+        // Scaling up uses lanczos (sharper, no ringing worth noting at these ratios); down, the default.
+        func scale(_ w: Int, _ h: Int, from source: (Int, Int)) -> String {
+            w > source.0 || h > source.1 ? "scale=\(w):\(h):flags=lanczos" : "scale=\(w):\(h)"
+        }
+        let colourPlan = colour.map { ColourPlan.plan(source: $0, sourceSize: (sw, sh), outputSize: (ow, oh), video: video) }
+        // Colour conversion runs where the picture is smaller: before scaling up, after scaling down.
+        let colourFirst = sw * sh <= ow * oh
+        if colourFirst, let c = colourPlan { filters += c.filters }
         var follow: FollowWindow? = nil
         switch video.fit {
         case .crop, .follow:
@@ -92,25 +113,29 @@ public enum RenderPlanner {
             } else if cw < sw || ch < sh {
                 filters.append("crop=\(cw):\(ch)")
             }
-            if cw != ow || ch != oh { filters.append("scale=\(ow):\(oh)") }
+            if cw != ow || ch != oh { filters.append(scale(ow, oh, from: (cw, ch))) }
             filters.append("setsar=1")
         case .pad:
             let (fw, fh) = fitted(source: (sw, sh), into: (ow, oh))
-            if fw != sw || fh != sh { filters.append("scale=\(fw):\(fh)") }
+            if fw != sw || fh != sh { filters.append(scale(fw, fh, from: (sw, sh))) }
             filters.append("setsar=1")
             if fw != ow || fh != oh { filters.append("pad=\(ow):\(oh):(ow-iw)/2:(oh-ih)/2:black") }
         case .blurPad:
             let (fw, fh) = fitted(source: (sw, sh), into: (ow, oh))
             if fw == ow && fh == oh {
-                if fw != sw || fh != sh { filters.append("scale=\(fw):\(fh)") }
+                if fw != sw || fh != sh { filters.append(scale(fw, fh, from: (sw, sh))) }
                 filters.append("setsar=1")
             } else {
-                filters.append(blurPad(source: (sw, sh), content: (fw, fh), output: (ow, oh)))
+                filters.append(blurPad(source: (sw, sh), content: (fw, fh), output: (ow, oh),
+                                       tenBit: colourPlan?.pixelFormat == "yuv420p10le"))
             }
         }
-        filters.append("format=yuv420p")
+        if !colourFirst, let c = colourPlan { filters += c.filters }
+        let pixelFormat = colourPlan?.pixelFormat ?? "yuv420p"
+        if filters.last != "format=\(pixelFormat)" { filters.append("format=\(pixelFormat)") }
+        notes += colourPlan?.notes ?? []
         return VideoRender(width: ow, height: oh, filter: filters.joined(separator: ","), follow: follow,
-                           frameRateCap: cap, notes: notes)
+                           frameRateCap: cap, notes: notes, colour: colourPlan)
     }
 
     /// The source fitted inside `box` (aspect kept), even-sized.
@@ -121,7 +146,7 @@ public enum RenderPlanner {
 
     /// The whole picture, centred, over a blurred copy of itself scaled to cover the output.
     /// The copy is blurred at a quarter of the size (cheap) and scaled back up (smoother still).
-    static func blurPad(source: (Int, Int), content: (Int, Int), output: (Int, Int)) -> String {
+    static func blurPad(source: (Int, Int), content: (Int, Int), output: (Int, Int), tenBit: Bool = false) -> String {
         let bw = even(Double(output.0) / 4), bh = even(Double(output.1) / 4)
         let cover = max(Double(bw) / Double(source.0), Double(bh) / Double(source.1))
         let cw = max(bw, even(Double(source.0) * cover)), chh = max(bh, even(Double(source.1) * cover))
@@ -129,8 +154,8 @@ public enum RenderPlanner {
         let radius = max(1, min(10, min(bw, bh) / 4 - 1))
         return "split=2[rp_fg][rp_bg];"
             + "[rp_bg]scale=\(cw):\(chh),crop=\(bw):\(bh),boxblur=\(radius):2,scale=\(output.0):\(output.1),setsar=1[rp_blur];"
-            + "[rp_fg]scale=\(content.0):\(content.1),setsar=1[rp_pic];"
-            + "[rp_blur][rp_pic]overlay=(W-w)/2:(H-h)/2:format=yuv420"
+            + "[rp_fg]scale=\(content.0):\(content.1)\(content.0 > source.0 ? ":flags=lanczos" : ""),setsar=1[rp_pic];"
+            + "[rp_blur][rp_pic]overlay=(W-w)/2:(H-h)/2:format=\(tenBit ? "yuv420p10" : "yuv420")"
     }
 
     static func format(_ x: Double) -> String {

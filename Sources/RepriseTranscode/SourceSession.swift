@@ -57,6 +57,7 @@ final class SourceSession {
         videoInput = FilterGraph.VideoInput(width: Int(vctx.pointee.width), height: Int(vctx.pointee.height),
                                             pixelFormat: vctx.pointee.pix_fmt.rawValue, timeBase: index.timeBase)
         videoInput.sampleAspectRatio = vctx.pointee.sample_aspect_ratio
+        videoInput.colour = ColourProperties(context: vctx)
         frameRate = info.averageFrameRate.num > 0 ? info.averageFrameRate : info.realFrameRate
         videoInput.frameRate = frameRate
         guard videoInput.width > 0, videoInput.height > 0, videoInput.pixelFormat >= 0 else {

@@ -52,6 +52,8 @@ public struct OutputReport: Encodable, Sendable {
     public var channels: Int?
     public var loudness: LoudnessReport?
     public var notes: [String]
+    /// The colour written (null for an output without video).
+    public var colour: ColourReport?
 
     init(pipeline p: OutputPipeline, measuredInput: Loudness?) {
         profile = p.profile.name
@@ -86,12 +88,14 @@ public struct OutputReport: Encodable, Sendable {
                                       output: out.integrated, outputTruePeak: out.truePeak, mode: p.audioRender?.loudnessMode ?? "none")
         }
         notes = p.notes
+        colour = p.videoChoice == nil ? nil : p.render.colour.map(ColourReport.init)
     }
 
     enum CodingKeys: String, CodingKey {
         case profile, output, container, width, height, frameRate, frames, duration, size, bitrate
         case videoCodec, videoEncoder, videoOptions, videoFilter, audioCodec, audioEncoder, audioOptions, audioFilter
         case sampleRate, channels, loudness, notes
+        case colour
     }
 
     // Absent values are written as null, so scripts see every key.
@@ -107,6 +111,7 @@ public struct OutputReport: Encodable, Sendable {
         try c.encode(audioOptions, forKey: .audioOptions); try c.encode(audioFilter, forKey: .audioFilter)
         try c.encode(sampleRate, forKey: .sampleRate); try c.encode(channels, forKey: .channels)
         try c.encode(loudness, forKey: .loudness); try c.encode(notes, forKey: .notes)
+        try c.encode(colour, forKey: .colour)
     }
 }
 

@@ -5,7 +5,7 @@ import RepriseCut
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
-        abstract: "Describe a recording: container, streams, keyframe interval, GOP kind, damage.")
+        abstract: "Describe a recording: container, streams and their colour, keyframe interval, GOP kind, damage.")
 
     @Argument(help: "The recording.") var file: String
     @Flag(help: "Print JSON.") var json = false

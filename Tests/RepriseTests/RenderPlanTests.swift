@@ -30,7 +30,7 @@ final class RenderPlanTests: XCTestCase {
         // upscale: true fills the target.
         let up = RenderPlanner.plan(video: video(1280, 720, fit: .pad, upscale: true), source: (640, 360), rotation: 0, frameRate: 30)
         XCTAssertEqual([up.width, up.height], [1280, 720])
-        XCTAssertTrue(up.filter.hasPrefix("scale=1280:720,"))
+        XCTAssertTrue(up.filter.hasPrefix("scale=1280:720:flags=lanczos,"), up.filter)
     }
 
     func testRotationTurnsThePictureUprightFirst() {
