@@ -157,7 +157,7 @@ class Measure:
             rc, ru = reap(p)
         self.add(ru)
         if rc != 0 and check:
-            tail = (stderr or res / f"{self.name}.stderr").read_text(errors="replace").splitlines()[-30:]
+            tail = Path(stderr or res / f"{self.name}.stderr").read_text(errors="replace").splitlines()[-30:]
             sys.stderr.write("\n".join(tail) + "\n")
             die(f"command failed ({rc}): {' '.join(map(str, cmd))}")
         return rc

@@ -10,7 +10,6 @@ Peak RSS of every run, output checks (1800 frames, clean decode, frame-index bar
 starting at the requested frame), and a summary table (BENCH_DIR/summary.txt).
 """
 import json
-import math
 import os
 import subprocess
 import time
