@@ -353,6 +353,14 @@ def pf(ok, miss="miss"):
     return "PASS" if ok else miss
 
 
+def span(seconds):
+    """10-min, 3-h or 140-s: a length as the report names it."""
+    s = int(seconds)
+    if s % 3600 == 0:
+        return f"{s // 3600}-h"
+    return f"{s // 60}-min" if s % 60 == 0 else f"{s}-s"
+
+
 def hms(seconds):
     """0:02:00.4 for 120.4."""
     whole = int(seconds)
@@ -463,7 +471,7 @@ def long_inputs(bench, sample_seconds=600, copies=18):
     s_name, l_name = long_input_names(sample_seconds, copies)
     sample, long = bench.bench_dir / s_name, bench.bench_dir / l_name
     gen_time = Path(f"{sample}.gen-time")
-    minutes = f"{sample_seconds / 60:g}-min"
+    minutes = span(sample_seconds)
     if recording_ok(sample, sample_seconds, tol=0.5, audio=False):
         log(f"reusing {sample}")
         gen_s = 0.0

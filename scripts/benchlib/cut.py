@@ -123,8 +123,8 @@ def run(args):
     long_vstart = float(c.stream_value(long, "v:0", "start_time") or 0)
     long_frames = c.stream_value(long, "v:0", "nb_frames")
     log(f"long file: {li.long_duration} s, {long_frames} video frames, video starts at {long_vstart} s, {c.du_h(long)}")
-    sample_label = f"{args.sample_seconds / 60:g}-min sample"
-    long_label = "3-h file" if li.sample_seconds * li.copies == 10800 else f"{li.sample_seconds * li.copies / 3600:.2g}-h file"
+    sample_label = f"{c.span(args.sample_seconds)} sample"
+    long_label = f"{c.span(li.sample_seconds * li.copies)} file"
 
     load_before = c.loadavg()
     log(f"load average before timing: {load_before} (other work on the machine skews the numbers)")
@@ -221,7 +221,7 @@ def run(args):
         b.host_line(),
         b.reprise_line(),
         f"load average: before {load_before}, after {load_after}; runs per measurement: {args.runs} (median)",
-        f"sample: {sample} ({args.sample_seconds / 60:g} min 1280x720 30 fps, {c.du_h(sample)}), {gen}",
+        f"sample: {sample} ({c.span(args.sample_seconds).replace('-', ' ')} 1280x720 30 fps, {c.du_h(sample)}), {gen}",
         f"{long_label}: {long} ({li.long_duration} s, {long_frames} frames, {c.du_h(long)}), {li.long_gen}",
         "",
         f"  {f'run ({clip} s clip)':<34} {'median s':>8}  {'x realtm':>8}  {'peak MB':>7}  {'user s':>6}  {'sys s':>6}   [wall of each run]",

@@ -520,13 +520,13 @@ def run(args):
     rp, fp = probes["reprise"]["packets"], probes["ffmpeg"]["packets"]
     rd, fd = probes["reprise"]["format_s"], probes["ffmpeg"]["format_s"]
     speedup = c.fdiv(b.wall("ffmpeg"), b.wall("reprise"))
-    long_label = "3 h" if li.sample_seconds * li.copies == 10800 else f"{long_dur / 3600:.2g} h"
+    long_label = c.span(li.sample_seconds * li.copies).replace("-", " ")
     r = cut_result
     lines = [
         "==================== Reprise highlights benchmark ====================",
         b.host_line(), b.reprise_line(),
         f"input: {long} ({long_dur} s 1280x720 30 fps, {long_frames} frames, {c.du_h(long)}; {li.copies} x the "
-        f"{li.sample_seconds / 60:g}-min sample), {li.long_gen}; sample {li.sample_gen}",
+        f"{c.span(li.sample_seconds)} sample), {li.long_gen}; sample {li.sample_gen}",
         f"signals (seed {args.seed}): {sig_summary}; in {sig}/",
         f"recipe: {prof}/recipe-bench.yaml: windows {args.window_seconds} s (min = max, no snap, min_score 1), "
         f"reel target {reel_seconds} s, teaser not in the reel",

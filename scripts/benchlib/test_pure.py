@@ -59,6 +59,7 @@ class NumberTests(unittest.TestCase):
     def test_times_as_the_report_writes_them(self):
         self.assertEqual((c.hms(120.4), c.hms(10200.4)), ("0:02:00.4", "2:50:00.4"))
         self.assertEqual((hm(120.4), hm(10200.4)), ("2min", "2h50"))
+        self.assertEqual((c.span(600), c.span(10800), c.span(140)), ("10-min", "3-h", "140-s"))
 
     def test_expected_first_frame(self):
         self.assertEqual(expect_first(123.4, 0, 18000), 3702)  # 3702.0 exactly: that frame
