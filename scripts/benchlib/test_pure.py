@@ -1,4 +1,4 @@
-"""The pure helpers: `cd scripts && python3 -m unittest benchlib.test_pure` (not part of CI)."""
+"""The pure helpers: `cd scripts && python3 -B -m unittest benchlib.test_pure` (not part of CI)."""
 import sys
 import unittest
 
