@@ -1,64 +1,51 @@
-#!/usr/bin/env python3
-"""Helpers for scripts/bench-daemon.sh (stdlib only; reuses bench_helpers.py by import).
+"""`bench.py daemon`: the watch-folder daemon (`reprise daemon`, quick-start mode): how soon a dropped
+recording's job starts, what the daemon costs while idle, and how fast it gets through a batch.
 
-The daemon runs in the background (started by the shell script, stderr to LOG). These commands
-drop recordings into its watch folder, follow LOG line by line (each line's arrival noted with a
-~20 ms poll: the log's own timestamps and the job store's ISO 8601 times have whole seconds only),
-ask `reprise jobs list --state-dir STATE --json` for the jobs, and sample /proc/PID.
-
-  wait-ready LOG PID TIMEOUT [LAUNCH_NS]
-                                   wait for the "daemon ready" line; print the seconds it took from
-                                   LAUNCH_NS (date +%s%N; default now); exit 1 when PID exits first
-                                   or TIMEOUT passes
-  latency OUT.json                 phase 1: LAT_FILES drops per method, one at a time (the next once
-                                   every job of the last is finished): "rename" (copy to NAME.part
-                                   in the watch folder, then rename) and "slow" (a plain copy written
-                                   in SLOW_CHUNKS chunks over SLOW_COPY_SECONDS). The script's time
-                                   of the last write (after the rename / after the last chunk's
-                                   close) against: the job's startedAt from `jobs list` (the first
-                                   of the file's jobs), the "started" and "queued" log lines' arrival
-  idle OUT.json                    phase 2: IDLE_SECONDS with nothing to do; /proc/PID/stat utime +
-                                   stime (CPU %), VmRSS each second, context switches of all threads
-  throughput OUT.json              phase 3: RECORDINGS copies of REC_INPUT dropped at once (copied
-                                   as NAME.part, then all renamed in a burst); polls `jobs list`
-                                   until every job is finished; samples the daemon's VmRSS and its
-                                   children's (the jobs) every 0.5 s; checks states and outputs
-  report RES_DIR                   print the report body from RES_DIR/{latency,idle,throughput,
-                                   stop}.json
-  median V...                      as bench_helpers.py median
-
-Settings come from the environment (set by bench-daemon.sh): REPRISE, STATE, WATCH, OUTDIR, LOG,
-DAEMON_PID, QUIET, FORMS, WORKERS, LAT_INPUT, LAT_FILES, SLOW_COPY_SECONDS, SLOW_CHUNKS,
-IDLE_SECONDS, REC_INPUT, REC_SECONDS, RECORDINGS, JOB_TIMEOUT.
+In one run of ONE daemon (fresh watch, output and state folders in BENCH_DIR/daemon-run), inputs made
+with `reprise sample` (1280x720 30 fps H.264 + AAC):
+1. Latency: 2 x --lat-files drops, one at a time (the next once the last file's jobs are all finished),
+   alternately "rename" (copied to NAME.mp4.part in the watch folder, then renamed) and "slow" (a
+   plain copy under the final name, written in chunks). From the time of the last write to the file's
+   first job starting: the "started" log line's arrival (the log and the store have whole seconds
+   only, so the line is timed as it arrives) and its startedAt in `reprise jobs list --json`. Reported
+   minus the quiet period: the daemon's own overhead. min/median/max per method.
+2. Idle: --idle-seconds with nothing to do: CPU % of one core (/proc/PID/stat utime+stime), VmRSS each
+   second, context switches of all threads per second.
+3. Throughput: --recordings copies of a --rec-seconds recording dropped at once (copied as .part, then
+   renamed in a burst): wall from the drop until every job is finished (quiet period included),
+   jobs/minute, seconds of video per second of wall, sum of per-job times (the "done" lines'
+   seconds=), the daemon's peak RSS (sampled every 0.5 s, and VmHWM) and the largest job process's.
+   Every job must end "done" and every output it lists must exist and be non-empty.
+Then SIGTERM: how long the daemon took to exit, and its exit status.
+The daemon's log follows each line's arrival with a ~20 ms poll; `jobs list` is asked for the jobs;
+/proc/PID is sampled. Timings are wall-clock on a shared machine: the load average is printed.
 """
 import datetime
 import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
-import sys
 import time
 
-sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench_helpers  # noqa: E402  (median is reused as is)
+from . import common as c
+from .common import die, log
+
+DEFAULT_FORMS = "transcode:vertical-short,transcode:long-form-720p"
 
 TERMINAL = {"done", "failed", "quarantined", "cancelled"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def env(name, default=None):
-    v = os.environ.get(name, default)
-    if v is None:
-        raise SystemExit(f"bench_daemon.py: {name} is not set")
-    return v
+SETTINGS = {}  # REPRISE, STATE, WATCH, OUTDIR, LOG, DAEMON_PID, QUIET, FORMS, WORKERS, LAT_INPUT, ...
 
 
-def log(msg):
-    print(f"bench-daemon: {msg}", file=sys.stderr, flush=True)
+def env(name):
+    """A setting of this run (set by run() from the options), as a string."""
+    return str(SETTINGS[name])
 
 
 # ----------------------------------------------------------------------------- the daemon's log
@@ -486,20 +473,20 @@ def throughput(out_path):
 
 # ----------------------------------------------------------------------------- wait-ready
 
-def wait_ready(path, pid, timeout, launch_ns=None):
+def wait_ready(path, pid, timeout, since):
+    """Seconds from `since` (time.time()) to the "daemon ready" line; None when pid exits first or
+    timeout passes."""
     t0 = time.time()
-    since = int(launch_ns) / 1e9 if launch_ns else t0
     with open(path, errors="replace") as f:
         buf = ""
         while time.time() - t0 < float(timeout):
             buf += f.read()
             if "daemon ready" in buf:
-                print(f"{time.time() - since:.2f}")
-                return
+                return time.time() - since
             if not daemon_alive(int(pid)):
-                sys.exit(1)
+                return None
             time.sleep(0.02)
-    sys.exit(1)
+    return None
 
 
 # ----------------------------------------------------------------------------- report
@@ -516,6 +503,12 @@ def fmt3(t, unit="s"):
 
 
 def report(res_dir):
+    """The report body (lines) from RES_DIR/{latency,idle,throughput,stop}.json."""
+    lines = []
+
+    def out(s=""):
+        lines.append(s)
+
     def load(name):
         try:
             return json.load(open(os.path.join(res_dir, name)))
@@ -523,11 +516,11 @@ def report(res_dir):
             return None
     lat, idl, thr, stop = load("latency.json"), load("idle.json"), load("throughput.json"), load("stop.json")
     notes = []
-    print("1. latency: the script's last write (after the rename / the slow copy's last write) -> the")
-    print("   file's first job started; 'overhead' = latency - quiet period (the daemon's own cost)")
+    out("1. latency: the script's last write (after the rename / the slow copy's last write) -> the")
+    out("   file's first job started; 'overhead' = latency - quiet period (the daemon's own cost)")
     if lat and lat["rows"]:
         q = lat["quiet"]
-        print(f"   quiet period {q:g} s, {len(lat['rows'])} files; overhead from     min median    max")
+        out(f"   quiet period {q:g} s, {len(lat['rows'])} files; overhead from     min median    max")
         for label, sel in (("rename", "rename"), ("slow copy", "slow"), ("all", None)):
             rows = [r for r in lat["rows"] if sel is None or r["method"] == sel]
             if not rows:
@@ -535,15 +528,15 @@ def report(res_dir):
             lg = stats([r["latency_log"] - q for r in rows if r["latency_log"] is not None])
             db = stats([r["latency_db"] - q for r in rows if r["latency_db"] is not None])
             qd = stats([r["queued_log"] - q for r in rows if r["queued_log"] is not None])
-            print(f"   {label:<10} 'started' log line (arrival)  {fmt3(lg)}")
-            print(f"   {'':<10} startedAt (jobs list)        {fmt3(db)}   (ISO 8601 whole seconds, truncated)")
+            out(f"   {label:<10} 'started' log line (arrival)  {fmt3(lg)}")
+            out(f"   {'':<10} startedAt (jobs list)        {fmt3(db)}   (ISO 8601 whole seconds, truncated)")
             if sel is None:
-                print(f"   {'':<10} 'queued' log line (arrival)  {fmt3(qd)}   (detection alone)")
+                out(f"   {'':<10} 'queued' log line (arrival)  {fmt3(qd)}   (detection alone)")
                 if lg and lg[2] > 2.0:
                     notes.append(f"latency: overhead up to {lg[2]:.2f} s above the {q:g} s quiet period")
         slow = [r["write_s"] for r in lat["rows"] if r["method"] == "slow"]
         if slow:
-            print(f"   (slow copies took {min(slow):.1f}-{max(slow):.1f} s to write; latency counts from their last write)")
+            out(f"   (slow copies took {min(slow):.1f}-{max(slow):.1f} s to write; latency counts from their last write)")
         bad = [f"{r['file']}: {r['states']}{' (timed out)' if r['timed_out'] else ''}" for r in lat["rows"]
                if r["timed_out"] or any(s != "done" for s in r["states"]) or r["latency_log"] is None]
         if bad:
@@ -551,11 +544,11 @@ def report(res_dir):
         if lat["problems"]:
             notes.append(f"{len(lat['problems'])} warning/error log lines during phase 1, first: {lat['problems'][0]}")
     else:
-        print("   (no result)")
-    print()
-    print("2. idle (nothing queued, no file arriving)")
+        out("   (no result)")
+    out()
+    out("2. idle (nothing queued, no file arriving)")
     if idl and "cpu_pct" in idl:
-        print(f"   {idl['seconds']:.0f} s: CPU {idl['cpu_pct']:.2f} % of one core ({idl['cpu_s']:.2f} s user+sys), "
+        out(f"   {idl['seconds']:.0f} s: CPU {idl['cpu_pct']:.2f} % of one core ({idl['cpu_s']:.2f} s user+sys), "
               f"RSS {idl.get('rss_mb_mean', '-')} MB (min {idl.get('rss_mb_min', '-')}, max {idl.get('rss_mb_max', '-')}), "
               f"{idl['threads']} threads, {idl.get('wakeups_per_s', '-')} context switches/s")
         if idl["cpu_pct"] > 1.0:
@@ -565,32 +558,32 @@ def report(res_dir):
         if idl["log_lines"]:
             notes.append(f"the daemon logged {idl['log_lines']} lines while idle")
     else:
-        print("   (no result)")
-    print()
-    print("3. throughput")
+        out("   (no result)")
+    out()
+    out("3. throughput")
     if thr:
         t = thr
-        print(f"   {t['recordings']} recordings x {t['rec_seconds']:g} s, forms {','.join(t['forms'])}, "
+        out(f"   {t['recordings']} recordings x {t['rec_seconds']:g} s, forms {','.join(t['forms'])}, "
               f"workers {t['workers']}: {t['jobs_seen']}/{t['jobs_expected']} jobs, states {t['states']}")
         if t["wall_s"]:
-            print(f"   wall, drop -> last job finished       {t['wall_s']:8.1f} s   (includes the quiet period; "
+            out(f"   wall, drop -> last job finished       {t['wall_s']:8.1f} s   (includes the quiet period; "
                   f"first job started after {t['first_start_s']:.1f} s)")
-            print(f"   jobs per minute                       {t['jobs_per_min']:8.2f}")
-            print(f"   seconds of video per second of wall   {t['video_s_per_s']:8.3f}   "
+            out(f"   jobs per minute                       {t['jobs_per_min']:8.2f}")
+            out(f"   seconds of video per second of wall   {t['video_s_per_s']:8.3f}   "
                   f"({t['recordings'] * t['rec_seconds']:g} s of input, each made into {len(t['forms'])} forms)")
-            print(f"   sum of per-job times                  {t['sum_job_s_log']:8.1f} s   ('done' seconds=; "
+            out(f"   sum of per-job times                  {t['sum_job_s_log']:8.1f} s   ('done' seconds=; "
                   f"finishedAt-startedAt: {t['sum_job_s_db']:.0f} s)")
             if t["processing_s"]:
                 gap = t["processing_s"] - t["sum_job_s_log"] / max(1, t["workers"])
-                print(f"   first start -> last end               {t['processing_s']:8.1f} s   "
+                out(f"   first start -> last end               {t['processing_s']:8.1f} s   "
                       f"(minus sum/workers: {gap:+.1f} s between jobs)")
         for k, v in t["job_s_by_form"].items():
-            print(f"     {k:<34} {v['n']:3d} jobs, median {v['median']:6.1f} s, sum {v['sum']:7.1f} s")
-        print(f"   daemon RSS peak {t['daemon_rss_mb_max']} MB sampled (VmHWM {t['daemon_vmhwm_mb']} MB); "
+            out(f"     {k:<34} {v['n']:3d} jobs, median {v['median']:6.1f} s, sum {v['sum']:7.1f} s")
+        out(f"   daemon RSS peak {t['daemon_rss_mb_max']} MB sampled (VmHWM {t['daemon_vmhwm_mb']} MB); "
               f"largest job process {t['child_rss_mb_max']} MB; at most {t['children_at_once_max']} at once")
         if "daemon_cpu_s" in t:
-            print(f"   CPU: daemon itself {t['daemon_cpu_s']:.2f} s, its jobs {t['children_cpu_s']:.0f} s")
-        print(f"   checks: {t['outputs']} output files; missing {len(t['missing_outputs'])}, empty "
+            out(f"   CPU: daemon itself {t['daemon_cpu_s']:.2f} s, its jobs {t['children_cpu_s']:.0f} s")
+        out(f"   checks: {t['outputs']} output files; missing {len(t['missing_outputs'])}, empty "
               f"{len(t['empty_outputs'])}, done jobs without outputs {len(t['done_without_outputs'])}; "
               f"not done {len(t['not_done'])}")
         if t["timed_out"]:
@@ -606,40 +599,153 @@ def report(res_dir):
         if t["problems"]:
             notes.append(f"{len(t['problems'])} warning/error log lines during phase 3, first: {t['problems'][0]}")
     else:
-        print("   (no result)")
-    print()
+        out("   (no result)")
+    out()
     if stop:
-        print(f"stop: SIGTERM -> exit in {stop['seconds']:.2f} s, exit status {stop['status']}"
+        out(f"stop: SIGTERM -> exit in {stop['seconds']:.2f} s, exit status {stop['status']}"
               f"{' (killed with SIGKILL after ' + str(stop['kill_after']) + ' s)' if stop.get('killed') else ''}; "
               f"log: {'; '.join(stop.get('last_lines', [])) or '-'}")
         if stop["status"] != 0:
             notes.append(f"the daemon's exit status after SIGTERM was {stop['status']}")
         if stop["seconds"] > 5:
             notes.append(f"stopping took {stop['seconds']:.1f} s")
-    print("notes: " + ("; ".join(notes) if notes else "none (every job done, outputs present, overhead <= 2 s, idle CPU <= 1 %)"))
+    out("notes: " + ("; ".join(notes) if notes else "none (every job done, outputs present, overhead <= 2 s, idle CPU <= 1 %)"))
+    return lines
 
 
-# ----------------------------------------------------------------------------- main
+# ----------------------------------------------------------------------------- the benchmark
 
-def main():
-    if len(sys.argv) < 2:
-        raise SystemExit(__doc__)
-    cmd, args = sys.argv[1], sys.argv[2:]
-    if cmd == "wait-ready":
-        wait_ready(*args)
-    elif cmd == "latency":
-        latency(*args)
-    elif cmd == "idle":
-        idle(*args)
-    elif cmd == "throughput":
-        throughput(*args)
-    elif cmd == "report":
-        report(*args)
-    elif cmd == "median":
-        bench_helpers.median(args)
-    else:
-        raise SystemExit(f"bench_daemon.py: unknown command {cmd}")
+def add_arguments(p):
+    c.add_common_options(p)
+    e = c.env_int
+    p.add_argument("--quiet", type=float, default=c.env_float("QUIET", 5),
+                   help="the daemon's --quiet, seconds a file must stay unchanged (env QUIET; default 5)")
+    p.add_argument("--forms", default=c.env_str("FORMS", DEFAULT_FORMS),
+                   help=f"the daemon's --forms (env FORMS; default {DEFAULT_FORMS}). shorts/highlights wait for "
+                        "chat sidecars (a grace period) before queueing, so with them the latency counts that grace too")
+    p.add_argument("--workers", type=int, default=e("WORKERS", 1), help="the daemon's --workers (env WORKERS; default 1)")
+    p.add_argument("--profile-dir", default=c.env_str("PROFILE_DIR", None), help="passed as --profile-dir (env PROFILE_DIR)")
+    p.add_argument("--lat-files", type=int, default=e("LAT_FILES", 3),
+                   help="phase 1: files per drop method, rename and slow copy (env LAT_FILES; default 3, so 6 drops)")
+    p.add_argument("--lat-seconds", type=int, default=e("LAT_SECONDS", 4),
+                   help="length of the phase-1 recording (env LAT_SECONDS; default 4)")
+    p.add_argument("--slow-copy-seconds", type=float, default=c.env_float("SLOW_COPY_SECONDS", 3),
+                   help="phase 1: a slow copy is spread over this many seconds (env SLOW_COPY_SECONDS; default 3)")
+    p.add_argument("--slow-chunks", type=int, default=e("SLOW_CHUNKS", 10),
+                   help="phase 1: in this many flushed writes (env SLOW_CHUNKS; default 10)")
+    p.add_argument("--idle-seconds", type=int, default=e("IDLE_SECONDS", 30), help="phase 2 length (env IDLE_SECONDS; default 30)")
+    p.add_argument("--recordings", type=int, default=e("RECORDINGS", 10),
+                   help="phase 3: recordings dropped at once (env RECORDINGS; default 10)")
+    p.add_argument("--rec-seconds", type=int, default=e("REC_SECONDS", 30),
+                   help="phase 3: their length in seconds (env REC_SECONDS; default 30)")
+    p.add_argument("--job-timeout", type=int, default=e("JOB_TIMEOUT", 1800),
+                   help="give up waiting for a phase's jobs after this many seconds (env JOB_TIMEOUT; default 1800)")
 
 
-if __name__ == "__main__":
-    main()
+def stop_daemon(proc, res_dir, dlog):
+    """SIGTERM; SIGKILL after 30 s. Writes stop.json (seconds to exit, status, last log lines)."""
+    lines_before = len(dlog.read_text(errors="replace").splitlines())
+    t0 = time.time()
+    proc.send_signal(signal.SIGTERM)
+    killed = False
+    try:
+        status = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        log("the daemon is still running 30 s after SIGTERM: SIGKILL")
+        proc.kill()
+        killed = True
+        status = proc.wait()
+    t1 = time.time()
+    if status < 0:
+        status = 128 - status  # as the shell reported a signal death
+    lines = dlog.read_text(errors="replace").splitlines()[lines_before:]
+    msgs = [re.sub(r"^.*\[\w+\] ", "", l) for l in lines]
+    json.dump({"seconds": t1 - t0, "status": status, "killed": killed, "kill_after": 30, "last_lines": msgs[-3:]},
+              open(res_dir / "stop.json", "w"))
+
+
+def run(args):
+    for name, v, low in (("--workers", args.workers, 1), ("--lat-files", args.lat_files, 0),
+                         ("--lat-seconds", args.lat_seconds, 2), ("--slow-chunks", args.slow_chunks, 1),
+                         ("--idle-seconds", args.idle_seconds, 1), ("--recordings", args.recordings, 0),
+                         ("--rec-seconds", args.rec_seconds, 2), ("--job-timeout", args.job_timeout, 1)):
+        c.check_min(name, v, low)
+    if not args.forms:
+        die("--forms is empty")
+    if not os.access("/proc/self/stat", os.R_OK):
+        die("/proc is needed (Linux)")
+    b = c.Bench("daemon", args, "daemon-results")
+    c.check_tools(need_ffmpeg=False)
+    b.ensure_reprise(needs=("daemon --help", "jobs list --help"))
+
+    lat_input, _ = c.cached_sample(b, f"daemon-input-{args.lat_seconds}s.mp4", args.lat_seconds)
+    rec_input, _ = c.cached_sample(b, f"daemon-input-{args.rec_seconds}s.mp4", args.rec_seconds)
+
+    run_dir, R = b.bench_dir / "daemon-run", b.res
+    watch, outdir, state = run_dir / "watch", run_dir / "out", run_dir / "state"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for d in (watch, outdir, state):
+        d.mkdir(parents=True)
+    dlog = R / "daemon.log"
+    d_args = ["daemon", "--watch", watch, "--out", outdir, "--state-dir", state, "--forms", args.forms,
+              "--quiet", f"{args.quiet:g}", "--workers", args.workers]
+    if args.profile_dir:
+        d_args += ["--profile-dir", args.profile_dir]
+
+    load_before = c.loadavg()
+    log(f"load average before: {load_before} (other work on the machine skews the numbers)")
+    dlog.write_text("")
+    t_launch = time.time()
+    with open(dlog, "ab") as err:
+        proc = c.spawn([b.reprise, *d_args], R / "daemon.stdout", err)
+    try:
+        ready_s = wait_ready(dlog, proc.pid, 30, t_launch)
+        if ready_s is None:
+            print("\n".join(dlog.read_text(errors="replace").splitlines()[-20:]))
+            die(f"the daemon did not get ready (log: {dlog})")
+        ready_rss = (proc_status(proc.pid) or {}).get("VmRSS", 0) / 1024
+        log(f"daemon pid {proc.pid} ready after {ready_s:.2f} s ({ready_rss:.1f} MB): {' '.join(map(str, d_args))}")
+        SETTINGS.update(REPRISE=b.reprise, STATE=state, WATCH=watch, OUTDIR=outdir, LOG=dlog, DAEMON_PID=proc.pid,
+                        QUIET=args.quiet, FORMS=args.forms, WORKERS=args.workers, LAT_INPUT=lat_input,
+                        LAT_FILES=args.lat_files, SLOW_COPY_SECONDS=args.slow_copy_seconds,
+                        SLOW_CHUNKS=args.slow_chunks, IDLE_SECONDS=args.idle_seconds, REC_INPUT=rec_input,
+                        REC_SECONDS=args.rec_seconds, RECORDINGS=args.recordings, JOB_TIMEOUT=args.job_timeout)
+        if args.lat_files > 0:
+            log(f"phase 1: latency, {2 * args.lat_files} drops of a {args.lat_seconds} s recording "
+                f"(quiet period {args.quiet:g} s)")
+            latency(R / "latency.json")
+        time.sleep(1)  # let the last job's child be reaped and the log settle
+        log(f"phase 2: idle for {args.idle_seconds} s")
+        idle(R / "idle.json")
+        if args.recordings > 0:
+            log(f"phase 3: throughput, {args.recordings} x {args.rec_seconds} s, forms {args.forms}, "
+                f"workers {args.workers}")
+            throughput(R / "throughput.json")
+        load_after = c.loadavg()
+        log("SIGTERM to the daemon")
+        stop_daemon(proc, R, dlog)
+    finally:
+        if proc.poll() is None:  # the daemon must not outlive the benchmark
+            log(f"stopping the daemon (pid {proc.pid}) on the way out")
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    nlog = len(dlog.read_text(errors="replace").splitlines())
+    pd = f" --profile-dir {args.profile_dir}" if args.profile_dir else ""
+    lines = [
+        "==================== Reprise daemon benchmark ====================",
+        f"host: {os.cpu_count()} cores, {c.mem_gb():.0f} GB RAM; load average before {load_before}, after {load_after}",
+        b.reprise_line(),
+        f"daemon: --forms {args.forms} --quiet {args.quiet:g} --workers {args.workers}{pd}; ready {ready_s:.2f} s after "
+        f"launch, RSS then {ready_rss:.1f} MB",
+        f"inputs: {lat_input.name} (phase 1), {rec_input.name} x {args.recordings} (phase 3), 1280x720 30 fps H.264 + AAC",
+        "",
+    ]
+    lines += report(R)
+    lines += ["", f"raw results: {R}/ (daemon.log: {nlog} lines); folders in {run_dir}/; total bench time {b.elapsed()} s",
+              "=================================================================="]
+    b.summary(lines, "summary-daemon.txt")

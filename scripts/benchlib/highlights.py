@@ -1,38 +1,21 @@
-#!/usr/bin/env python3
-"""Helpers for scripts/bench-highlights.sh (stdlib only; reuses bench_helpers.py by import).
+"""`bench.py highlights`: `reprise highlights` planning a 3-hour recording, then its highlight reel cut by
+`reprise cut --segments --mode smart` vs the ffmpeg CLI re-encoding the same ranges.
 
-  signals DURATION DIR SEED          write DIR/chat.jsonl, DIR/orders.csv, DIR/products.json and
-                                     DIR/planted.json (what was planted where, for the checks):
-                                     background chat 1-3 msg/s (Chinese and English), 45 bursts
-                                     per 3 h (5-10x the background for 20-40 s, spread evenly),
-                                     orders after 15 of them (plus a sparse background of orders),
-                                     ~12 products of 8-15 min per 3 h
-  recipe DIR REEL_SECONDS WINDOW     write DIR/recipe-bench.yaml: windows of WINDOW s (no snapping),
-                                     reel target REEL_SECONDS, teaser not in the reel
-  analyse PLAN_STDOUT PLANTED RANGES.json SUMMARY.json
-                                     read the plan line of `reprise highlights --plan-only`, write
-                                     the reel's ranges as a segments file for `reprise cut`, and a
-                                     summary (numbers + report lines: where the windows fell
-                                     against the planted bursts)
-  field SUMMARY KEY                  print a field of a summary JSON (strings bare, else JSON)
-  ffmpeg RANGES.json INPUT OUT CMD.json
-                                     plan the ffmpeg CLI re-encode of the same ranges into one
-                                     file: one input per range (-ss S -t D -i INPUT, accurate
-                                     seek), -filter_complex setpts/asetpts=PTS-STARTPTS per range,
-                                     concat=n=N:v=1:a=1, -fps_mode:v
-                                     passthrough, libx264 veryfast crf 20 + aac
-  run CMD.json                       exec that command (so GNU time measures ffmpeg itself)
-  commands CMD.json                  print it shell-quoted (long input lists shortened)
-  probe FILE                         print JSON {packets, format_s, video_s, audio_s} (packets
-                                     counted with ffprobe -count_packets)
-  expect RANGES.json INPUT           print the number of video frames the ranges hold in INPUT
-                                     (presentation times relative to the file's start time)
-  barcodes FILE RANGES.json INPUT PERIOD
-                                     decode FILE's frame-index barcodes and compare them with the
-                                     frames the ranges select from INPUT (whose barcode restarts
-                                     every PERIOD frames); print JSON {frames, expected, match,
-                                     unreadable, first_mismatch}
-  median V...                        as bench_helpers.py median
+1. Signal files for the 3-h recording (fixed seed): chat JSON lines (1-3 msg/s background, Chinese and
+   English; 45 planted bursts of 5-10x the background for 20-40 s, evenly spread), orders CSV (20-60
+   orders after 15 of the bursts, one more every ~5 min), a product timeline (~12 products of 8-15 min).
+   A recipe (profile folder in the results) with fixed-length windows, no snapping, reel target
+   --reel-minutes, the teaser not in the reel.
+2. `reprise highlights LONG --chat --orders --products --profile-dir P --recipe bench --plan-only`: wall,
+   its planSeconds (scoring + windowing) and seconds, peak RSS; where the windows fell against the
+   planted bursts (info).
+3. The reel's ranges (a segments file) cut by `reprise cut LONG --segments F --mode smart` (with the
+   packet index cached; building it, when missing, is timed apart), and by ONE ffmpeg process: one
+   input per range (-ss S -t D -i LONG, accurate seek), -filter_complex concat=n=N:v=1:a=1, -c:v libx264
+   -preset veryfast -crf 20 -c:a aac. Ratio ffmpeg/reprise (target >= 10x). Both outputs: video packets
+   equal to each other and to the frames the ranges hold, durations within 0.1 s, and (unless
+   --no-check-frames) every frame's barcode as expected.
+The 10-min sample and the 3-h file are the ones `bench.py cut` makes and caches (same names).
 """
 import json
 import math
@@ -40,11 +23,12 @@ import os
 import random
 import shlex
 import subprocess
-import sys
 
-sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench_helpers  # noqa: E402  (median and the barcode geometry are reused as is)
+from . import common as c
+from .common import die, log
+
+TARGET_SPEEDUP = 10
+DURATION_TOL = 0.1
 
 BURSTS_PER_3H = 45
 ORDERED_BURSTS_PER_3H = 15
@@ -170,13 +154,13 @@ def signals(duration, out_dir, seed):
     with open(os.path.join(out_dir, "planted.json"), "w") as f:
         json.dump({"duration": duration, "seed": int(seed), "bursts": bursts, "products": products,
                    "chat_lines": chat_lines, "orders": len(orders), "ordered_bursts": len(ordered)}, f, indent=1)
-    print(f"{chat_lines} chat lines, {nb} bursts ({len(ordered)} with orders), {len(orders)} orders, {count} products")
+    return f"{chat_lines} chat lines, {nb} bursts ({len(ordered)} with orders), {len(orders)} orders, {count} products"
 
 
 def recipe(out_dir, reel_seconds, window):
     reel, w = float(reel_seconds), float(window)
     os.makedirs(out_dir, exist_ok=True)
-    text = f"""# written by scripts/bench-highlights.sh: fixed-length windows, the reel filled to its target
+    text = f"""# written by scripts/bench.py highlights: fixed-length windows, the reel filled to its target
 name: bench
 description: benchmark recipe ({reel:g} s reel of {w:g} s windows)
 windows: {{min: {w:g}, max: {w:g}, snap: 0, min_score: 1}}
@@ -203,7 +187,7 @@ def load_plan(path):
             if isinstance(obj, dict) and obj.get("event") == "plan":
                 last = obj
     if last is None:
-        raise SystemExit(f"bench_highlights.py: no plan line in {path}")
+        die(f"no plan line in {path}")
     return last
 
 
@@ -217,7 +201,7 @@ def analyse(plan_path, planted_path, ranges_out, summary_out):
     bursts = planted["bursts"]
     reel = next((o for o in plan.get("outputs", []) if o.get("form") == "reel"), None)
     if reel is None or not reel.get("ranges"):
-        raise SystemExit("bench_highlights.py: the plan has no reel output with ranges")
+        die("the plan has no reel output with ranges")
     ranges = [[float(a), float(b)] for a, b in reel["ranges"]]
     with open(ranges_out, "w") as f:
         json.dump({"segments": [{"from": a, "to": b} for a, b in ranges]}, f)
@@ -307,14 +291,7 @@ def analyse(plan_path, planted_path, ranges_out, summary_out):
     }
     with open(summary_out, "w") as f:
         json.dump(summary, f, indent=1, ensure_ascii=False)
-
-
-def field(path, key):
-    v = json.load(open(path)).get(key)
-    if isinstance(v, list) and all(isinstance(x, str) for x in v):
-        print("\n".join(v))
-    else:
-        print(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+    return summary
 
 
 # ----------------------------------------------------------------------------- ffmpeg
@@ -325,8 +302,11 @@ def load_ranges(path):
     return [(float(s["from"]), float(s["to"])) for s in segs]
 
 
-def ffmpeg_plan(ranges_path, inp, out, cmd_path):
-    ranges = load_ranges(ranges_path)
+def ffmpeg_plan(ranges, inp, out):
+    """The ffmpeg CLI re-encode of the same ranges into one file: one input per range (-ss S -t D -i
+    INPUT, accurate seek), setpts/asetpts=PTS-STARTPTS per range, concat=n=N:v=1:a=1, -fps_mode:v
+    passthrough, libx264 veryfast crf 20 + aac."""
+    inp, out = str(inp), str(out)
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y"]
     for a, b in ranges:
         cmd += ["-ss", f"{a:.3f}", "-t", f"{b - a:.3f}", "-i", inp]
@@ -339,32 +319,23 @@ def ffmpeg_plan(ranges_path, inp, out, cmd_path):
     # range's first timestamp is off the output's 1/30 s grid)
     cmd += ["-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-fps_mode:v", "passthrough",
             "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-c:a", "aac", out]
-    with open(cmd_path, "w") as f:
-        json.dump(cmd, f)
+    return cmd
 
 
-def run(cmd_path):
-    cmd = json.load(open(cmd_path))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execvp(cmd[0], cmd)
-
-
-def commands(cmd_path):
-    cmd = json.load(open(cmd_path))
+def command_line(cmd):
+    """cmd shell-quoted, long input lists shortened."""
     pos = [i for i, a in enumerate(cmd) if a == "-ss"]
     if len(pos) > 3:  # the first two inputs and the last, not 40
         hidden = f"[... {len(pos) - 3} more -ss S -t D -i IN ...]"
         cmd = cmd[:pos[2]] + [hidden] + cmd[pos[-1]:]
-        print(" ".join(a if a == hidden else shlex.quote(a) for a in cmd))
-    else:
-        print(shlex.join(cmd))
+        return " ".join(a if a == hidden else shlex.quote(a) for a in cmd)
+    return shlex.join(cmd)
 
 
 # ----------------------------------------------------------------------------- checks
 
 def ffprobe(args):
-    return subprocess.run(["ffprobe", "-v", "error"] + args, capture_output=True, text=True).stdout.strip()
+    return c.ffprobe(*args)
 
 
 def probe(path):
@@ -374,12 +345,12 @@ def probe(path):
         except ValueError:
             return None
     packets = ffprobe(["-select_streams", "v:0", "-count_packets", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path])
-    print(json.dumps({
+    return {
         "packets": int(packets) if packets.isdigit() else None,
         "format_s": num(ffprobe(["-show_entries", "format=duration", "-of", "csv=p=0", path])),
         "video_s": num(ffprobe(["-select_streams", "v:0", "-show_entries", "stream=duration", "-of", "csv=p=0", path])),
         "audio_s": num(ffprobe(["-select_streams", "a:0", "-show_entries", "stream=duration", "-of", "csv=p=0", path])),
-    }))
+    }
 
 
 def frame_times(inp):
@@ -404,36 +375,19 @@ def expected_frames(ranges, inp):
     return out
 
 
-def expect(ranges_path, inp):
-    print(len(expected_frames(load_ranges(ranges_path), inp)))
-
-
-def read_cells(data):
-    """As bench_helpers.barcode: 24 bits over 48 cells, each with its complement; None if unreadable."""
-    values = []
-    for k in range(len(data) // 48):
-        cells = data[k * 48:(k + 1) * 48]
-        value, ok = 0, True
-        for b in range(24):
-            r, c = b // 8, b % 8
-            top, bottom = cells[r * 8 + c], cells[(r + 3) * 8 + c]
-            if (bottom >= 128) == (top >= 128) or abs(top - bottom) < 100:
-                ok = False
-            value |= (1 if top >= 128 else 0) << b
-        values.append(value if ok else None)
-    return values
-
-
-def barcodes(path, ranges_path, inp, period):
+def barcodes(path, ranges, inp, period):
+    """Decode path's frame-index barcodes and compare them with the frames the ranges select from inp
+    (whose barcode restarts every `period` frames): {frames, expected, match, unreadable,
+    first_mismatch, decode_errors}."""
     period = int(period)
     w = int(ffprobe(["-select_streams", "v:0", "-show_entries", "stream=width", "-of", "csv=p=0", path]))
     h = int(ffprobe(["-select_streams", "v:0", "-show_entries", "stream=height", "-of", "csv=p=0", path]))
-    side, x0, y0 = bench_helpers.geometry(w, h)
+    side, x0, y0 = c.barcode_geometry(w, h)
     p = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
                         "-vf", f"crop={side}:{side}:{x0}:{y0},scale=8:6:flags=area", "-pix_fmt", "gray",
                         "-f", "rawvideo", "pipe:1"], capture_output=True)
-    got = read_cells(p.stdout)
-    want = [k % period for k in expected_frames(load_ranges(ranges_path), inp)]
+    got = c.read_barcodes(p.stdout)
+    want = [k % period for k in expected_frames(ranges, inp)]
     first = None
     for i in range(max(len(got), len(want))):
         g = got[i] if i < len(got) else "missing"
@@ -441,26 +395,190 @@ def barcodes(path, ranges_path, inp, period):
         if g != e:
             first = {"frame": i, "got": g, "want": e}
             break
-    print(json.dumps({"frames": len(got), "expected": len(want), "match": first is None,
-                      "unreadable": sum(1 for v in got if v is None), "first_mismatch": first,
-                      "decode_errors": len(p.stderr.decode(errors="replace").splitlines())}))
+    return {"frames": len(got), "expected": len(want), "match": first is None,
+            "unreadable": sum(1 for v in got if v is None), "first_mismatch": first,
+            "decode_errors": len(p.stderr.decode(errors="replace").splitlines())}
 
 
-# ----------------------------------------------------------------------------- main
-
-def main():
-    if len(sys.argv) < 2:
-        raise SystemExit(__doc__)
-    cmd, args = sys.argv[1], sys.argv[2:]
-    table = {
-        "signals": signals, "recipe": recipe, "analyse": analyse, "field": field, "ffmpeg": ffmpeg_plan, "run": run,
-        "commands": commands, "probe": probe, "expect": expect, "barcodes": barcodes,
-        "median": lambda *v: bench_helpers.median(v),
-    }
-    if cmd not in table:
-        raise SystemExit(f"bench_highlights.py: unknown command {cmd}")
-    table[cmd](*args)
 
 
-if __name__ == "__main__":
-    main()
+# ----------------------------------------------------------------------------- the benchmark
+
+def add_arguments(p):
+    c.add_common_options(p)
+    p.add_argument("--reel-minutes", type=float, default=c.env_float("REEL_MINUTES", 20),
+                   help="reel target in minutes (env REEL_MINUTES; default 20 -> ~40 windows of 30 s); the ffmpeg "
+                        "re-encode of the reel is the long part (~4-6 min for 20 min of 720p on the 2-core machine)")
+    p.add_argument("--window-seconds", type=int, default=c.env_int("WINDOW_SECONDS", 30),
+                   help="length of every window (recipe windows.min = max; env WINDOW_SECONDS; default 30)")
+    p.add_argument("--seed", type=int, default=c.env_int("SEED", 20240601),
+                   help="seed of the generated chat/orders/products (env SEED)")
+    p.add_argument("--plan-runs", type=int, default=c.env_int("PLAN_RUNS", 1),
+                   help="timed runs of `reprise highlights --plan-only` (env PLAN_RUNS; default 1)")
+    p.add_argument("--cut-runs", "--runs", type=int, default=c.env_int("CUT_RUNS", 3, "RUNS"),
+                   help="timed runs of `reprise cut` of the reel (env CUT_RUNS or RUNS; default 3)")
+    p.add_argument("--ffmpeg-runs", type=int, default=c.env_int("FFMPEG_RUNS", 1),
+                   help="timed runs of the ffmpeg re-encode (env FFMPEG_RUNS; default 1)")
+    p.add_argument("--no-check-frames", dest="check_frames", action="store_false",
+                   default=os.environ.get("CHECK_FRAMES", "1") != "0",
+                   help="skip decoding both reels' frame-index barcodes (env CHECK_FRAMES=0)")
+    p.add_argument("--sample-seconds", type=int, default=c.env_int("SAMPLE_SECONDS", 600),
+                   help="length of the sample the long file is made of (default 600)")
+    p.add_argument("--copies", type=int, default=c.env_int("COPIES", 18),
+                   help="copies of the sample in the long file (default 18: 3 h)")
+
+
+def run(args):
+    b = c.Bench("highlights", args, "highlights-results", "highlights-outputs")
+    if not 0 < args.reel_minutes <= 120:
+        die(f"--reel-minutes must be in (0, 120] (got {args.reel_minutes:g})")
+    c.check_min("--window-seconds", args.window_seconds, 2)
+    for name, v in (("--plan-runs", args.plan_runs), ("--cut-runs", args.cut_runs), ("--ffmpeg-runs", args.ffmpeg_runs),
+                    ("--copies", args.copies), ("--sample-seconds", args.sample_seconds)):
+        c.check_min(name, v, 1)
+    reel_seconds = round(args.reel_minutes * 60)
+    if reel_seconds < args.window_seconds:
+        die("the reel (--reel-minutes) is shorter than one window")
+    c.check_tools()
+    # The packet index of the long file is the one `bench.py cut` caches (in BENCH_DIR/cache).
+    os.environ["XDG_CACHE_HOME"] = str(b.bench_dir / "cache")
+    b.ensure_reprise(needs=("highlights --help",))
+    R, OUTS = b.res, b.outs
+
+    li = c.long_inputs(b, args.sample_seconds, args.copies)
+    long, long_dur = li.long, li.long_duration
+    long_frames = c.stream_value(long, "v:0", "nb_frames")
+    log(f"long file: {long_dur} s, {long_frames} video frames, {c.du_h(long)}")
+
+    # 1. signals and recipe
+    sig, prof = R / "signals", R / "profile"
+    log(f"generating signal files (seed {args.seed})")
+    sig_summary = signals(long_dur, str(sig), args.seed)
+    recipe(str(prof), reel_seconds, args.window_seconds)
+    log(f"signals: {sig_summary}; recipe: reel target {reel_seconds} s of {args.window_seconds} s windows")
+    load_before = c.loadavg()
+    log(f"load average before timing: {load_before} (other work on the machine skews the numbers)")
+
+    # 2. plan
+    h_args = ["highlights", long, "-o", OUTS / "highlights", "--chat", sig / "chat.jsonl", "--orders", sig / "orders.csv",
+              "--products", sig / "products.json", "--profile-dir", prof, "--recipe", "bench", "--plan-only"]
+    plans = []
+    for i in range(1, args.plan_runs + 1):
+        w = b.timed("plan", [b.reprise, *h_args])
+        plans.append(load_plan(R / "plan.stdout"))
+        log(f"plan run {i}/{args.plan_runs}: reprise highlights --plan-only {w:.3f} s")
+    summary = analyse(R / "plan.stdout", sig / "planted.json", R / "ranges.json", R / "plan-summary.json")
+    ranges = load_ranges(R / "ranges.json")
+    plan_s = c.median([p["planSeconds"] for p in plans])
+    plan_cmd_s = c.median([p["seconds"] for p in plans])
+    nranges, reel_total = summary["reel_ranges"], summary["reel_seconds"]
+    log(f"reel: {nranges} ranges, {reel_total} s")
+
+    # 3. the reel: reprise cut vs ffmpeg
+    index_note = "cached beside the file"
+    if c.index_file(long) is None:
+        log(f"no packet index for {long} yet: building it with a 1 s cut (timed apart, not in the ratio)")
+        w = b.timed("index", [b.reprise, "cut", long, "-o", OUTS / "index-warmup.mp4", "--from", "0", "--to", "1",
+                              "--mode", "smart", "--json"])
+        index_note = f"built now by a 1 s cut in {w:.3f} s (not counted)"
+    r_args = ["cut", long, "-o", OUTS / "reel-reprise.mp4", "--segments", R / "ranges.json", "--mode", "smart", "--json"]
+    ff_cmd = ffmpeg_plan(ranges, long, OUTS / "reel-ffmpeg.mp4")
+    # Alternate so drift in the machine's load hits both alike.
+    for i in range(1, max(args.cut_runs, args.ffmpeg_runs) + 1):
+        if i <= args.cut_runs:
+            w = b.timed("reprise", [b.reprise, *r_args])
+            log(f"cut run {i}/{args.cut_runs}: reprise cut --segments ({nranges} ranges) {w:.3f} s")
+        if i <= args.ffmpeg_runs:
+            log(f"ffmpeg run {i}/{args.ffmpeg_runs}: re-encoding {reel_total} s of 720p (minutes)")
+            w = b.timed("ffmpeg", ff_cmd)
+            log(f"ffmpeg run {i}/{args.ffmpeg_runs}: {w:.3f} s")
+    cut_result = c.last_json(R / "reprise.stdout", lambda o: o.get("event") == "result")
+    if cut_result is None:
+        die("reprise cut printed no result JSON")
+    load_after = c.loadavg()
+
+    # checks (not timed)
+    log("checking outputs")
+    probes = {side: probe(OUTS / f"reel-{side}.mp4") for side in ("reprise", "ffmpeg")}
+    expect_frames = len(expected_frames(ranges, long))
+    bcs = {}
+    if args.check_frames:
+        log("decoding both reels' barcodes (--no-check-frames skips this)")
+        period = li.sample_seconds * c.FPS
+        bcs = {side: barcodes(OUTS / f"reel-{side}.mp4", ranges, long, period) for side in ("reprise", "ffmpeg")}
+    (R / "checks.json").write_text(json.dumps({"probes": probes, "barcodes": bcs}, indent=1))
+
+    # summary
+    def prow(label, n):
+        return f"  {label:<46} {b.wall(n):8.2f} {b.cpu(n):7.1f} {c.mb(b.peak_kb(n)):>7}   [{b.walls(n)}]"
+
+    def okfail(ok):
+        return "ok" if ok else "DIFFERENT"
+
+    def v(x):
+        return "n/a" if x is None else x
+    rp, fp = probes["reprise"]["packets"], probes["ffmpeg"]["packets"]
+    rd, fd = probes["reprise"]["format_s"], probes["ffmpeg"]["format_s"]
+    speedup = c.fdiv(b.wall("ffmpeg"), b.wall("reprise"))
+    long_label = c.span(li.sample_seconds * li.copies).replace("-", " ")
+    r = cut_result
+    lines = [
+        "==================== Reprise highlights benchmark ====================",
+        b.host_line(), b.reprise_line(),
+        f"input: {long} ({long_dur} s 1280x720 30 fps, {long_frames} frames, {c.du_h(long)}; {li.copies} x the "
+        f"{c.span(li.sample_seconds)} sample), {li.long_gen}; sample {li.sample_gen}",
+        f"signals (seed {args.seed}): {sig_summary}; in {sig}/",
+        f"recipe: {prof}/recipe-bench.yaml: windows {args.window_seconds} s (min = max, no snap, min_score 1), "
+        f"reel target {reel_seconds} s, teaser not in the reel",
+        f"load average: before {load_before}, after {load_after}",
+        "",
+        f"1. time to plan highlights for a {long_label} recording (reprise highlights --plan-only)",
+        f"  {'':<46} {'wall s':>8} {'cpu s':>7} {'peak MB':>7}   [wall of each run]",
+        prow("reprise highlights --plan-only (whole command)", "plan"),
+        f"  {'its planSeconds':<46} {plan_s:8.3f}   (scoring + windowing; runs: {' '.join(str(p['planSeconds']) for p in plans)})",
+        f"  {'its seconds (whole command, own clock)':<46} {plan_cmd_s:8.2f}   (the rest is reading signals + keyframe/loudness analysis)",
+    ]
+    lines += ["  " + x for x in summary["lines"]]
+    lines += [
+        "",
+        f"2. the reel: {nranges} ranges, {reel_total} s in all ({reel_total / 60:.1f} min), {expect_frames} frames in the source",
+        f"  {'':<46} {'wall s':>8} {'cpu s':>7} {'peak MB':>7}   [wall of each run]",
+        prow("reprise cut --segments --mode smart", "reprise"),
+        prow("ffmpeg CLI re-encode (one process, concat)", "ffmpeg"),
+        f"  packet index: {index_note}",
+        f"  reprise result: copied {r.get('copiedPackets')} packets, re-encoded {r.get('reencodedFrames')} frames, "
+        f"{r.get('frames')} frames, {r.get('duration', 0):.3f} s, engine {r.get('seconds', 0):.2f} s",
+        f"  {'ffmpeg / reprise (wall)':<46} {speedup:>7}x  target >= {TARGET_SPEEDUP}  "
+        f"{c.pf(speedup != 'nan' and float(speedup) >= TARGET_SPEEDUP)}",
+        "",
+        "3. outputs (video packets by ffprobe -count_packets; durations in s)",
+        f"  {'':<10} {'packets':>8} {'format':>10} {'video':>10} {'audio':>10}   barcodes",
+    ]
+    for side in ("reprise", "ffmpeg"):
+        d = bcs.get(side)
+        if d is None:
+            bc = "(not checked)"
+        elif d["match"] and not d["decode_errors"]:
+            bc = f"all {d['frames']} as expected"
+        else:
+            bc = (f"{d['frames']} frames, {d['expected']} expected, {d['unreadable']} unreadable, "
+                  f"{d['decode_errors']} decode error lines, first mismatch {d['first_mismatch']}")
+        pr = probes[side]
+        lines.append(f"  {side:<10} {v(pr['packets']):>8} {v(pr['format_s']):>10} {v(pr['video_s']):>10} "
+                     f"{v(pr['audio_s']):>10}   {bc}")
+    lines += [
+        f"  same frame count: {okfail(rp == fp)} ({v(rp)} vs {v(fp)}; the ranges hold {expect_frames}: "
+        f"reprise {okfail(rp == expect_frames)}, ffmpeg {okfail(fp == expect_frames)})",
+        f"  duration within {DURATION_TOL} s: {okfail(rd is not None and fd is not None and abs(rd - fd) <= DURATION_TOL)} "
+        f"({v(rd)} vs {v(fd)}; the ranges: {reel_total})",
+        "",
+        "commands:",
+        "  reprise " + " ".join(map(str, h_args)),
+        "  reprise " + " ".join(map(str, r_args)),
+        "  " + command_line(ff_cmd),
+        "",
+        f"raw numbers: {R}/*.runs (wall user sys maxrss_kB), plan JSON {R}/plan.stdout, outputs in {OUTS}/; "
+        f"total bench time {b.elapsed()} s",
+        "======================================================================",
+    ]
+    b.summary(lines, "summary-highlights.txt")

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Reprise benchmarks: Reprise against the ffmpeg CLI (or on its own, for the daemon) on the same work.
+
+  scripts/bench.py cut          reprise cut (smart, exact) vs ffmpeg's re-encode; 10-min and 3-h files
+  scripts/bench.py transcode    reprise transcode vs the ffmpeg CLI with the same filters and options
+  scripts/bench.py ladder       reprise ladder vs one ffmpeg process (split) and N+1 separate ones
+  scripts/bench.py highlights   reprise highlights planning a 3-h recording; its reel: cut vs ffmpeg
+  scripts/bench.py daemon       the watch-folder daemon: latency, idle cost, throughput
+
+Each builds .build/release/reprise first (unless --skip-build / --reprise-bin), caches its inputs in
+bench-out/ (git-ignored; --bench-dir), times every run (wall, user+sys CPU, peak RSS of the child),
+prints a summary and keeps it in bench-out/summary*.txt. Options default to the environment variables
+the old shell scripts read (RUNS, BENCH_DIR, REPRISE_BIN, SKIP_BUILD=1, SECONDS, ...); see
+`scripts/bench.py SUBCOMMAND --help`. Exit status: 0 even when a target is missed (this is a report);
+1 on real errors (a command failed, a tool is missing).
+"""
+import argparse
+import sys
+
+sys.dont_write_bytecode = True  # no scripts/benchlib/__pycache__ in the work tree
+
+from benchlib import common, cut, daemon, highlights, ladder, transcode  # noqa: E402
+
+BENCHMARKS = {
+    "cut": (cut, "reprise cut (smart, exact) vs ffmpeg's re-encode, 10-min and 3-h files"),
+    "transcode": (transcode, "reprise transcode vs the ffmpeg CLI with the same filters and options"),
+    "ladder": (ladder, "reprise ladder vs one ffmpeg process (split) and N+1 separate ones"),
+    "highlights": (highlights, "reprise highlights planning a 3-h recording; its reel: cut vs ffmpeg"),
+    "daemon": (daemon, "the watch-folder daemon: latency, idle cost, throughput"),
+}
+
+
+def main(argv=None):
+    try:
+        parser = argparse.ArgumentParser(prog="scripts/bench.py", description=__doc__,
+                                         formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = parser.add_subparsers(dest="benchmark", required=True, metavar="{" + ",".join(BENCHMARKS) + "}")
+        for name, (module, summary) in BENCHMARKS.items():
+            p = sub.add_parser(name, help=summary, description=module.__doc__,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+            module.add_arguments(p)  # option defaults come from the environment
+        args = parser.parse_args(argv)
+        BENCHMARKS[args.benchmark][0].run(args)
+    except common.BenchError as e:
+        common.log(f"error: {e}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
