@@ -31,9 +31,13 @@ import subprocess
 import time
 
 from . import common as c
+from . import highlights
 from .common import die, log
 
 DEFAULT_FORMS = "transcode:vertical-short,transcode:long-form-720p"
+# The shipped systemd/reprise.yaml's forms: what a dropped recording becomes by default.
+PACKAGE_FORMS = "shorts,highlights,transcode:long-form-720p,transcode:overseas-low,ladder:default,ladder:overseas"
+PACKAGE_TARGET = 0.35  # the whole package within this share of the recording's length (issue 13)
 
 TERMINAL = {"done", "failed", "quarantined", "cancelled"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -338,8 +342,17 @@ def throughput(out_path):
     timeout = float(env("JOB_TIMEOUT"))
     follower = LogFollower(env("LOG"))
     dests = [os.path.join(watch, f"rec{k:02d}.mp4") for k in range(1, n + 1)]
-    # Copy every file under a name the daemon ignores first, then rename them all in a burst.
+    # Copy every file under a name the daemon ignores first, then rename them all in a burst. The
+    # signal sidecars (chat, orders, products) go in first, so highlights read them at once.
+    sidecars = {}
+    if env("SIGNALS") == "True":
+        sig_dir = os.path.join(os.path.dirname(watch), "signals")
+        log("throughput: signals: " + highlights.signals(rec_s, sig_dir, 1))
+        sidecars = {os.path.join(sig_dir, f): suffix for f, suffix in
+                    (("chat.jsonl", ".chat.jsonl"), ("orders.csv", ".orders.csv"), ("products.json", ".products.json"))}
     for d in dests:
+        for f, suffix in sidecars.items():
+            shutil.copyfile(f, d[:-len(".mp4")] + suffix)
         shutil.copyfile(src, d + ".part")
     os.sync()
     st0 = proc_stat(pid)
@@ -442,6 +455,7 @@ def throughput(out_path):
     wall = (t_end - t_drop) if t_end else None
     res = {
         "recordings": n, "rec_seconds": rec_s, "forms": forms, "workers": int(env("WORKERS")),
+        "signals": bool(sidecars),
         "jobs_expected": want, "jobs_seen": len(jobs), "states": states, "timed_out": timed_out,
         "wall_s": None if wall is None else round(wall, 3),
         "first_start_s": round(first_start - t_drop, 3),
@@ -569,6 +583,10 @@ def report(res_dir):
             out(f"   wall, drop -> last job finished       {t['wall_s']:8.1f} s   (includes the quiet period; "
                   f"first job started after {t['first_start_s']:.1f} s)")
             out(f"   jobs per minute                       {t['jobs_per_min']:8.2f}")
+            share = t["wall_s"] / (t["recordings"] * t["rec_seconds"])
+            ok = share <= PACKAGE_TARGET
+            out(f"   wall / length of the recordings        {share:8.3f}x  "
+                + (f"target <= {PACKAGE_TARGET} (the default package)  {c.pf(ok)}" if t["forms"] == PACKAGE_FORMS.split(",") else "(info)"))
             out(f"   seconds of video per second of wall   {t['video_s_per_s']:8.3f}   "
                   f"({t['recordings'] * t['rec_seconds']:g} s of input, each made into {len(t['forms'])} forms)")
             out(f"   sum of per-job times                  {t['sum_job_s_log']:8.1f} s   ('done' seconds=; "
@@ -638,6 +656,12 @@ def add_arguments(p):
                    help="phase 3: recordings dropped at once (env RECORDINGS; default 10)")
     p.add_argument("--rec-seconds", type=int, default=e("REC_SECONDS", 30),
                    help="phase 3: their length in seconds (env REC_SECONDS; default 30)")
+    p.add_argument("--signals", action="store_true", default=c.env_flag("SIGNALS"),
+                   help="phase 3: drop generated chat, orders and products sidecars with each recording (env SIGNALS=1)")
+    p.add_argument("--package", action="store_true",
+                   help="the default package of one 20-minute recording: --forms " + PACKAGE_FORMS +
+                        " --recordings 1 --rec-seconds 1200 --signals, no latency phase, 2 s idle; "
+                        "prints wall / recording length against the 0.35x target")
     p.add_argument("--job-timeout", type=int, default=e("JOB_TIMEOUT", 1800),
                    help="give up waiting for a phase's jobs after this many seconds (env JOB_TIMEOUT; default 1800)")
 
@@ -665,6 +689,9 @@ def stop_daemon(proc, res_dir, dlog):
 
 
 def run(args):
+    if args.package:
+        args.forms, args.recordings, args.rec_seconds, args.signals = PACKAGE_FORMS, 1, 1200, True
+        args.lat_files, args.idle_seconds = 0, 2
     for name, v, low in (("--workers", args.workers, 1), ("--lat-files", args.lat_files, 0),
                          ("--lat-seconds", args.lat_seconds, 2), ("--slow-chunks", args.slow_chunks, 1),
                          ("--idle-seconds", args.idle_seconds, 1), ("--recordings", args.recordings, 0),
@@ -709,7 +736,8 @@ def run(args):
                         QUIET=args.quiet, FORMS=args.forms, WORKERS=args.workers, LAT_INPUT=lat_input,
                         LAT_FILES=args.lat_files, SLOW_COPY_SECONDS=args.slow_copy_seconds,
                         SLOW_CHUNKS=args.slow_chunks, IDLE_SECONDS=args.idle_seconds, REC_INPUT=rec_input,
-                        REC_SECONDS=args.rec_seconds, RECORDINGS=args.recordings, JOB_TIMEOUT=args.job_timeout)
+                        REC_SECONDS=args.rec_seconds, RECORDINGS=args.recordings, JOB_TIMEOUT=args.job_timeout,
+                        SIGNALS=bool(args.signals))
         if args.lat_files > 0:
             log(f"phase 1: latency, {2 * args.lat_files} drops of a {args.lat_seconds} s recording "
                 f"(quiet period {args.quiet:g} s)")
