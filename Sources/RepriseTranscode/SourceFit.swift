@@ -18,7 +18,7 @@ public struct VideoPath: Encodable, Sendable, Equatable {
 /// from the transcode so the ladder's top rung can ask the same question.
 public enum SourceFit {
     /// What the check needs to know about the source's video over the range.
-    public struct Facts: Sendable, Equatable {
+    public struct Facts: Sendable {
         /// FFmpeg's codec name ("h264", "hevc").
         public var codec: String
         /// FFmpeg's profile number (`AVCodecParameters.profile`) and name ("High"), when known.
