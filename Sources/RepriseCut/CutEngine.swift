@@ -13,6 +13,8 @@ public struct CutRequest: Sendable {
     public var chapters: [CutChapter] = []
     /// libavformat muxer name; nil: chosen from the output's extension.
     public var formatName: String? = nil
+    /// Quality of the re-encoded edges; nil: the source's local bitrate.
+    public var edgeQuality: EdgeEncoding.Quality? = nil
     /// How the audio is encoded; nil: AAC matching the source.
     public var audio: CutAudioOutput? = nil
     public init(input: String, output: String, ranges: [RangeRequest], mode: CutMode) {
@@ -127,7 +129,7 @@ public final class CutEngine {
         let bitRate = CutEngine.localBitRate(index: index, plans: plans)
         let edge: EdgeEncoding? = needsEncoding
             ? try EdgeEncoding(stream: video, info: demuxer.streams[videoIndex], bitRate: bitRate, preset: request.preset,
-                               matchSource: matchable, outputNeedsGlobalHeader: muxer.needsGlobalHeader)
+                               matchSource: matchable, outputNeedsGlobalHeader: muxer.needsGlobalHeader, quality: request.edgeQuality)
             : nil
         let videoOut = try muxer.addStream()
         try CutEngine.configureVideoStream(videoOut, source: video, edge: edge, muxer: muxer)

@@ -37,6 +37,11 @@ enum SourceCopy {
         var request = CutRequest(input: job.input, output: job.output, ranges: [job.range], mode: .smart)
         request.formatName = OutputPipeline.Container.file(profile.container).format
         request.preset = profile.video.encoderOptions["preset"] ?? "veryfast"
+        // The edges are made as the profile would make its frames (its quality, under its cap).
+        if let crf = profile.video.quality {
+            request.edgeQuality = EdgeEncoding.Quality(crf: crf, maxBitRate: profile.video.maxBitrate.map(Int64.init),
+                                                       bufferSize: profile.video.bufferSize.map(Int64.init))
+        }
         request.audio = CutAudioOutput(encoder: settings, filter: { format in
             AudioRender.plan(audio: audio, duration: duration, measured: measured, sampleFormat: format).filter
         }, observe: { meter.read($0) })
