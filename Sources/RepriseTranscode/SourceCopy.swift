@@ -32,7 +32,9 @@ enum SourceCopy {
         settings.codecName = choice.encoder
         settings.options = choice.options.filter { $0.key != "b" }
         let (audio, duration, measured) = (profile.audio, job.duration, job.measured)
-        let render = AudioRender.plan(audio: audio, duration: duration, measured: measured, sampleFormat: "fltp")
+        // The meter is only read for a loudness target (the result's `loudness`).
+        let metered = audio.loudness != nil
+        let render = AudioRender.plan(audio: audio, duration: duration, measured: measured, sampleFormat: "fltp", metered: metered)
         let meter = Meter()
         var request = CutRequest(input: job.input, output: job.output, ranges: [job.range], mode: .smart)
         request.formatName = OutputPipeline.Container.file(profile.container).format
@@ -43,7 +45,7 @@ enum SourceCopy {
                                                        bufferSize: profile.video.bufferSize.map(Int64.init))
         }
         request.audio = CutAudioOutput(encoder: settings, filter: { format in
-            AudioRender.plan(audio: audio, duration: duration, measured: measured, sampleFormat: format).filter
+            AudioRender.plan(audio: audio, duration: duration, measured: measured, sampleFormat: format, metered: metered).filter
         }, observe: { meter.read($0) })
         if profile.chapters {
             request.chapters = job.chapters.map {

@@ -79,7 +79,7 @@ public final class TranscodeEngine {
         let chapters = TranscodeEngine.chapters(request.chapters, plan: plan, timeBase: base, origin: planner.origin)
         var pipelines: [OutputPipeline] = []
         do {
-            for (o, span) in zip(request.outputs, spans) where !TranscodeEngine.copies(o, request, paths) {
+            for (n, (o, span)) in zip(request.outputs, spans).enumerated() where paths[n].path != .copied {
                 let key = LoudnessPrepass.Key(channels: o.profile.audio.channels, duration: base.seconds(span.end))
                 let setup = OutputPipeline.Setup(container: .file(o.profile.container), videoInput: videoInput, audioInput: audioInput, sourceRotation: info.rotation,
                                                  sourceFrameRate: frameRate, videoLimit: span.limit, videoEnd: span.end,
@@ -105,15 +105,17 @@ public final class TranscodeEngine {
         var remaining = pipelines[...]
         for (n, (o, span)) in zip(request.outputs, spans).enumerated() {
             let key = LoudnessPrepass.Key(channels: o.profile.audio.channels, duration: base.seconds(span.end))
-            guard TranscodeEngine.copies(o, request, paths) else {
+            guard paths[n].path == .copied else {
                 let p = remaining.removeFirst()
                 reports.append(OutputReport(pipeline: p, measuredInput: measured[key], video: paths[n]))
                 continue
             }
             // The same frames the decode would give: the planned range, cut where the profile's duration.max ends it.
-            let range = span.end == plan.endPTS - plan.firstPTS ? (request.range ?? RangeRequest(from: .frame(0), to: .frame(planner.order.count)))
-                : RangeRequest(from: .frame(TranscodeEngine.frameIndex(planner: planner, at: plan.firstPTS)),
-                               to: .frame(TranscodeEngine.frameIndex(planner: planner, at: plan.firstPTS + span.end)))
+            var range = request.range ?? RangeRequest(from: .frame(0), to: .frame(planner.order.count))
+            if span.end < plan.endPTS - plan.firstPTS {
+                range = RangeRequest(from: .frame(TranscodeEngine.frameIndex(planner: planner, at: plan.firstPTS)),
+                                     to: .frame(TranscodeEngine.frameIndex(planner: planner, at: plan.firstPTS + span.end)))
+            }
             let job = SourceCopy.Job(input: request.input, output: o.path, profile: o.profile, range: range,
                                      duration: base.seconds(span.end), measured: measured[key], chapters: chapters,
                                      facts: facts, path: paths[n])
@@ -126,12 +128,6 @@ public final class TranscodeEngine {
         let from = base.seconds(plan.firstPTS - planner.origin)
         return TranscodeResult(input: request.input, from: from, to: base.seconds(plan.endPTS - planner.origin),
                                frames: kept, outputs: reports, seconds: Date().timeIntervalSince(started))
-    }
-
-    /// Whether this output is made by copying the source's video.
-    static func copies(_ o: TranscodeRequest.Output, _ request: TranscodeRequest, _ paths: [VideoPath]) -> Bool {
-        guard let n = request.outputs.firstIndex(where: { $0.path == o.path }) else { return false }
-        return paths[n].path == .copied
     }
 
     /// Position in presentation order of the first frame presented at or after `pts`.
