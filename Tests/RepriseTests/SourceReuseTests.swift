@@ -89,20 +89,22 @@ final class SourceReuseTests: XCTestCase {
         XCTAssertLessThan(measured.truePeak, -0.5, "true peak under the −1 dBTP ceiling (\(measured))")
     }
 
-    /// One run, three profiles: long-form-720p copies; a variant capped at 300k and one that says
-    /// `reuse: never` share the decode and re-encode, each saying why. Every output holds the range's frames.
+    /// One run, four profiles: long-form-720p copies, and so does a variant with `duration.max: 1`
+    /// (its first second only); a variant capped at 300k and one that says `reuse: never` share the
+    /// decode and re-encode, each saying why. Every output holds the range's frames.
     func testProfilesThatDoNotFitShareTheDecodeAndSayWhy() throws {
         let source = try Self.source()
         let profiles = try ProfileFolder.make([
             "capped-720p": try Self.variant("capped-720p") { $0.replacingOccurrences(of: "max_bitrate: 5M", with: "max_bitrate: 300k") },
             "never-720p": try Self.variant("never-720p") { $0.replacingOccurrences(of: "reuse: auto", with: "reuse: never") },
+            "clipped-720p": try Self.variant("clipped-720p") { $0 + "duration:\n  max: 1\n" },
         ])
         let out = ScratchSpace.makeFolder("reuse-mixed")
-        let run = try TranscodeRun.run(source, profiles: ["long-form-720p", "capped-720p", "never-720p"], output: out,
+        let run = try TranscodeRun.run(source, profiles: ["long-form-720p", "capped-720p", "never-720p", "clipped-720p"], output: out,
                                        extra: ["--from", "1.1", "--to", "3"], profileDirs: [profiles])
         XCTAssertEqual(run.status, 0, run.transcript)
-        let paths = ["long-form-720p", "capped-720p", "never-720p"].map { run.entry($0)?["video"]?["path"]?.string }
-        XCTAssertEqual(paths, ["copied", "re-encoded", "re-encoded"], run.transcript)
+        let paths = ["long-form-720p", "capped-720p", "never-720p", "clipped-720p"].map { run.entry($0)?["video"]?["path"]?.string }
+        XCTAssertEqual(paths, ["copied", "re-encoded", "re-encoded", "copied"], run.transcript)
         let capped = run.entry("capped-720p")?["video"]?["reason"]?.string ?? ""
         XCTAssertTrue(capped.hasPrefix("source bitrate ") && capped.hasSuffix(" over max_bitrate 300k"), capped)
         XCTAssertEqual(run.entry("never-720p")?["video"]?["reason"]?.string, "never-720p does not reuse the source (reuse: never)")
@@ -111,6 +113,10 @@ final class SourceReuseTests: XCTestCase {
         for name in ["long-form-720p", "capped-720p", "never-720p"] {
             XCTAssertEqual(run.entry(name)?["frames"]?.double, 57, "\(name): frames 33…89")
         }
+        let clipped = URL(fileURLWithPath: try XCTUnwrap(run.entry("clipped-720p")?["output"]?.string))
+        XCTAssertEqual(try Self.md5s(clipped).count, 30, "clipped-720p: its first second, frames 33…62")
+        XCTAssertEqual(run.entry("clipped-720p")?["frames"]?.double, 30)
+        XCTAssertEqual(run.entry("clipped-720p")?["duration"]?.double ?? 0, 1, accuracy: 0.001)
     }
 
     /// A 4:3 source is pillarboxed by long-form-720p: another size, so it is re-encoded.
