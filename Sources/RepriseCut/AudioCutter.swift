@@ -20,6 +20,12 @@ final class AudioCutter {
     private let chunk = Frame()
     private let encodedPacket = Packet()
     private var outputSamples: Int64 = 0
+    /// The caller's filter chain between the cut samples and the encoder, and who sees its output.
+    private var shaping: (graph: FilterGraph, observe: (@Sendable (UnsafeMutablePointer<AVFrame>) -> Void)?)? = nil
+    private let shaped = Frame()
+    private var encodedSamples: Int64 = 0
+    /// The encoder's time base: the packets' clock.
+    var encoderTimeBase: TimeBase { encoder.timeBase }
 
     // The window being filled, in source samples (1/sampleRate on the source clock).
     private var windowStart: Int64 = 0
@@ -38,7 +44,7 @@ final class AudioCutter {
     /// First sample of the source's audio stream: nothing earlier exists to pre-roll from.
     let streamStart: Int64
 
-    init(demuxer: Demuxer, stream: Int, muxer: Muxer) throws {
+    init(demuxer: Demuxer, stream: Int, muxer: Muxer, output: CutAudioOutput? = nil) throws {
         sourceStream = stream
         let st = demuxer.stream(stream)
         sourceTimeBase = TimeBase(st.pointee.time_base)
@@ -49,14 +55,28 @@ final class AudioCutter {
         jitter = sourceTimeBase.rescaleUp(1, to: rate) + 1
         streamStart = st.pointee.start_time == NOPTS ? 0 : sourceTimeBase.rescale(st.pointee.start_time, to: rate)
         let channels = max(1, min(Int(par.ch_layout.nb_channels), 8))
-        var bitRate = par.bit_rate
-        if bitRate < 64_000 || bitRate > 320_000 { bitRate = Int64(channels >= 2 ? 160_000 : 96_000) }
-        var settings = AudioEncoderSettings(sampleRate: sampleRate, channels: channels, bitRate: bitRate)
-        settings.globalHeader = muxer.needsGlobalHeader
-        // The default two-loop search costs several times more for no audible gain at these rates.
-        settings.options["aac_coder"] = "fast"
-        encoder = try Encoder(audio: settings)
-        buffer = try AudioBuffer(format: AVSampleFormat(rawValue: encoder.context.pointee.sample_fmt.rawValue), channels: channels)
+        if let output {
+            // The caller's encoder, behind its filter chain: the buffer holds the cut in planar float.
+            var settings = output.encoder
+            settings.globalHeader = muxer.needsGlobalHeader
+            encoder = try Encoder(audio: settings)
+            buffer = try AudioBuffer(format: AV_SAMPLE_FMT_FLTP, channels: channels)
+            let format = av_get_sample_fmt_name(encoder.context.pointee.sample_fmt).map { String(cString: $0) } ?? "fltp"
+            let input = FilterGraph.AudioInput(sampleRate: sampleRate, sampleFormat: AV_SAMPLE_FMT_FLTP.rawValue,
+                                               channels: channels, timeBase: rate)
+            let graph = try FilterGraph(audio: input, description: output.filter(format))
+            if encoder.frameSize > 0 { graph.setOutputFrameSize(encoder.frameSize) }
+            shaping = (graph, output.observe)
+        } else {
+            var bitRate = par.bit_rate
+            if bitRate < 64_000 || bitRate > 320_000 { bitRate = Int64(channels >= 2 ? 160_000 : 96_000) }
+            var settings = AudioEncoderSettings(sampleRate: sampleRate, channels: channels, bitRate: bitRate)
+            settings.globalHeader = muxer.needsGlobalHeader
+            // The default two-loop search costs several times more for no audible gain at these rates.
+            settings.options["aac_coder"] = "fast"
+            encoder = try Encoder(audio: settings)
+            buffer = try AudioBuffer(format: AVSampleFormat(rawValue: encoder.context.pointee.sample_fmt.rawValue), channels: channels)
+        }
         let out = try muxer.addStream()
         try encoder.copyParameters(to: out)
         out.pointee.time_base = encoder.timeBase.rational
@@ -161,7 +181,7 @@ final class AudioCutter {
     }
 
     func encodeAvailable(final: Bool, write: (Packet) throws -> Void) throws {
-        let size = encoder.frameSize > 0 ? encoder.frameSize : 1024
+        let size = encoder.frameSize > 0 && shaping == nil ? encoder.frameSize : 1024
         // The newest samples wait unencoded: a later run's audio (after a reset) may replace them.
         while buffer.count >= size + AudioCutter.holdBack || (final && buffer.count > 0) {
             let n = try buffer.read(into: chunk, count: min(size, buffer.count), sampleRate: sampleRate)
@@ -173,6 +193,22 @@ final class AudioCutter {
     }
 
     private func encode(_ frame: Frame?, write: (Packet) throws -> Void) throws {
+        if let (graph, observe) = shaping {
+            // Samples timed from the output's start go through the chain; what comes out is encoded.
+            try graph.send(frame)
+            while try graph.receive(into: shaped) == .ok {
+                observe?(shaped.pointer)
+                shaped.pts = encodedSamples
+                encodedSamples += Int64(shaped.sampleCount)
+                try encodeNow(shaped, write: write)
+            }
+            if frame == nil { try encodeNow(nil, write: write) }
+            return
+        }
+        try encodeNow(frame, write: write)
+    }
+
+    private func encodeNow(_ frame: Frame?, write: (Packet) throws -> Void) throws {
         try encoder.encode(frame, into: encodedPacket) { packet in
             packet.pointer.pointee.stream_index = Int32(outputStream)
             try write(packet)

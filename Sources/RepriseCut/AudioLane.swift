@@ -93,7 +93,7 @@ final class AudioLane: @unchecked Sendable {
     }
 
     private func write(_ p: Packet) throws {
-        p.rescale(from: TimeBase(1, Int32(sampleRate)), to: muxer.timeBase(of: cutter.outputStream))
+        p.rescale(from: cutter.encoderTimeBase, to: muxer.timeBase(of: cutter.outputStream))
         p.pointer.pointee.pos = -1
         muxLock.lock(); defer { muxLock.unlock() }
         try muxer.write(p)

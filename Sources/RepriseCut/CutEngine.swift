@@ -11,8 +11,29 @@ public struct CutRequest: Sendable {
     public var preset: String = "veryfast"
     /// Chapters of the output, in output seconds (e.g. one per product in a highlight reel).
     public var chapters: [CutChapter] = []
+    /// libavformat muxer name; nil: chosen from the output's extension.
+    public var formatName: String? = nil
+    /// Quality of the re-encoded edges; nil: the source's local bitrate.
+    public var edgeQuality: EdgeEncoding.Quality? = nil
+    /// How the audio is encoded; nil: AAC matching the source.
+    public var audio: CutAudioOutput? = nil
     public init(input: String, output: String, ranges: [RangeRequest], mode: CutMode) {
         self.input = input; self.output = output; self.ranges = ranges; self.mode = mode
+    }
+}
+
+/// The cut's audio as a caller wants it (a transcode profile): its encoder, behind a libavfilter
+/// chain that the cut samples pass through first (e.g. loudness normalisation).
+public struct CutAudioOutput: Sendable {
+    public var encoder: AudioEncoderSettings
+    /// The chain, given the encoder's sample format name. Its input: the cut's samples at the
+    /// source's rate, planar float, timed in samples from the output's start.
+    public var filter: @Sendable (_ sampleFormat: String) -> String
+    /// Sees every frame the chain puts out, before it is encoded (e.g. a loudness meter).
+    public var observe: (@Sendable (UnsafeMutablePointer<AVFrame>) -> Void)?
+    public init(encoder: AudioEncoderSettings, filter: @escaping @Sendable (String) -> String,
+                observe: (@Sendable (UnsafeMutablePointer<AVFrame>) -> Void)? = nil) {
+        self.encoder = encoder; self.filter = filter; self.observe = observe
     }
 }
 
@@ -63,7 +84,7 @@ public final class CutEngine {
         let started = Date()
         try InputChecks.validate(input: request.input, output: request.output)
         let ext = (request.output as NSString).pathExtension.lowercased()
-        guard let formatName = CutEngine.outputFormats[ext] else {
+        guard let formatName = request.formatName ?? CutEngine.outputFormats[ext] else {
             throw CutError(.unsupported, path: request.output, detail: "unknown output type '.\(ext)' (use .mp4, .mkv or .ts)")
         }
         let demuxer: Demuxer
@@ -108,7 +129,7 @@ public final class CutEngine {
         let bitRate = CutEngine.localBitRate(index: index, plans: plans)
         let edge: EdgeEncoding? = needsEncoding
             ? try EdgeEncoding(stream: video, info: demuxer.streams[videoIndex], bitRate: bitRate, preset: request.preset,
-                               matchSource: matchable, outputNeedsGlobalHeader: muxer.needsGlobalHeader)
+                               matchSource: matchable, outputNeedsGlobalHeader: muxer.needsGlobalHeader, quality: request.edgeQuality)
             : nil
         let videoOut = try muxer.addStream()
         try CutEngine.configureVideoStream(videoOut, source: video, edge: edge, muxer: muxer)
@@ -116,7 +137,12 @@ public final class CutEngine {
         let muxLock = NSLock()
         var audio: AudioLane? = nil
         if let a = demuxer.bestAudioStream {
-            do { audio = AudioLane(cutter: try AudioCutter(demuxer: demuxer, stream: a, muxer: muxer), muxer: muxer, muxLock: muxLock) } catch {
+            do {
+                audio = AudioLane(cutter: try AudioCutter(demuxer: demuxer, stream: a, muxer: muxer, output: request.audio),
+                                  muxer: muxer, muxLock: muxLock)
+            } catch {
+                // Audio the caller asked for in a given shape is not left out quietly.
+                if request.audio != nil { throw error }
                 progress?.note("\(request.input): audio left out (\(error))")
             }
         }

@@ -15,11 +15,23 @@ public struct EdgeEncoding {
     /// Whether the output needs in-band parameter sets to be honoured (hev1 in MP4).
     public let needsInBandParameterSets: Bool
 
+    /// Constant quality for the edges, capped, in place of the source's average bitrate (a short
+    /// average-bitrate encode starts starved): a transcode profile's `quality` and `max_bitrate`.
+    public struct Quality: Sendable, Equatable {
+        public var crf: Double
+        public var maxBitRate: Int64?
+        public var bufferSize: Int64?
+        public init(crf: Double, maxBitRate: Int64? = nil, bufferSize: Int64? = nil) {
+            self.crf = crf; self.maxBitRate = maxBitRate; self.bufferSize = bufferSize
+        }
+    }
+
     /// - Parameter matchSource: false when the source codec can't be matched (exact fallback to H.264).
     /// - Parameter inBandParameterSets: sets the source carries in its packets (after a reconnect),
     ///   where known: the edges' H.264 id avoids theirs too.
     public init(stream: UnsafeMutablePointer<AVStream>, info: StreamInfo, bitRate: Int64, preset: String,
-                matchSource: Bool, outputNeedsGlobalHeader: Bool, inBandParameterSets: ParameterSets? = nil) throws {
+                matchSource: Bool, outputNeedsGlobalHeader: Bool, inBandParameterSets: ParameterSets? = nil,
+                quality: Quality? = nil) throws {
         let par = stream.pointee.codecpar!.pointee
         let extradata = par.extradata.map { Array(UnsafeBufferPointer(start: $0, count: Int(par.extradata_size))) } ?? []
         let isHEVC = par.codec_id == AV_CODEC_ID_HEVC
@@ -47,6 +59,11 @@ public struct EdgeEncoding {
             s.maxRate = bitRate * 2
             s.bufferSize = bitRate * 2
         }
+        if let quality {
+            s.bitRate = nil
+            s.maxRate = quality.maxBitRate
+            s.bufferSize = quality.bufferSize ?? quality.maxBitRate.map { $0 * 2 }
+        }
         s.options["preset"] = preset
         var inBand = false
         switch family {
@@ -57,11 +74,12 @@ public struct EdgeEncoding {
             let id = sourceParameterSets.unusedH264ID(avoiding: inBandParameterSets.map { [$0] } ?? [])
             s.options["x264-params"] = "sps-id=\(id)"
             if bitRate <= 0 { s.options["crf"] = "18" }
+            if let quality { s.options["crf"] = String(quality.crf) }
         case .hevc:
             s.codecName = "libx265"
             var params = ["log-level=error", "bframes=0", "repeat-headers=1", "open-gop=0", "scenecut=0", "info=0"]
             if par.level > 0 { params.append("level-idc=\(Double(par.level) / 30.0)") }
-            if bitRate <= 0 { params.append("crf=20") }
+            if let quality { params.append("crf=\(quality.crf)") } else if bitRate <= 0 { params.append("crf=20") }
             s.options["x265-params"] = params.joined(separator: ":")
             if par.profile == 2 { s.options["profile"] = "main10" } else if par.profile == 1 { s.options["profile"] = "main" }
             inBand = true

@@ -25,6 +25,8 @@ public struct StreamInfo: Sendable {
     public var rotation: Double
     public var frameCount: Int64
     public var isAttachedPicture: Bool
+    /// Primaries, transfer, matrix, range and bit depth (video streams).
+    public var colour: ColourProperties? = nil
 }
 
 /// An opened input file. Owns the AVFormatContext; closes it with avformat_close_input.
@@ -137,7 +139,7 @@ public final class Demuxer {
         }
         let pixName: String? = kind == .video ? av_get_pix_fmt_name(AVPixelFormat(rawValue: par.format)).map { String(cString: $0) } : nil
         let profName = avcodec_profile_name(par.codec_id, par.profile).map { String(cString: $0) }
-        return StreamInfo(
+        var info = StreamInfo(
             index: Int(st.pointee.index), kind: kind, codecID: par.codec_id.rawValue,
             codecName: String(cString: avcodec_get_name(par.codec_id)),
             timeBase: TimeBase(st.pointee.time_base), startTime: st.pointee.start_time,
@@ -148,5 +150,7 @@ public final class Demuxer {
             realFrameRate: st.pointee.r_frame_rate, rotation: cff_stream_rotation(st),
             frameCount: st.pointee.nb_frames,
             isAttachedPicture: st.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC != 0)
+        if kind == .video { info.colour = ColourProperties(parameters: st.pointee.codecpar) }
+        return info
     }
 }

@@ -18,6 +18,8 @@ public struct Profile: Equatable, Sendable {
     public enum VideoCodec: String, CaseIterable, Sendable { case h264, hevc, av1 }
     public enum AudioCodec: String, CaseIterable, Sendable { case aac, heAAC = "he-aac", heAACv2 = "he-aac-v2", opus }
     public enum Container: String, CaseIterable, Sendable { case mp4, mkv, ts }
+    /// `auto`: copy the source's video when it already fits the profile; `never`: always re-encode.
+    public enum Reuse: String, CaseIterable, Sendable { case auto, never }
 
     public struct Video: Equatable, Sendable {
         public var codec: VideoCodec = .h264
@@ -74,6 +76,8 @@ public struct Profile: Equatable, Sendable {
     public var minDuration: Double?
     public var maxDuration: Double?
     public var chapters: Bool = false
+    /// Whether a source whose video already fits is copied (smart cut) instead of re-encoded.
+    public var reuse: Reuse = .never
     /// Where it was read from.
     public var source: String
 

@@ -135,10 +135,10 @@ struct ProfileReader {
     }
 
     func profile(defaultName: String) throws -> Profile {
-        try rejectUnknown(["name", "description", "container", "video", "audio", "duration", "chapters"])
+        try rejectUnknown(["name", "description", "container", "video", "audio", "duration", "chapters", "reuse"])
         guard let v = try section("video") else { throw error("video", nil, "missing (width and height at least)") }
         try v.rejectUnknown(["codec", "profile", "width", "height", "fit", "max_fps", "quality", "bitrate",
-                             "max_bitrate", "buffer", "gop_seconds", "upscale", "encoder_options"]
+                             "max_bitrate", "buffer", "gop_seconds", "upscale", "encoder_options", "reuse"]
                             + ["size", "bit_depth", "hdr"])
         guard let width = try v.integer("width", range: 16...7680) else { throw v.error("width", nil, "missing (16…7680)") }
         guard let height = try v.integer("height", range: 16...7680) else { throw v.error("height", nil, "missing (16…7680)") }
@@ -191,6 +191,10 @@ struct ProfileReader {
                 throw d.error("min", d.node("min"), "is longer than max (\(hi))")
             }
         }
+        // `reuse` may sit at the top or under `video:` (it is about the video), not both.
+        let reuseTop = try choice("reuse", Profile.Reuse.self), reuseVideo = try v.choice("reuse", Profile.Reuse.self)
+        if reuseTop != nil && reuseVideo != nil { throw v.error("reuse", v.node("reuse"), "given twice (top level and under video)") }
+        profile.reuse = reuseTop ?? reuseVideo ?? .never
         return profile
     }
 

@@ -48,7 +48,10 @@ public struct AudioRender: Equatable, Sendable {
     ///   - duration: seconds of audio wanted (the video's duration).
     ///   - measured: the loudness of `leadIn` on the source, when the profile sets a target.
     ///   - sampleFormat: the encoder's sample format name ("fltp", "flt", "s16").
-    public static func plan(audio a: Profile.Audio, duration: Double, measured: Loudness?, sampleFormat: String) -> AudioRender {
+    ///   - metered: whether the chain carries the `ebur128` meter (its true peak costs about as
+    ///     much as decoding the audio; a copied video's output skips it when nothing reads it).
+    public static func plan(audio a: Profile.Audio, duration: Double, measured: Loudness?, sampleFormat: String,
+                            metered: Bool = true) -> AudioRender {
         let layout = layoutName(channels: a.channels)
         var parts = [leadIn(duration: duration, channels: a.channels)]
         var notes: [String] = []
@@ -77,7 +80,7 @@ public struct AudioRender: Equatable, Sendable {
         parts.append("aresample=\(a.sampleRate)")
         parts.append("aformat=sample_fmts=dbl:sample_rates=\(a.sampleRate):channel_layouts=\(layout)")
         parts.append("apad=whole_len=\(samples),atrim=end_sample=\(samples)")
-        parts.append(meter)
+        if metered { parts.append(meter) }
         parts.append("aformat=sample_fmts=\(sampleFormat):sample_rates=\(a.sampleRate):channel_layouts=\(layout)")
         return AudioRender(filter: parts.joined(separator: ","), loudnessMode: mode, notes: notes)
     }

@@ -142,4 +142,10 @@ public struct ColourReport: Encodable, Sendable, Equatable {
         primaries = plan.output.primariesName; transfer = plan.output.transferName; matrix = plan.output.matrixName
         range = plan.output.rangeName; bitDepth = plan.output.bitDepth; conversion = plan.conversion
     }
+
+    /// Video copied from the source: its colour, unchanged.
+    init(copied source: ColourProperties) {
+        primaries = source.primariesName; transfer = source.transferName; matrix = source.matrixName
+        range = source.rangeName; bitDepth = source.bitDepth; conversion = "none (video copied)"
+    }
 }

@@ -71,10 +71,15 @@ public final class TranscodeEngine {
             }
         }
 
+        // Outputs whose profile the source's video already fits copy it; the others share the decode.
+        let facts = SourceFit.Facts(info: info, index: source.index, first: plan.firstPTS, end: plan.endPTS)
+        let paths = request.outputs.map { SourceFit.decide(profile: $0.profile, facts: facts) }
+        for (o, path) in zip(request.outputs, paths) { progress?.note("\(o.path): video \(path.path.rawValue): \(path.reason)") }
+
         let chapters = TranscodeEngine.chapters(request.chapters, plan: plan, timeBase: base, origin: planner.origin)
         var pipelines: [OutputPipeline] = []
         do {
-            for (o, span) in zip(request.outputs, spans) {
+            for (n, (o, span)) in zip(request.outputs, spans).enumerated() where paths[n].path != .copied {
                 let key = LoudnessPrepass.Key(channels: o.profile.audio.channels, duration: base.seconds(span.end))
                 let setup = OutputPipeline.Setup(container: .file(o.profile.container), videoInput: videoInput, audioInput: audioInput, sourceRotation: info.rotation,
                                                  sourceFrameRate: frameRate, videoLimit: span.limit, videoEnd: span.end,
@@ -94,16 +99,43 @@ public final class TranscodeEngine {
         }
         for p in pipelines { for n in p.notes { progress?.note("\(p.path): \(n)") } }
 
-        let kept = try source.run(pipelines, progress: progress)
+        let kept = pipelines.isEmpty ? plan.frameCount : try source.run(pipelines, progress: progress)
+
+        var reports: [OutputReport] = []
+        var remaining = pipelines[...]
+        for (n, (o, span)) in zip(request.outputs, spans).enumerated() {
+            let key = LoudnessPrepass.Key(channels: o.profile.audio.channels, duration: base.seconds(span.end))
+            guard paths[n].path == .copied else {
+                let p = remaining.removeFirst()
+                reports.append(OutputReport(pipeline: p, measuredInput: measured[key], video: paths[n]))
+                continue
+            }
+            // The same frames the decode would give: the planned range, cut where the profile's duration.max ends it.
+            var range = request.range ?? RangeRequest(from: .frame(0), to: .frame(planner.order.count))
+            if span.end < plan.endPTS - plan.firstPTS {
+                range = RangeRequest(from: .frame(TranscodeEngine.frameIndex(planner: planner, at: plan.firstPTS)),
+                                     to: .frame(TranscodeEngine.frameIndex(planner: planner, at: plan.firstPTS + span.end)))
+            }
+            let job = SourceCopy.Job(input: request.input, output: o.path, profile: o.profile, range: range,
+                                     duration: base.seconds(span.end), measured: measured[key], chapters: chapters,
+                                     facts: facts, path: paths[n])
+            var report = try SourceCopy.run(job, progress: progress)
+            if let note = span.note { report.notes.insert(note, at: 0) }
+            reports.append(report)
+        }
         progress?.update(stage: "done", fraction: 1)
 
         let from = base.seconds(plan.firstPTS - planner.origin)
-        let reports = zip(pipelines, spans).map { p, span in
-            OutputReport(pipeline: p, measuredInput: measured[LoudnessPrepass.Key(channels: p.profile.audio.channels,
-                                                                                 duration: base.seconds(span.end))])
-        }
         return TranscodeResult(input: request.input, from: from, to: base.seconds(plan.endPTS - planner.origin),
                                frames: kept, outputs: reports, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Position in presentation order of the first frame presented at or after `pts`.
+    static func frameIndex(planner: CutPlanner, at pts: Int64) -> Int {
+        let order = planner.order, packets = planner.packets
+        var l = 0, h = order.count
+        while l < h { let m = (l + h) / 2; if packets[order[m]].pts < pts { l = m + 1 } else { h = m } }
+        return l
     }
 
     /// End of the last frame presented before `limit`: the next frame's start.

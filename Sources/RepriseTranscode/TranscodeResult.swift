@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import RepriseCut
 import RepriseMedia
 
 public struct TranscodeResult: Encodable, Sendable {
@@ -51,11 +52,14 @@ public struct OutputReport: Encodable, Sendable {
     public var sampleRate: Int?
     public var channels: Int?
     public var loudness: LoudnessReport?
+    /// Whether the video was copied from the source or re-encoded, and why.
+    public var video: VideoPath
     public var notes: [String]
     /// The colour written (null for an output without video).
     public var colour: ColourReport?
 
-    init(pipeline p: OutputPipeline, measuredInput: Loudness?) {
+    init(pipeline p: OutputPipeline, measuredInput: Loudness?, video path: VideoPath) {
+        video = path
         profile = p.profile.name
         output = p.path
         container = p.profile.container.rawValue
@@ -91,10 +95,46 @@ public struct OutputReport: Encodable, Sendable {
         colour = p.videoChoice == nil ? nil : p.render.colour.map(ColourReport.init)
     }
 
+    /// An output whose video was copied from the source (see `SourceCopy`).
+    init(copy cut: CutResult, job: SourceCopy.Job, audioChoice: EncoderChoice?, audioRender: AudioRender,
+         output: Loudness?, notes: [String]) {
+        let p = job.profile
+        profile = p.name
+        self.output = job.output
+        container = p.container.rawValue
+        width = job.facts.width
+        height = job.facts.height
+        frameRate = job.facts.frameRate
+        frames = cut.frames
+        duration = cut.duration
+        size = ((try? FileManager.default.attributesOfItem(atPath: job.output)[.size]) as? NSNumber)?.intValue ?? 0
+        bitrate = duration > 0 ? Double(size) * 8 / duration : 0
+        videoCodec = job.facts.codec
+        videoEncoder = "copy"
+        videoOptions = [:]
+        videoFilter = ""
+        audioOptions = audioChoice?.options ?? [:]
+        if let choice = audioChoice {
+            audioCodec = codecName(encoder: choice.encoder)
+            audioEncoder = choice.encoder
+            audioFilter = audioRender.filter
+            sampleRate = p.audio.sampleRate
+            channels = p.audio.channels
+        }
+        if let target = p.audio.loudness, let out = output {
+            loudness = LoudnessReport(target: target, truePeakCeiling: p.audio.truePeak,
+                                      input: job.measured?.integrated ?? -70, inputTruePeak: job.measured?.truePeak ?? -144,
+                                      output: out.integrated, outputTruePeak: out.truePeak, mode: audioRender.loudnessMode ?? "none")
+        }
+        video = job.path
+        colour = job.facts.colour.map { ColourReport(copied: $0) }
+        self.notes = notes
+    }
+
     enum CodingKeys: String, CodingKey {
         case profile, output, container, width, height, frameRate, frames, duration, size, bitrate
         case videoCodec, videoEncoder, videoOptions, videoFilter, audioCodec, audioEncoder, audioOptions, audioFilter
-        case sampleRate, channels, loudness, notes
+        case sampleRate, channels, loudness, video, notes
         case colour
     }
 
@@ -110,7 +150,7 @@ public struct OutputReport: Encodable, Sendable {
         try c.encode(audioCodec, forKey: .audioCodec); try c.encode(audioEncoder, forKey: .audioEncoder)
         try c.encode(audioOptions, forKey: .audioOptions); try c.encode(audioFilter, forKey: .audioFilter)
         try c.encode(sampleRate, forKey: .sampleRate); try c.encode(channels, forKey: .channels)
-        try c.encode(loudness, forKey: .loudness); try c.encode(notes, forKey: .notes)
+        try c.encode(loudness, forKey: .loudness); try c.encode(video, forKey: .video); try c.encode(notes, forKey: .notes)
         try c.encode(colour, forKey: .colour)
     }
 }

@@ -104,6 +104,7 @@ struct TranscodeCommand: ParsableCommand {
                                l.input, l.output, l.target, l.outputTruePeak, l.mode)
             }
             print(line)
+            print("    video \(o.video.path.rawValue): \(o.video.reason)")
             for n in o.notes { print("    note: \(n)") }
         }
     }
