@@ -11,6 +11,12 @@ public struct CutRequest: Sendable {
     public var preset: String = "veryfast"
     /// Chapters of the output, in output seconds (e.g. one per product in a highlight reel).
     public var chapters: [CutChapter] = []
+    /// FFmpeg muxer to write with and its options (nil: chosen by the output's extension), e.g.
+    /// "hls" for a ladder rung made of the source's own frames.
+    public var formatName: String? = nil
+    public var muxerOptions: [String: String] = [:]
+    /// Leave the audio out (a ladder carries it as its own rendition).
+    public var videoOnly = false
     public init(input: String, output: String, ranges: [RangeRequest], mode: CutMode) {
         self.input = input; self.output = output; self.ranges = ranges; self.mode = mode
     }
@@ -63,7 +69,7 @@ public final class CutEngine {
         let started = Date()
         try InputChecks.validate(input: request.input, output: request.output)
         let ext = (request.output as NSString).pathExtension.lowercased()
-        guard let formatName = CutEngine.outputFormats[ext] else {
+        guard let formatName = request.formatName ?? CutEngine.outputFormats[ext] else {
             throw CutError(.unsupported, path: request.output, detail: "unknown output type '.\(ext)' (use .mp4, .mkv or .ts)")
         }
         let demuxer: Demuxer
@@ -115,7 +121,7 @@ public final class CutEngine {
 
         let muxLock = NSLock()
         var audio: AudioLane? = nil
-        if let a = demuxer.bestAudioStream {
+        if let a = demuxer.bestAudioStream, !request.videoOnly {
             do { audio = AudioLane(cutter: try AudioCutter(demuxer: demuxer, stream: a, muxer: muxer), muxer: muxer, muxLock: muxLock) } catch {
                 progress?.note("\(request.input): audio left out (\(error))")
             }
@@ -127,7 +133,8 @@ public final class CutEngine {
             try muxer.addChapter(id: n + 1, start: Int64((c.start * 1000).rounded()), end: Int64((c.end * 1000).rounded()),
                                  timeBase: TimeBase(1, 1000), title: c.title)
         }
-        try muxer.writeHeader(options: formatName == "mp4" || formatName == "mov" ? ["movflags": "+faststart"] : [:])
+        try muxer.writeHeader(options: request.formatName != nil ? request.muxerOptions
+                              : formatName == "mp4" || formatName == "mov" ? ["movflags": "+faststart"] : [:])
 
         // An encoder that reorders by itself (the H.264 fallback, with B-frames) sets the floor of the delay.
         let clock = OutputClock(writeOrder: OutputClock.writeOrder(of: plans, planner: planner),
