@@ -24,6 +24,16 @@ audioEncoder and audioOptions (-KEY:a VALUE), an IDR every gopSeconds
                                    ffprobe and the playlists; peak = largest segment bytes*8/EXTINF,
                                    init segment not counted, as the product measures it)
   median V...                      as bench_helpers.py median
+  reuse [--seconds S] [--runs N] [--dir DIR] [--bin REPRISE] [--ladder NAME]
+                                   the source-reuse benchmark (issue 13 item 10), self-contained: a
+                                   1280x720 30 fps H.264 High source with an IDR every 2 s (testsrc2 +
+                                   sine, default 150 s), `reprise ladder` (its top rung copied from
+                                   the source) against ONE ffmpeg process encoding every rung with
+                                   the options the result JSON names (split + scale + encoders,
+                                   forced keyframes on the same grid, hls muxer), timed in the same
+                                   run; then the top rung's framemd5 against the source's, and each
+                                   other rung's average video bitrate and SSIM (source scaled down
+                                   to the rung, bicubic, ffmpeg's ssim filter) against ffmpeg's rung
 """
 import json
 import os
@@ -239,6 +249,146 @@ def table(result_path, d):
         print(rendition_row(os.path.join(d, "audio"), "audio", False, gop))
 
 
+
+# ----------------------------------------------------------------------------- source-reuse benchmark
+
+def reuse_benchmark(argv):
+    """`reprise ladder` with a copied top rung vs one ffmpeg process encoding every rung.
+
+    Self-contained (stdlib, ffmpeg/ffprobe, and plan() above for the ffmpeg command) so it can be
+    moved into a shared benchmark driver as it is. Prints a report and a JSON line; exit 0 even
+    when a target is missed (it is a report), non-zero when a command fails.
+    """
+    import argparse
+    import hashlib
+    import resource
+    import time
+    ap = argparse.ArgumentParser(prog="bench_ladder.py reuse")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap.add_argument("--seconds", type=int, default=150)
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--dir", default=os.path.join(repo, "bench-out", "reuse"))
+    ap.add_argument("--bin", default=os.path.join(repo, ".build", "release", "reprise"))
+    ap.add_argument("--ladder", default="default")
+    a = ap.parse_args(argv)
+    os.makedirs(a.dir, exist_ok=True)
+    src = os.path.join(a.dir, f"source-720p30-{a.seconds}s.mp4")
+    if not os.path.isfile(src):
+        # OBS-like: H.264 High, CBR-ish, an IDR every 2 s (no scene-cut keyframes).
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y",
+                        "-f", "lavfi", "-i", f"testsrc2=s=1280x720:r=30:d={a.seconds}",
+                        "-f", "lavfi", "-i", f"sine=f=440:r=48000:d={a.seconds}",
+                        "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-pix_fmt", "yuv420p",
+                        "-b:v", "2500k", "-maxrate", "3000k", "-bufsize", "5000k",
+                        "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
+                        "-c:a", "aac", "-b:a", "160k", "-shortest", src + ".part.mp4"], check=True)
+        os.rename(src + ".part.mp4", src)
+
+    def timed(cmd, **kw):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.monotonic()
+        p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+        wall = time.monotonic() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if p.returncode != 0:
+            raise SystemExit(f"bench_ladder.py reuse: {shlex.join(cmd[:3])}... failed ({p.returncode}): {p.stderr[-2000:]}")
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return wall, cpu, p
+
+    def clean(d):
+        subprocess.run(["rm", "-rf", d], check=True)
+
+    rep_dir, ff_dir = os.path.join(a.dir, "reprise"), os.path.join(a.dir, "ffmpeg")
+    result_path = os.path.join(a.dir, "result.json")
+    rep_cmd = [a.bin, "ladder", src, "-o", rep_dir, "--ladder", a.ladder, "--json"]
+    walls = {"reprise": [], "ffmpeg": []}
+    cpus = {"reprise": [], "ffmpeg": []}
+    ff_cmd = None
+    for run_no in range(a.runs):
+        # reprise first, then ffmpeg: each run times both under the same load.
+        clean(rep_dir)
+        w, c, p = timed(rep_cmd, env=dict(os.environ, REPRISE_CACHE_DIR=os.path.join(a.dir, "cache")))
+        walls["reprise"].append(w); cpus["reprise"].append(c)
+        with open(result_path, "w") as f:
+            f.write(p.stdout)
+        if ff_cmd is None:
+            plan_path = os.path.join(a.dir, "plan.json")
+            plan(result_path, src, ff_dir, os.path.join(a.dir, "unused"), plan_path)
+            ff_cmd = json.load(open(plan_path))["one"]
+        clean(ff_dir)
+        for pl in playlists(ff_cmd):
+            os.makedirs(os.path.dirname(pl), exist_ok=True)
+        w, c, _ = timed(ff_cmd)
+        walls["ffmpeg"].append(w); cpus["ffmpeg"].append(c)
+    res = load_result(result_path)
+
+    def med(v):
+        v = sorted(v)
+        return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+    def frame_md5s(path):
+        p = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-f", "framemd5", "-"],
+                           capture_output=True, text=True, check=True)
+        return [ln.split(",")[-1].strip() for ln in p.stdout.splitlines() if ln and not ln.startswith("#")]
+
+    def video_rate(folder):
+        bits, dur = 0, 0.0
+        for s, d in read_playlist(os.path.join(folder, "index.m3u8")):
+            bits += os.path.getsize(os.path.join(folder, s)) * 8
+            dur += d
+        return bits / dur if dur else 0
+
+    def ssim(path, w, h):
+        # The source scaled down to the rung (bicubic), as `reprise ladder --quality-report` does.
+        p = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-i", path, "-i", src, "-lavfi",
+                            f"[1:v]scale={w}:{h}:flags=bicubic,format=yuv420p[r];[0:v]format=yuv420p[d];[d][r]ssim",
+                            "-f", "null", "-"], capture_output=True, text=True)
+        m = re.search(r"SSIM .*All:([0-9.]+)", p.stderr)
+        if not m:
+            raise SystemExit(f"bench_ladder.py reuse: no SSIM for {path}: {p.stderr[-800:]}")
+        return float(m.group(1))
+
+    rungs = res["rungs"]
+    top = rungs[0]
+    src_md5 = frame_md5s(src)
+    top_md5 = frame_md5s(os.path.join(rep_dir, top["playlist"]))
+    same = sum(1 for x, y in zip(src_md5, top_md5) if x == y)
+    rows = []
+    ok = True
+    for r in rungs[1:]:
+        rr, fr = video_rate(os.path.join(rep_dir, r["name"])), video_rate(os.path.join(ff_dir, r["name"]))
+        rs = ssim(os.path.join(rep_dir, r["playlist"]), r["width"], r["height"])
+        fs = ssim(os.path.join(ff_dir, r["name"], "index.m3u8"), r["width"], r["height"])
+        dr = rr / fr - 1 if fr else float("inf")
+        good = abs(dr) <= 0.01 and abs(rs - fs) <= 0.005
+        ok = ok and good
+        rows.append({"rung": r["name"], "size": f'{r["width"]}x{r["height"]}', "reprise_bps": round(rr), "ffmpeg_bps": round(fr),
+                     "bitrate_diff": round(dr, 4), "reprise_ssim": rs, "ffmpeg_ssim": fs, "ssim_diff": round(rs - fs, 5),
+                     "within": good})
+    ratio = med(walls["ffmpeg"]) / med(walls["reprise"])
+    report = {
+        "source": src, "seconds": a.seconds, "runs": a.runs, "ladder": res.get("ladder"),
+        "reprise_wall_s": round(med(walls["reprise"]), 2), "reprise_cpu_s": round(med(cpus["reprise"]), 2),
+        "ffmpeg_wall_s": round(med(walls["ffmpeg"]), 2), "ffmpeg_cpu_s": round(med(cpus["ffmpeg"]), 2),
+        "speedup": round(ratio, 3), "target_speedup": 1.5,
+        "top_rung": {"name": top["name"], "video": top.get("video"), "copiedPackets": top.get("copiedPackets"),
+                     "reencodedFrames": top.get("reencodedFrames"), "frames": len(top_md5), "source_frames": len(src_md5),
+                     "bit_identical_frames": same},
+        "rungs": rows, "rungs_within_1pct_and_0.005_ssim": ok,
+        "reprise_command": shlex.join(rep_cmd), "ffmpeg_command": shlex.join(ff_cmd),
+    }
+    print(f"source {src} ({a.seconds} s, 1280x720 30 fps H.264 High, IDR every 2 s), ladder {res.get('ladder')}, {a.runs} run(s)")
+    print(f"reprise ladder: {report['reprise_wall_s']} s wall, {report['reprise_cpu_s']} s CPU")
+    print(f"one ffmpeg:     {report['ffmpeg_wall_s']} s wall, {report['ffmpeg_cpu_s']} s CPU")
+    print(f"speed-up {ratio:.2f}x (target >= 1.5x): {'met' if ratio >= 1.5 else 'MISSED'}")
+    print(f"top rung {top['name']}: {top.get('video')}, {same}/{len(src_md5)} frames bit-identical to the source "
+          f"({top.get('reencodedFrames')} re-encoded)")
+    for row in rows:
+        print(f"  {row['rung']} {row['size']}: bitrate {row['reprise_bps']} vs {row['ffmpeg_bps']} ({row['bitrate_diff']:+.2%}), "
+              f"SSIM {row['reprise_ssim']:.4f} vs {row['ffmpeg_ssim']:.4f} ({row['ssim_diff']:+.4f}) "
+              f"{'ok' if row['within'] else 'OUTSIDE 1 % / 0.005'}")
+    print(json.dumps(report))
+
 # ----------------------------------------------------------------------------- main
 
 def main():
@@ -258,6 +408,8 @@ def main():
         commands(args[0])
     elif cmd == "table":
         table(*args)
+    elif cmd == "reuse":
+        reuse_benchmark(args)
     elif cmd == "median":
         bench_helpers.median(args)
     else:

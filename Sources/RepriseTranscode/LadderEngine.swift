@@ -356,14 +356,22 @@ public final class LadderEngine {
     static func topRungFit(ladder: Ladder, source: SourceSession, rung: Profile.Video, size: (Int, Int)) -> RungFit {
         let info = source.info
         var bytes: Int64 = 0
-        for p in source.index.packets where p.pts >= source.plan.firstPTS && p.pts < source.plan.endPTS { bytes += Int64(p.size) }
+        var keyframes: [Int64] = [source.plan.firstPTS]
+        for p in source.index.packets where p.pts >= source.plan.firstPTS && p.pts < source.plan.endPTS {
+            bytes += Int64(p.size)
+            if p.isDecodeStart { keyframes.append(p.pts) }
+        }
+        keyframes.append(source.plan.endPTS)
+        keyframes.sort()
+        let longestGOP = zip(keyframes, keyframes.dropFirst()).map { $1 - $0 }.max() ?? 0
         let seconds = source.timeBase.seconds(source.plan.endPTS - source.plan.firstPTS)
         let sar = source.videoInput.sampleAspectRatio
         let s = RungFit.Source(codec: info.codecName, profile: info.profile, level: info.level, pixelFormat: info.pixelFormatName,
                                width: source.videoInput.width, height: source.videoInput.height, rotation: info.rotation,
                                squarePixels: sar.num == 0 || sar.num == sar.den, frameRate: source.frameRate.doubleValue,
-                               bitrate: seconds > 0 ? Int(Double(bytes * 8) / seconds) : 0)
-        return RungFit.check(s, rung: rung, width: size.0, height: size.1, format: ladder.format)
+                               bitrate: seconds > 0 ? Int(Double(bytes * 8) / seconds) : 0,
+                               keyframeInterval: source.timeBase.seconds(longestGOP))
+        return RungFit.check(s, rung: rung, width: size.0, height: size.1, format: ladder.format, gopSeconds: ladder.gopSeconds)
     }
 
     static func readPlaylist(_ url: URL, path: String) throws -> MediaPlaylist {

@@ -2,7 +2,8 @@ import RepriseProfiles
 
 /// Whether a source's own video can be a ladder's top rung as it is: same codec, a profile and
 /// level the rung allows, the rung's size exactly (upright, square pixels), a frame rate under
-/// the rung's cap, 8-bit 4:2:0, and an average bitrate under the rung's `max_bitrate`. Pure
+/// the rung's cap, 8-bit 4:2:0, an average bitrate under the rung's `max_bitrate`, and keyframes
+/// at most 2 × `gop_seconds` apart (else most of it would be re-encoded at the edges). Pure
 /// arithmetic on the source's description, so it is tested without media.
 public struct RungFit: Equatable, Sendable {
     /// What the check needs to know about the source's video over the range laddered.
@@ -18,11 +19,13 @@ public struct RungFit: Equatable, Sendable {
         public var frameRate: Double
         /// Average bits per second of the video over the range.
         public var bitrate: Int
+        /// The longest stretch between two keyframes over the range, in seconds.
+        public var keyframeInterval: Double
         public init(codec: String, profile: Int32, level: Int32, pixelFormat: String?, width: Int, height: Int,
-                    rotation: Double, squarePixels: Bool, frameRate: Double, bitrate: Int) {
+                    rotation: Double, squarePixels: Bool, frameRate: Double, bitrate: Int, keyframeInterval: Double) {
             self.codec = codec; self.profile = profile; self.level = level; self.pixelFormat = pixelFormat
             self.width = width; self.height = height; self.rotation = rotation; self.squarePixels = squarePixels
-            self.frameRate = frameRate; self.bitrate = bitrate
+            self.frameRate = frameRate; self.bitrate = bitrate; self.keyframeInterval = keyframeInterval
         }
     }
 
@@ -33,7 +36,8 @@ public struct RungFit: Equatable, Sendable {
     /// - Parameters:
     ///   - rung: the rung's video settings; `width`×`height` the size the rung is made at.
     ///   - format: the ladder's segment format (the copy path writes fMP4 segments only).
-    public static func check(_ s: Source, rung: Profile.Video, width: Int, height: Int, format: Ladder.SegmentFormat) -> RungFit {
+    public static func check(_ s: Source, rung: Profile.Video, width: Int, height: Int, format: Ladder.SegmentFormat,
+                             gopSeconds: Double) -> RungFit {
         func no(_ why: String) -> RungFit { RungFit(fits: false, reason: why) }
         guard format == .fmp4 else { return no("the source is copied into fMP4 segments only (the ladder writes ts)") }
         let codec: String = rung.codec == .hevc ? "hevc" : (rung.codec == .h264 ? "h264" : "\(rung.codec)")
@@ -61,6 +65,9 @@ public struct RungFit: Equatable, Sendable {
         let limit = rung.maxBitrate ?? rung.bitrate
         guard let limit, s.bitrate > 0, s.bitrate <= limit else {
             return no("the source's \(s.bitrate / 1000) kb/s is over the rung's \((limit ?? 0) / 1000) kb/s limit")
+        }
+        guard s.keyframeInterval <= 2 * gopSeconds + 0.01 else {
+            return no(String(format: "the source's keyframes are up to %.3g s apart (more than 2 × gop_seconds %g)", s.keyframeInterval, gopSeconds))
         }
         return RungFit(fits: true, reason: "the source is \(codec) \(s.width)x\(s.height) at \(s.bitrate / 1000) kb/s, within the rung's limits")
     }

@@ -116,12 +116,13 @@ final class LadderReuseTests: XCTestCase {
         var rung = Profile.Video(width: 1280, height: 720)
         rung.profile = "high"; rung.maxFrameRate = 30; rung.bitrate = 3_000_000; rung.maxBitrate = 4_500_000
         let fitting = RungFit.Source(codec: "h264", profile: 100, level: 31, pixelFormat: "yuv420p", width: 1280, height: 720,
-                                     rotation: 0, squarePixels: true, frameRate: 30, bitrate: 2_500_000)
-        XCTAssertTrue(RungFit.check(fitting, rung: rung, width: 1280, height: 720, format: .fmp4).fits)
+                                     rotation: 0, squarePixels: true, frameRate: 30, bitrate: 2_500_000,
+                                     keyframeInterval: 2)
+        XCTAssertTrue(RungFit.check(fitting, rung: rung, width: 1280, height: 720, format: .fmp4, gopSeconds: 2).fits)
         func reason(_ change: (inout RungFit.Source) -> Void, rung r: Profile.Video? = nil, format: Ladder.SegmentFormat = .fmp4) -> String {
             var s = fitting
             change(&s)
-            let fit = RungFit.check(s, rung: r ?? rung, width: 1280, height: 720, format: format)
+            let fit = RungFit.check(s, rung: r ?? rung, width: 1280, height: 720, format: format, gopSeconds: 2)
             XCTAssertFalse(fit.fits, fit.reason)
             return fit.reason
         }
@@ -131,6 +132,7 @@ final class LadderReuseTests: XCTestCase {
         XCTAssertTrue(reason { $0.frameRate = 60 }.contains("fps"))
         XCTAssertTrue(reason { $0.pixelFormat = "yuv420p10le" }.contains("yuv420p10le"))
         XCTAssertTrue(reason { $0.rotation = 90 }.contains("rotated"))
+        XCTAssertTrue(reason { $0.keyframeInterval = 10 }.contains("10 s apart"))
         XCTAssertTrue(reason({ _ in }, format: .ts).contains("fMP4"))
         var main = rung
         main.profile = "main"
