@@ -15,7 +15,7 @@ public struct RungQuality: Encodable, Sendable, Equatable {
 }
 
 /// Measures every rung against the source in one more decode: the source's range is decoded
-/// once, each rung's HLS rendition decoded alongside it, frame by frame in order; the source
+/// once, each rung's HLS rendition decoded alongside it, paired by time; the source
 /// picture is scaled down to the rung's size (bicubic) and compared there.
 enum QualityMeter {
     static let method = "source scaled down to the rung (bicubic), then libavfilter psnr and ssim"
@@ -23,19 +23,19 @@ enum QualityMeter {
     static func measure(input: String, range: RangeRequest?, rungs: [String], path: String,
                         progress: ProgressReporter?) throws -> [RungQuality] {
         let source = try SourceSession(input: input, range: range, progress: nil)
-        // Frames are compared in order: both sides get their position as time stamp.
-        let tick = TimeBase(1, 1000)
+        // Both sides are timed in microseconds from their first frame: the filters pair each rung
+        // picture with the source picture shown at its time (a rung capped to a lower frame rate
+        // has fewer pictures).
+        let micro = TimeBase(1, 1_000_000)
         var sourceInput = source.videoInput
-        sourceInput.timeBase = tick
+        sourceInput.timeBase = micro
         let meters = try rungs.map { try Meter(playlist: $0, source: sourceInput, rotation: source.info.rotation) }
-        let position = Frame()
-        var n: Int64 = 0
+        let timed = Frame()
         do {
             _ = try source.reader.read(source.plan, audioEnd: 0, video: { frame in
-                try position.reference(frame)
-                position.pts = n
-                n += 1
-                for m in meters { try m.compare(position) }
+                try timed.reference(frame)
+                timed.pts = source.timeBase.rescale(frame.pts, to: micro)
+                for m in meters { try m.compare(timed) }
             }, audio: { _ in }, progress: { progress?.update(stage: "quality", fraction: $0) })
             return try meters.map { try $0.finish() }
         } catch let e as MediaError {
@@ -54,7 +54,10 @@ enum QualityMeter {
         let out = Frame()
         var waiting: [Frame] = []
         var ended = false
-        var next: Int64 = 0
+        let timeBase: TimeBase
+        var firstPTS: Int64? = nil
+        var pending: Frame? = nil
+        let lastSource = Frame()
         var mse = 0.0, ssim = 0.0, frames = 0
 
         init(playlist: String, source: FilterGraph.VideoInput, rotation: Double) throws {
@@ -63,13 +66,14 @@ enum QualityMeter {
             stream = v
             demuxer.keepOnly([v])
             let info = demuxer.streams[v]
+            timeBase = info.timeBase
             decoder = try Decoder(parameters: demuxer.stream(v).pointee.codecpar, timeBase: info.timeBase)
             let rung = FilterGraph.VideoInput(width: info.width, height: info.height, pixelFormat: info.pixelFormat,
                                               timeBase: source.timeBase)
             let upright = RenderPlanner.uprightFilters(rotation: rotation).filters
             let scale = (upright + ["scale=\(info.width):\(info.height):flags=bicubic", "format=yuv420p"]).joined(separator: ",")
             graph = try ComparisonGraph(main: rung, reference: source, description:
-                "[ref]\(scale),split[r1][r2];[main]format=yuv420p[d];[d][r1]psnr[p];[p][r2]ssim[out]")
+                "[ref]\(scale),split[r1][r2];[main]format=yuv420p[d];[d][r1]psnr=eof_action=endall[p];[p][r2]ssim=eof_action=endall[out]")
         }
 
         /// The rung's next picture, in presentation order, or nil at its end.
@@ -87,11 +91,27 @@ enum QualityMeter {
             return waiting.isEmpty ? nil : waiting.removeFirst()
         }
 
+        /// Microseconds from the rung's first picture, plus one millisecond: the filters pair a
+        /// rung picture with the last source picture at or before it, and rounding between time
+        /// bases must never make that the one before.
+        func time(of picture: Frame) -> Int64 {
+            timeBase.rescale(picture.bestEffortTimestamp - (firstPTS ?? 0), to: TimeBase(1, 1_000_000)) + 1000
+        }
+
+        /// A source picture (microseconds from the range start), then the rung's pictures up to its time.
         func compare(_ sourceFrame: Frame) throws {
-            guard let picture = try nextPicture() else { return }
-            picture.pts = sourceFrame.pts
             try graph.send(reference: sourceFrame)
-            try graph.send(main: picture)
+            try lastSource.reference(sourceFrame)
+            while true {
+                if pending == nil, let picture = try nextPicture() {
+                    if firstPTS == nil { firstPTS = picture.bestEffortTimestamp }
+                    picture.pts = time(of: picture)
+                    pending = picture
+                }
+                guard let picture = pending, picture.pts <= sourceFrame.pts else { break }
+                try graph.send(main: picture)
+                pending = nil
+            }
             try drain()
         }
 
@@ -104,8 +124,20 @@ enum QualityMeter {
         }
 
         func finish() throws -> RungQuality {
-            try graph.send(reference: nil)
+            while let picture = try pending ?? nextPicture() {
+                if pending == nil {
+                    if firstPTS == nil { firstPTS = picture.bestEffortTimestamp }
+                    picture.pts = time(of: picture)
+                }
+                pending = nil
+                try graph.send(main: picture)
+            }
+            // A source picture after every rung picture settles the last one's pairing; the rung's
+            // end then ends the comparison (eof_action=endall), so that picture is not compared.
+            lastSource.pts += 1_000_000_000
+            try graph.send(reference: lastSource)
             try graph.send(main: nil)
+            try graph.send(reference: nil)
             try drain()
             guard frames > 0 else { throw MediaError("quality report", message: "no frames were compared") }
             let meanMSE = mse / Double(frames)
