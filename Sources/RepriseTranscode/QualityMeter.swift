@@ -29,9 +29,9 @@ enum QualityMeter {
         let micro = TimeBase(1, 1_000_000)
         var sourceInput = source.videoInput
         sourceInput.timeBase = micro
-        let meters = try rungs.map { try Meter(playlist: $0, source: sourceInput, rotation: source.info.rotation) }
         let timed = Frame()
         do {
+            let meters = try rungs.map { try Meter(playlist: $0, source: sourceInput, rotation: source.info.rotation) }
             _ = try source.reader.read(source.plan, audioEnd: 0, video: { frame in
                 try timed.reference(frame)
                 timed.pts = source.timeBase.rescale(frame.pts, to: micro)

@@ -45,8 +45,10 @@ public struct RungFit: Equatable, Sendable {
         guard s.pixelFormat == "yuv420p" || s.pixelFormat == "yuvj420p" else {
             return no("the source's pixels are \(s.pixelFormat ?? "unknown"), the rung's 8-bit 4:2:0")
         }
-        if let allowed = allowedProfiles(codec: codec, rungProfile: rung.profile), !allowed.contains(s.profile) {
-            return no("the source's profile (\(s.profile)) is not one a \(rung.profile ?? "default") rung allows")
+        // FFmpeg adds flag bits to H.264's profile_idc (constrained baseline is 66 | 512).
+        let profileIDC = codec == "h264" ? s.profile & 0xFF : s.profile
+        if let allowed = allowedProfiles(codec: codec, rungProfile: rung.profile), !allowed.contains(profileIDC) {
+            return no("the source's profile (profile_idc \(profileIDC)) is not one a \(rung.profile ?? "default") rung allows")
         }
         if let levelText = rung.encoderOptions["level"], let cap = Double(levelText) {
             let scale: Double = codec == "hevc" ? 30 : 10

@@ -111,6 +111,33 @@ final class LadderReuseTests: XCTestCase {
         XCTAssertTrue(master.contains("CODECS=\"avc1.6400"), master)
     }
 
+    /// A 60-fps source is over the rungs' 30-fps cap: every rung is encoded, the lower ones
+    /// scaled from the top one's 30-fps frames, and the quality report pairs each rung picture
+    /// with the source picture at its time (120 rung pictures, not the source's 240).
+    func testSourceOverTheFrameRateCapIsEncodedAndMeasuredByTime() throws {
+        let folder = ScratchSpace.makeFolder("ladder-reuse-60")
+        let source = folder.appendingPathComponent("source60.mp4")
+        let made = try Subprocess.run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=60:d=4",
+                                                 "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-b:v", "300k", source.path])
+        XCTAssertEqual(made.status, 0, made.stderrText)
+        let ladders = try Self.writeLadder(in: folder)
+        let out = folder.appendingPathComponent("replay")
+        let run = try Reprise.run(["ladder", source.path, "-o", out.path, "--ladder", "reusetest", "--profile-dir", ladders.path,
+                                   "--quality-report", "--json"], timeout: 300)
+        XCTAssertEqual(run.status, 0, run.transcript)
+        guard run.status == 0, let rungs = run.summary()?["rungs"]?.array, rungs.count == 3 else { return XCTFail(run.transcript) }
+        XCTAssertEqual(rungs[0]["video"]?.string, "encoded")
+        XCTAssertTrue(rungs[0]["reuse"]?.string?.contains("fps") ?? false, "\(rungs[0])")
+        XCTAssertEqual(rungs.compactMap { $0["scaledFrom"]?.string }, ["source", "180p", "90p"])
+        for rung in rungs {
+            XCTAssertEqual(rung["frames"]?.double, 120, "\(rung)")
+            XCTAssertEqual(rung["quality"]?["frames"]?.double, 120, "\(rung)")
+            // Paired by time, a rung is close to the source; paired by position it would not be
+            // (every second source picture would meet the wrong rung picture).
+            XCTAssertGreaterThan(rung["quality"]?["psnr"]?.double ?? 0, 28, "\(rung)")
+        }
+    }
+
     /// What keeps a source from being the top rung, one reason at a time.
     func testRungFitNamesWhatDoesNotFit() {
         var rung = Profile.Video(width: 1280, height: 720)
@@ -119,6 +146,9 @@ final class LadderReuseTests: XCTestCase {
                                      rotation: 0, squarePixels: true, frameRate: 30, bitrate: 2_500_000,
                                      keyframeInterval: 2)
         XCTAssertTrue(RungFit.check(fitting, rung: rung, width: 1280, height: 720, format: .fmp4, gopSeconds: 2).fits)
+        var constrained = fitting
+        constrained.profile = 66 | 512  // constrained baseline, as FFmpeg reports it
+        XCTAssertTrue(RungFit.check(constrained, rung: rung, width: 1280, height: 720, format: .fmp4, gopSeconds: 2).fits)
         func reason(_ change: (inout RungFit.Source) -> Void, rung r: Profile.Video? = nil, format: Ladder.SegmentFormat = .fmp4) -> String {
             var s = fitting
             change(&s)
