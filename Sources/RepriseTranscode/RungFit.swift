@@ -42,6 +42,9 @@ public struct RungFit: Equatable, Sendable {
         guard format == .fmp4 else { return no("the source is copied into fMP4 segments only (the ladder writes ts)") }
         let codec: String = rung.codec == .hevc ? "hevc" : (rung.codec == .h264 ? "h264" : "\(rung.codec)")
         guard s.codec == codec else { return no("the source is \(s.codec), the rung \(codec)") }
+        // HEVC edges carry their parameter sets in-band, so a copied HEVC rung would be 'hev1',
+        // which Apple's players refuse in HLS; such rungs are encoded (tagged hvc1) instead.
+        guard codec == "h264" else { return no("only H.264 sources are copied into a rung (HEVC edges would need 'hev1')") }
         guard s.pixelFormat == "yuv420p" || s.pixelFormat == "yuvj420p" else {
             return no("the source's pixels are \(s.pixelFormat ?? "unknown"), the rung's 8-bit 4:2:0")
         }

@@ -157,6 +157,9 @@ final class LadderReuseTests: XCTestCase {
             return fit.reason
         }
         XCTAssertTrue(reason { $0.codec = "hevc" }.contains("hevc"))
+        var hevcRung = rung
+        hevcRung.codec = .hevc
+        XCTAssertTrue(reason({ $0.codec = "hevc"; $0.profile = 1 }, rung: hevcRung).contains("H.264"))
         XCTAssertTrue(reason { $0.bitrate = 5_000_000 }.contains("5000 kb/s"))
         XCTAssertTrue(reason { $0.width = 1920; $0.height = 1080 }.contains("1920x1080"))
         XCTAssertTrue(reason { $0.frameRate = 60 }.contains("fps"))
