@@ -178,8 +178,11 @@ public final class LadderEngine {
 
         // The top rung is the source's own frames when the source fits it; the other rungs come
         // from one decode through a scaler cascade, each scaled from the next larger one.
+        let gopTicks = TimeBase(1, 1_000_000).rescale(Int64(ladder.gopSeconds * 1_000_000), to: base)
+        let grid = ReusedRung.gridRanges(planner: source.planner, firstPTS: source.plan.firstPTS,
+                                         endPTS: source.plan.endPTS, gopTicks: gopTicks)
         let fit = LadderEngine.topRungFit(ladder: ladder, source: source, rung: kept[0].rung.video,
-                                          size: (kept[0].width, kept[0].height))
+                                          size: (kept[0].width, kept[0].height), grid: grid)
         let reuseTop = ladder.reuse && fit.fits
         progress?.note("\(request.input): rung \(kept[0].rung.name): " + (reuseTop ? "copied from the source (\(fit.reason))"
                        : ladder.reuse ? "encoded (\(fit.reason))" : "encoded (the ladder says reuse: never)"))
@@ -190,11 +193,8 @@ public final class LadderEngine {
             if reuseTop {
                 let name = kept[0].rung.name
                 let container = try hls(name)
-                let gopTicks = TimeBase(1, 1_000_000).rescale(Int64(ladder.gopSeconds * 1_000_000), to: base)
                 var cut = CutRequest(input: request.input, output: work.appendingPathComponent("\(name)/index.m3u8").path,
-                                     ranges: ReusedRung.gridRanges(planner: source.planner, firstPTS: source.plan.firstPTS,
-                                                                   endPTS: source.plan.endPTS, gopTicks: gopTicks),
-                                     mode: .smart)
+                                     ranges: grid, mode: .smart)
                 cut.formatName = "hls"
                 cut.muxerOptions = container.options
                 cut.videoOnly = true
@@ -353,7 +353,8 @@ public final class LadderEngine {
 
     /// Whether the source can be the top rung as it is (`RungFit`), from its stream description
     /// and its average video bitrate over the range.
-    static func topRungFit(ladder: Ladder, source: SourceSession, rung: Profile.Video, size: (Int, Int)) -> RungFit {
+    static func topRungFit(ladder: Ladder, source: SourceSession, rung: Profile.Video, size: (Int, Int),
+                           grid: [RangeRequest]) -> RungFit {
         let info = source.info
         var bytes: Int64 = 0
         var keyframes: [Int64] = [source.plan.firstPTS]
@@ -370,7 +371,8 @@ public final class LadderEngine {
                                width: source.videoInput.width, height: source.videoInput.height, rotation: info.rotation,
                                squarePixels: sar.num == 0 || sar.num == sar.den, frameRate: source.frameRate.doubleValue,
                                bitrate: seconds > 0 ? Int(Double(bytes * 8) / seconds) : 0,
-                               keyframeInterval: source.timeBase.seconds(longestGOP))
+                               keyframeInterval: source.timeBase.seconds(longestGOP),
+                               keyframesOnGrid: ReusedRung.keyframesOnGrid(grid, planner: source.planner))
         return RungFit.check(s, rung: rung, width: size.0, height: size.1, format: ladder.format, gopSeconds: ladder.gopSeconds)
     }
 

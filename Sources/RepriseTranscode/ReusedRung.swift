@@ -31,6 +31,15 @@ enum ReusedRung {
         return zip(starts, starts.dropFirst()).map { RangeRequest(from: .frame($0), to: .frame($1)) }
     }
 
+    /// The share of the grid's range starts (after the first) that are source keyframes a copy
+    /// may start at; 1 when the range is one GOP long.
+    static func keyframesOnGrid(_ grid: [RangeRequest], planner: CutPlanner) -> Double {
+        let starts = grid.dropFirst().compactMap { r -> Int? in if case .frame(let n) = r.from { return n } else { return nil } }
+        guard !starts.isEmpty else { return 1 }
+        let aligned = starts.filter { planner.packets[planner.order[$0]].isCopyStart }.count
+        return Double(aligned) / Double(starts.count)
+    }
+
     /// Runs the cut on its own thread (it reads the file with its own demuxer) while the caller
     /// decodes for the other rungs; `wait` returns its result.
     final class Job: @unchecked Sendable {

@@ -3,7 +3,8 @@ import RepriseProfiles
 /// Whether a source's own video can be a ladder's top rung as it is: same codec, a profile and
 /// level the rung allows, the rung's size exactly (upright, square pixels), a frame rate under
 /// the rung's cap, 8-bit 4:2:0, an average bitrate under the rung's `max_bitrate`, and keyframes
-/// at most 2 × `gop_seconds` apart (else most of it would be re-encoded at the edges). Pure
+/// at most 2 × `gop_seconds` apart and on at least half of the grid's IDR times (else most of it
+/// would be re-encoded at the edges, a second generation at the source's bitrate). Pure
 /// arithmetic on the source's description, so it is tested without media.
 public struct RungFit: Equatable, Sendable {
     /// What the check needs to know about the source's video over the range laddered.
@@ -21,11 +22,16 @@ public struct RungFit: Equatable, Sendable {
         public var bitrate: Int
         /// The longest stretch between two keyframes over the range, in seconds.
         public var keyframeInterval: Double
+        /// The share of the grid's IDR times (after the first) at which the source has a keyframe:
+        /// where it has none, the GOPs around that time are re-encoded.
+        public var keyframesOnGrid: Double
         public init(codec: String, profile: Int32, level: Int32, pixelFormat: String?, width: Int, height: Int,
-                    rotation: Double, squarePixels: Bool, frameRate: Double, bitrate: Int, keyframeInterval: Double) {
+                    rotation: Double, squarePixels: Bool, frameRate: Double, bitrate: Int, keyframeInterval: Double,
+                    keyframesOnGrid: Double = 1) {
             self.codec = codec; self.profile = profile; self.level = level; self.pixelFormat = pixelFormat
             self.width = width; self.height = height; self.rotation = rotation; self.squarePixels = squarePixels
             self.frameRate = frameRate; self.bitrate = bitrate; self.keyframeInterval = keyframeInterval
+            self.keyframesOnGrid = keyframesOnGrid
         }
     }
 
@@ -73,6 +79,10 @@ public struct RungFit: Equatable, Sendable {
         }
         guard s.keyframeInterval <= 2 * gopSeconds + 0.01 else {
             return no(String(format: "the source's keyframes are up to %.3g s apart (more than 2 × gop_seconds %g)", s.keyframeInterval, gopSeconds))
+        }
+        guard s.keyframesOnGrid >= 0.5 else {
+            return no(String(format: "only %.0f %% of the %g-s grid's IDR times hold a source keyframe (at least half must)",
+                             s.keyframesOnGrid * 100, gopSeconds))
         }
         return RungFit(fits: true, reason: "the source is \(codec) \(s.width)x\(s.height) at \(s.bitrate / 1000) kb/s, within the rung's limits")
     }

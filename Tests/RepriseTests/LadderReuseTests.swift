@@ -166,6 +166,7 @@ final class LadderReuseTests: XCTestCase {
         XCTAssertTrue(reason { $0.pixelFormat = "yuv420p10le" }.contains("yuv420p10le"))
         XCTAssertTrue(reason { $0.rotation = 90 }.contains("rotated"))
         XCTAssertTrue(reason { $0.keyframeInterval = 10 }.contains("10 s apart"))
+        XCTAssertTrue(reason { $0.keyframesOnGrid = 0.4 }.contains("40 %"))
         XCTAssertTrue(reason({ _ in }, format: .ts).contains("fMP4"))
         var main = rung
         main.profile = "main"
