@@ -4,8 +4,10 @@
   scripts/bench.py cut          reprise cut (smart, exact) vs ffmpeg's re-encode; 10-min and 3-h files
   scripts/bench.py transcode    reprise transcode vs the ffmpeg CLI with the same filters and options
   scripts/bench.py ladder       reprise ladder vs one ffmpeg process (split) and N+1 separate ones
+  scripts/bench.py ladder-reuse reprise ladder with the source as its top rung vs one ffmpeg process
   scripts/bench.py highlights   reprise highlights planning a 3-h recording; its reel: cut vs ffmpeg
   scripts/bench.py daemon       the watch-folder daemon: latency, idle cost, throughput
+                              (--package: the default package of a 20-minute recording)
 
 Each builds .build/release/reprise first (unless --skip-build / --reprise-bin), caches its inputs in
 bench-out/ (git-ignored; --bench-dir), times every run (wall, user+sys CPU, peak RSS of the child),
@@ -19,12 +21,13 @@ import sys
 
 sys.dont_write_bytecode = True  # no scripts/benchlib/__pycache__ in the work tree
 
-from benchlib import common, cut, daemon, highlights, ladder, transcode  # noqa: E402
+from benchlib import common, cut, daemon, highlights, ladder, ladder_reuse, transcode  # noqa: E402
 
 BENCHMARKS = {
     "cut": (cut, "reprise cut (smart, exact) vs ffmpeg's re-encode, 10-min and 3-h files"),
     "transcode": (transcode, "reprise transcode vs the ffmpeg CLI with the same filters and options"),
     "ladder": (ladder, "reprise ladder vs one ffmpeg process (split) and N+1 separate ones"),
+    "ladder-reuse": (ladder_reuse, "reprise ladder with the source as its top rung vs one ffmpeg process encoding every rung"),
     "highlights": (highlights, "reprise highlights planning a 3-h recording; its reel: cut vs ffmpeg"),
     "daemon": (daemon, "the watch-folder daemon: latency, idle cost, throughput"),
 }

@@ -17,6 +17,9 @@ public struct CutRequest: Sendable {
     public var edgeQuality: EdgeEncoding.Quality? = nil
     /// How the audio is encoded; nil: AAC matching the source.
     public var audio: CutAudioOutput? = nil
+    public var muxerOptions: [String: String] = [:]
+    /// Leave the audio out (a ladder carries it as its own rendition).
+    public var videoOnly = false
     public init(input: String, output: String, ranges: [RangeRequest], mode: CutMode) {
         self.input = input; self.output = output; self.ranges = ranges; self.mode = mode
     }
@@ -136,7 +139,7 @@ public final class CutEngine {
 
         let muxLock = NSLock()
         var audio: AudioLane? = nil
-        if let a = demuxer.bestAudioStream {
+        if let a = demuxer.bestAudioStream, !request.videoOnly {
             do {
                 audio = AudioLane(cutter: try AudioCutter(demuxer: demuxer, stream: a, muxer: muxer, output: request.audio),
                                   muxer: muxer, muxLock: muxLock)
@@ -153,7 +156,8 @@ public final class CutEngine {
             try muxer.addChapter(id: n + 1, start: Int64((c.start * 1000).rounded()), end: Int64((c.end * 1000).rounded()),
                                  timeBase: TimeBase(1, 1000), title: c.title)
         }
-        try muxer.writeHeader(options: formatName == "mp4" || formatName == "mov" ? ["movflags": "+faststart"] : [:])
+        try muxer.writeHeader(options: request.formatName != nil ? request.muxerOptions
+                              : formatName == "mp4" || formatName == "mov" ? ["movflags": "+faststart"] : [:])
 
         // An encoder that reorders by itself (the H.264 fallback, with B-frames) sets the floor of the delay.
         let clock = OutputClock(writeOrder: OutputClock.writeOrder(of: plans, planner: planner),

@@ -21,6 +21,8 @@ public struct Ladder: Equatable, Sendable {
     /// IDR interval, the same in every rung; segments hold whole GOPs.
     public var gopSeconds: Double = 2
     public var format: SegmentFormat = .fmp4
+    /// Whether the top rung may be the source's own frames when the source fits it (`reuse: auto`).
+    public var reuse = true
     public var source: String
 }
 
@@ -28,7 +30,7 @@ public struct Ladder: Equatable, Sendable {
 public enum LadderLoader {
     public static func load(path: String) throws -> Ladder {
         let r = try ProfileReader.open(path: path, what: "ladder fields")
-        try r.rejectUnknown(["name", "description", "segment_seconds", "gop_seconds", "format", "video", "rungs", "audio"])
+        try r.rejectUnknown(["name", "description", "segment_seconds", "gop_seconds", "format", "video", "rungs", "audio", "reuse"])
         let defaultName = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
 
         // Defaults every rung starts from.
@@ -91,6 +93,10 @@ public enum LadderLoader {
         ladder.gopSeconds = gop
         ladder.segmentSeconds = segment
         ladder.format = try r.choice("format", Ladder.SegmentFormat.self) ?? .fmp4
+        if let reuse = try r.string("reuse") {
+            guard reuse == "auto" || reuse == "never" else { throw r.error("reuse", r.node("reuse"), "must be auto or never") }
+            ladder.reuse = reuse == "auto"
+        }
         return ladder
     }
 }

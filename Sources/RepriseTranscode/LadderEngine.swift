@@ -11,14 +11,26 @@ public struct LadderRequest: Sendable {
     public var output: String
     public var ladder: Ladder
     public var range: RangeRequest?
-    public init(input: String, output: String, ladder: Ladder, range: RangeRequest? = nil) {
-        self.input = input; self.output = output; self.ladder = ladder; self.range = range
+    /// Measure each rung's PSNR and SSIM against the source (a second decode of everything).
+    public var qualityReport = false
+    public init(input: String, output: String, ladder: Ladder, range: RangeRequest? = nil, qualityReport: Bool = false) {
+        self.input = input; self.output = output; self.ladder = ladder; self.range = range; self.qualityReport = qualityReport
     }
 }
 
 public struct LadderResult: Encodable, Sendable {
     public struct Rung: Encodable, Sendable {
         public var name: String
+        /// "copied": the source's own frames (GOPs copied, edges re-encoded where the grid needs
+        /// an IDR the source lacks); "encoded": scaled and encoded (`scaledFrom` says from what).
+        public var video: String
+        /// Why the rung was or was not copied from the source (the top rung only).
+        public var reuse: String?
+        public var copiedPackets: Int
+        public var reencodedFrames: Int
+        /// "source", or the rung whose filtered frames it is scaled from (a scaler cascade).
+        public var scaledFrom: String?
+        public var quality: RungQuality?
         public var width: Int
         public var height: Int
         public var frameRate: Double
@@ -32,6 +44,8 @@ public struct LadderResult: Encodable, Sendable {
         public var segments: Int
         public var playlist: String
         public var iFramePlaylist: String
+        /// The encode settings of the rung (for a copied rung: those its encode would have used,
+        /// so a comparison can make the same rung with another tool).
         public var videoEncoder: String
         public var videoOptions: [String: String]
         public var videoFilter: String
@@ -162,9 +176,33 @@ public final class LadderEngine {
             return OutputPipeline.Container(format: "hls", options: options)
         }
 
+        // The top rung is the source's own frames when the source fits it; the other rungs come
+        // from one decode through a scaler cascade, each scaled from the next larger one.
+        let gopTicks = TimeBase(1, 1_000_000).rescale(Int64(ladder.gopSeconds * 1_000_000), to: base)
+        let grid = ReusedRung.gridRanges(planner: source.planner, firstPTS: source.plan.firstPTS,
+                                         endPTS: source.plan.endPTS, gopTicks: gopTicks)
+        let fit = LadderEngine.topRungFit(ladder: ladder, source: source, rung: kept[0].rung.video,
+                                          size: (kept[0].width, kept[0].height), grid: grid)
+        let reuseTop = ladder.reuse && fit.fits
+        progress?.note("\(request.input): rung \(kept[0].rung.name): " + (reuseTop ? "copied from the source (\(fit.reason))"
+                       : ladder.reuse ? "encoded (\(fit.reason))" : "encoded (the ladder says reuse: never)"))
+        var cutJob: ReusedRung.Job? = nil
         var pipelines: [OutputPipeline] = []
+        var encoded: [Int: (pipeline: OutputPipeline, from: String)] = [:]
         do {
-            for k in kept {
+            if reuseTop {
+                let name = kept[0].rung.name
+                let container = try hls(name)
+                var cut = CutRequest(input: request.input, output: work.appendingPathComponent("\(name)/index.m3u8").path,
+                                     ranges: grid, mode: .smart)
+                cut.formatName = "hls"
+                cut.muxerOptions = container.options
+                cut.videoOnly = true
+                cut.preset = kept[0].rung.video.encoderOptions["preset"] ?? "veryfast"
+                cutJob = ReusedRung.Job(cut)
+            }
+            var upstream: (pipeline: OutputPipeline, name: String)? = nil
+            for (n, k) in kept.enumerated() where !(n == 0 && reuseTop) {
                 var container = try hls(k.rung.name)
                 container.audio = false
                 container.keyframeSeconds = ladder.gopSeconds
@@ -172,8 +210,13 @@ public final class LadderEngine {
                 var video = k.rung.video
                 video.width = k.width; video.height = k.height; video.fit = .pad; video.upscale = false
                 let profile = Profile(name: k.rung.name, description: "", video: video, audio: ladder.audio, source: ladder.source)
-                pipelines.append(try makePipeline(profile, path: work.appendingPathComponent("\(k.rung.name)/index.m3u8").path,
-                                                  container: container, source: source, length: length))
+                let p = try makePipeline(profile, path: work.appendingPathComponent("\(k.rung.name)/index.m3u8").path,
+                                         container: container, source: source, length: length,
+                                         cascadeInput: upstream?.pipeline.videoOutput)
+                upstream?.pipeline.cascadeNext = p
+                encoded[n] = (p, upstream?.name ?? "source")
+                upstream = (p, k.rung.name)
+                pipelines.append(p)
             }
             if source.audioInput != nil {
                 var container = try hls("audio")
@@ -185,10 +228,17 @@ public final class LadderEngine {
             }
         } catch {
             pipelines.forEach { $0.discard() }
+            _ = try? cutJob?.wait()
             throw error
         }
 
-        let frames = try source.run(pipelines, progress: progress, stage: "ladder")
+        do {
+            if !pipelines.isEmpty { _ = try source.run(pipelines, progress: progress, stage: "ladder") }
+        } catch {
+            _ = try? cutJob?.wait()
+            throw error
+        }
+        let cut = try cutJob?.wait()
         progress?.update(stage: "playlists", fraction: 0)
 
         // Measure what was written; I-frame playlists; the master.
@@ -209,12 +259,35 @@ public final class LadderEngine {
                                 segments: media.segments.count, playlist: "audio/index.m3u8", audioEncoder: choice.encoder,
                                 audioOptions: choice.options, audioFilter: a.audioRender?.filter ?? "")
         }
-        for (k, p) in zip(kept, pipelines) {
+        for (n, k) in kept.enumerated() {
             let folder = work.appendingPathComponent(k.rung.name)
             let media = try LadderEngine.readPlaylist(folder.appendingPathComponent("index.m3u8"), path: request.output)
             let rates = try LadderEngine.segmentRates(media, folder: folder, path: request.output)
             let isHEVC = k.rung.video.codec == .hevc
-            guard let video = CodecString.video(isHEVC: isHEVC, extradata: p.videoExtradata, firstPacket: p.firstVideoPacket) else {
+            let codecVideo: String?
+            let frameRate: Double, framesOut: Int, encoderName: String, options: [String: String], filter: String
+            var copied = 0, reencoded = 0
+            if let p = encoded[n]?.pipeline {
+                codecVideo = CodecString.video(isHEVC: isHEVC, extradata: p.videoExtradata, firstPacket: p.firstVideoPacket)
+                frameRate = p.outputFrameRate.doubleValue; framesOut = p.framesOut
+                encoderName = p.videoChoice?.encoder ?? ""; options = p.videoChoice?.options ?? [:]; filter = p.render.filter
+                reencoded = p.framesOut
+            } else if let cut {
+                // Named by the source's own parameter sets: they are the stream's (the edges'
+                // sets are only added beside them).
+                codecVideo = CodecString.video(isHEVC: isHEVC, extradata: source.videoExtradata, firstPacket: [])
+                frameRate = source.frameRate.doubleValue; framesOut = cut.frames
+                copied = cut.copiedPackets; reencoded = cut.reencodedFrames
+                var video = k.rung.video
+                video.width = k.width; video.height = k.height; video.fit = .pad; video.upscale = false
+                let choice = try? EncoderChoice.video(video, frameRate: frameRate, fixedGOP: true)
+                encoderName = choice?.encoder ?? ""; options = choice?.options ?? [:]
+                filter = RenderPlanner.plan(video: video, source: (source.videoInput.width, source.videoInput.height),
+                                            rotation: source.info.rotation, frameRate: frameRate).filter
+            } else {
+                throw CutError(.failed, path: request.output, detail: "\(k.rung.name): internal: no maker for the rung")
+            }
+            guard let video = codecVideo else {
                 throw CutError(.failed, path: request.output, detail: "\(k.rung.name): no parameter sets to name the codec")
             }
             let iframes = try LadderEngine.iFramePlaylist(media, folder: folder, isTS: isTS, path: request.output)
@@ -222,16 +295,25 @@ public final class LadderEngine {
             let codecs = [video, audioCodec].compactMap { $0 }.joined(separator: ",")
             variants.append(.init(bandwidth: rates.peak + audioRates.peak, averageBandwidth: rates.average + audioRates.average,
                                   codecs: codecs, videoCodec: video, width: k.width, height: k.height,
-                                  frameRate: p.outputFrameRate.doubleValue, uri: "\(k.rung.name)/index.m3u8",
+                                  frameRate: frameRate, uri: "\(k.rung.name)/index.m3u8",
                                   iFrameURI: "\(k.rung.name)/iframes.m3u8", iFrameBandwidth: iframes.peak,
                                   iFrameAverageBandwidth: iframes.average))
-            rungs.append(.init(name: k.rung.name, width: k.width, height: k.height, frameRate: p.outputFrameRate.doubleValue,
-                               frames: p.framesOut, bandwidth: rates.peak + audioRates.peak,
+            rungs.append(.init(name: k.rung.name, video: encoded[n] == nil ? "copied" : "encoded",
+                               reuse: n == 0 ? (ladder.reuse ? fit.reason : "reuse: never") : nil,
+                               copiedPackets: copied, reencodedFrames: reencoded, scaledFrom: encoded[n]?.from,
+                               quality: nil, width: k.width, height: k.height, frameRate: frameRate,
+                               frames: framesOut, bandwidth: rates.peak + audioRates.peak,
                                averageBandwidth: rates.average + audioRates.average, videoPeakBitrate: rates.peak,
                                videoAverageBitrate: rates.average, codecs: codecs, segments: media.segments.count,
                                playlist: "\(k.rung.name)/index.m3u8", iFramePlaylist: "\(k.rung.name)/iframes.m3u8",
-                               videoEncoder: p.videoChoice?.encoder ?? "", videoOptions: p.videoChoice?.options ?? [:],
-                               videoFilter: p.render.filter))
+                               videoEncoder: encoderName, videoOptions: options, videoFilter: filter))
+        }
+        if request.qualityReport {
+            progress?.update(stage: "quality", fraction: 0)
+            let measured = try QualityMeter.measure(input: request.input, range: request.range,
+                                                    rungs: rungs.map { work.appendingPathComponent($0.playlist).path },
+                                                    path: request.output, progress: progress)
+            for (i, q) in measured.enumerated() { rungs[i].quality = q }
         }
         let audioGroup = audioResult.map { _ in
             MasterPlaylist.Audio(groupID: "audio", name: "Main", channels: ladder.audio.channels, uri: "audio/index.m3u8")
@@ -249,16 +331,51 @@ public final class LadderEngine {
                             skipped: skipped, bytes: bytes, seconds: Date().timeIntervalSince(started))
     }
 
+    /// - Parameter cascadeInput: the frames come from another rung's filter graph (upright, at
+    ///   its rate, in its time base) rather than from the source.
     private func makePipeline(_ profile: Profile, path: String, container: OutputPipeline.Container,
-                              source: SourceSession, length: Int64) throws -> OutputPipeline {
-        let setup = OutputPipeline.Setup(container: container, videoInput: source.videoInput, audioInput: source.audioInput,
+                              source: SourceSession, length: Int64, cascadeInput: FilterGraph.VideoInput? = nil) throws -> OutputPipeline {
+        var setup = OutputPipeline.Setup(container: container, videoInput: source.videoInput, audioInput: source.audioInput,
                                          sourceRotation: source.info.rotation, sourceFrameRate: source.frameRate,
                                          videoLimit: length, videoEnd: length, measured: nil, chapters: [])
+        if let input = cascadeInput {
+            setup.videoInput = input
+            setup.sourceRotation = 0
+            setup.sourceFrameRate = input.frameRate
+            // The rung above already left out frames past the range.
+            setup.videoLimit = .max
+            setup.videoEnd = source.timeBase.rescale(length, to: input.timeBase)
+        }
         do { return try OutputPipeline(profile: profile, path: path, setup: setup) } catch let e as MediaError {
             throw CutError(.failed, path: path, detail: "\(profile.name): \(e.description)")
         } catch let e as TranscodeError {
             throw CutError(.unsupported, path: path, detail: "\(profile.name): \(e.description)")
         }
+    }
+
+    /// Whether the source can be the top rung as it is (`RungFit`), from its stream description
+    /// and its average video bitrate over the range.
+    static func topRungFit(ladder: Ladder, source: SourceSession, rung: Profile.Video, size: (Int, Int),
+                           grid: [RangeRequest]) -> RungFit {
+        let info = source.info
+        var bytes: Int64 = 0
+        var keyframes: [Int64] = [source.plan.firstPTS]
+        for p in source.index.packets where p.pts >= source.plan.firstPTS && p.pts < source.plan.endPTS {
+            bytes += Int64(p.size)
+            if p.isDecodeStart { keyframes.append(p.pts) }
+        }
+        keyframes.append(source.plan.endPTS)
+        keyframes.sort()
+        let longestGOP = zip(keyframes, keyframes.dropFirst()).map { $1 - $0 }.max() ?? 0
+        let seconds = source.timeBase.seconds(source.plan.endPTS - source.plan.firstPTS)
+        let sar = source.videoInput.sampleAspectRatio
+        let s = RungFit.Source(codec: info.codecName, profile: info.profile, level: info.level, pixelFormat: info.pixelFormatName,
+                               width: source.videoInput.width, height: source.videoInput.height, rotation: info.rotation,
+                               squarePixels: sar.num == 0 || sar.num == sar.den, frameRate: source.frameRate.doubleValue,
+                               bitrate: seconds > 0 ? Int(Double(bytes * 8) / seconds) : 0,
+                               keyframeInterval: source.timeBase.seconds(longestGOP),
+                               keyframesOnGrid: ReusedRung.keyframesOnGrid(grid, planner: source.planner))
+        return RungFit.check(s, rung: rung, width: size.0, height: size.1, format: ladder.format, gopSeconds: ladder.gopSeconds)
     }
 
     static func readPlaylist(_ url: URL, path: String) throws -> MediaPlaylist {

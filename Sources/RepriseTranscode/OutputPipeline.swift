@@ -36,6 +36,17 @@ final class OutputPipeline: @unchecked Sendable {
     /// The first video packet's bytes (its parameter sets name the codec when there is no extradata).
     private(set) var firstVideoPacket: [UInt8] = []
 
+    /// A scaler cascade: the output made from this one's filtered frames (each rung scaled
+    /// from the next larger one, not from the source). Set before the first frame arrives.
+    var cascadeNext: OutputPipeline? = nil {
+        didSet { cascadeNext?.videoFromSource = false }
+    }
+    /// False for a cascade's lower rung: its frames come through `forward` of the one above.
+    private(set) var videoFromSource = true
+    /// Receives every filtered video frame before it is encoded (set by the session that runs
+    /// the cascade: it hands the frame to `cascadeNext`'s queue).
+    var forward: ((Frame) throws -> Void)? = nil
+
     private let filtered = Frame()
     private let audioFiltered = Frame()
     private let packet = Packet()
@@ -227,12 +238,23 @@ final class OutputPipeline: @unchecked Sendable {
         return CodecString.audio(codec: String(cString: avcodec_get_name(ctx.pointee.codec_id)), aacProfile: ctx.pointee.profile)
     }
 
+    /// What comes out of the video graph, as the input of a graph fed from it (a cascade's next rung).
+    var videoOutput: FilterGraph.VideoInput? {
+        guard let videoGraph else { return nil }
+        var v = FilterGraph.VideoInput(width: videoGraph.outputWidth, height: videoGraph.outputHeight,
+                                       pixelFormat: AV_PIX_FMT_YUV420P.rawValue, timeBase: videoGraph.outputTimeBase)
+        v.frameRate = outputFrameRate
+        v.colour = render.colour?.output
+        return v
+    }
+
     /// The video encoder's global header (avcC/hvcC parameter sets), empty when they go in-band.
     var videoExtradata: [UInt8] { videoEncoder?.extradata ?? [] }
 
     private func drainVideoGraph() throws {
         guard let videoGraph else { return }
         while try videoGraph.receive(into: filtered) == .ok {
+            try forward?(filtered)
             try encodeVideo(filtered)
         }
     }

@@ -24,6 +24,12 @@ final class SourceSession {
             ? (videoInput.height, videoInput.width) : (videoInput.width, videoInput.height)
     }
 
+    /// The video stream's global header (avcC/hvcC), empty when its parameter sets are in-band.
+    var videoExtradata: [UInt8] {
+        let par = demuxer.stream(info.index).pointee.codecpar.pointee
+        return par.extradata.map { Array(UnsafeBufferPointer(start: $0, count: Int(par.extradata_size))) } ?? []
+    }
+
     /// Frames an output may have queued before the decoder waits for it.
     static let queueDepth = 8
 
@@ -73,12 +79,20 @@ final class SourceSession {
     /// Returns the source frames read.
     func run(_ pipelines: [OutputPipeline], progress: ProgressReporter?, stage: String = "transcoding") throws -> Int {
         let lanes = pipelines.map { Lane(pipeline: $0) }
+        let fromSource = lanes.filter(\.pipeline.videoFromSource)
+        for lane in lanes {
+            guard let next = lane.pipeline.cascadeNext, let nextLane = lanes.first(where: { $0.pipeline === next }) else { continue }
+            lane.pipeline.forward = { frame in
+                let shared = SharedFrame(try SourceSession.copy(frame))
+                nextLane.submit { next.video(shared.frame) }
+            }
+        }
         let base = timeBase
         let audioEnd = reader.audioTimeBase.map { base.rescale(plan.endPTS - plan.firstPTS, to: $0) + Int64($0.den) / 2 } ?? 0
         do {
             let kept = try reader.read(plan, audioEnd: audioEnd, video: { frame in
                 let shared = SharedFrame(try SourceSession.copy(frame))
-                for lane in lanes { lane.submit { lane.pipeline.video(shared.frame) } }
+                for lane in fromSource { lane.submit { lane.pipeline.video(shared.frame) } }
                 if let failure = lanes.lazy.compactMap({ $0.pipeline.failure }).first { throw failure }
             }, audio: { frame in
                 let shared = SharedFrame(try SourceSession.copy(frame))
@@ -88,7 +102,9 @@ final class SourceSession {
                 throw CutError(.truncated, path: path, detail: "decoded \(kept) of the range's \(plan.frameCount) frames")
             }
             for lane in lanes { lane.wait() }
-            for p in pipelines {
+            // In order: finishing a cascade's rung sends its last frames on to the next one's lane.
+            for (lane, p) in zip(lanes, pipelines) {
+                lane.wait()
                 do { try p.finish() } catch let e as MediaError {
                     throw CutError(.failed, path: p.path, detail: "\(p.profile.name): \(e.description)")
                 }

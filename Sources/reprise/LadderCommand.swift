@@ -12,7 +12,11 @@ struct LadderCommand: ParsableCommand {
         discussion: """
         All rungs come from one decode. IDRs fall every gop_seconds at the same times in every \
         rung, segments hold whole GOPs, and the master playlist declares each variant's measured \
-        peak segment bitrate. DIR is written under a hidden name beside it and renamed into place \
+        peak segment bitrate. When the source fits the top rung (codec, profile, level, size, \
+        frame rate, bitrate under its max_bitrate), that rung is the source's own frames: GOPs \
+        copied, and only where the grid needs an IDR the source lacks is the partial GOP \
+        re-encoded (as `cut --mode smart` does); the other rungs are scaled each from the next \
+        larger one. DIR is written under a hidden name beside it and renamed into place \
         when complete (an older ladder there is replaced). Ladders are Profiles/ladder-*.yaml \
         (and the profile folders' ladder-*.yaml files).
         """)
@@ -26,6 +30,11 @@ struct LadderCommand: ParsableCommand {
     @Option(help: "Segment format: fmp4 or ts (default: the ladder's).") var format: String?
     @Option(name: .customLong("profile-dir"), help: "Another folder of profile and ladder files (read last, so it overrides).")
     var profileDirs: [String] = []
+    @Option(help: "auto: copy the source as the top rung when it fits; never: encode every rung (default: the ladder's).")
+    var reuse: String?
+    @Flag(name: .customLong("quality-report"),
+          help: "Measure each rung's PSNR and SSIM against the source (libavfilter psnr/ssim; one more decode).")
+    var qualityReport = false
     @Flag(help: "Print progress and the result as JSON lines on stdout.") var json = false
 
     func run() throws {
@@ -49,8 +58,15 @@ struct LadderCommand: ParsableCommand {
                 }
                 chosen.format = f
             }
+            if let reuse {
+                guard reuse == "auto" || reuse == "never" else {
+                    throw CutError(.unsupported, path: input, detail: "--reuse \(reuse): use auto or never")
+                }
+                chosen.reuse = reuse == "auto"
+            }
             let range = try rangeOption(from: from, to: to, input: input)
-            let result = try LadderEngine(progress: reporter).run(LadderRequest(input: input, output: output, ladder: chosen, range: range))
+            let result = try LadderEngine(progress: reporter).run(LadderRequest(input: input, output: output, ladder: chosen, range: range,
+                                                                                qualityReport: qualityReport))
             reporter.finish()
             if json {
                 try printJSONResult(result)
@@ -59,8 +75,14 @@ struct LadderCommand: ParsableCommand {
                              result.master, result.ladder, result.from, result.to, result.format, result.segmentSeconds,
                              Double(result.bytes) / 1_000_000, result.seconds))
                 for r in result.rungs {
-                    print(String(format: "  %@ %dx%d: BANDWIDTH %d (average %d), %@, %d segments",
-                                 r.name, r.width, r.height, r.bandwidth, r.averageBandwidth, r.codecs, r.segments))
+                    let made = r.video == "copied"
+                        ? "copied from the source (\(r.copiedPackets) packets copied, \(r.reencodedFrames) frames re-encoded)"
+                        : "encoded, scaled from \(r.scaledFrom ?? "source")"
+                    print(String(format: "  %@ %dx%d: BANDWIDTH %d (average %d), %@, %d segments, %@",
+                                 r.name, r.width, r.height, r.bandwidth, r.averageBandwidth, r.codecs, r.segments, made))
+                    if let q = r.quality {
+                        print(String(format: "    PSNR %.2f dB, SSIM %.4f over %d frames (%@)", q.psnr, q.ssim, q.frames, q.method))
+                    }
                 }
                 for s in result.skipped { print("  skipped \(s)") }
             }

@@ -25,10 +25,11 @@ final class LadderTests: XCTestCase {
     /// ladder-default on a 640x360, 6-s recording in 2-s segments: the rungs above 360p are skipped;
     /// 360p and 234p hold every source frame; playlists follow the RFC; segments start with IDRs at
     /// 0, 2, 4 s in both rungs; the master's bandwidths are the measured peaks; I-frame playlists
-    /// point at decodable keyframes.
+    /// point at decodable keyframes. Every rung encoded (`--reuse never`; the copied top rung
+    /// keeps the source's own extra keyframes, see LadderReuseTests).
     func testDefaultLadderIsAlignedMeasuredAndFrameExact() throws {
         let spec = FixtureSpec.bands169
-        let ladder = try makeLadder(spec, extra: ["--segment", "2"])
+        let ladder = try makeLadder(spec, extra: ["--segment", "2", "--reuse", "never"])
         XCTAssertEqual(ladder.run.status, 0, ladder.run.transcript)
         guard ladder.run.status == 0 else { return }
         XCTAssertEqual(ladder.result?["skipped"]?.array?.count, 3, "1080p, 720p, 540p are bigger than the source")
