@@ -109,6 +109,9 @@ public final class LadderEngine {
             kept.append((smallest, RenderPlanner.even(Double(source.width)), RenderPlanner.even(Double(source.height))))
             skipped.removeAll { $0.hasPrefix(smallest.name + ":") }
         }
+        // Largest first, whatever the file's order: the first is the top rung (the one the source may
+        // be), and each rung of the cascade is scaled from the one before it.
+        kept.sort { $0.width * $0.height > $1.width * $1.height }
         return (kept, skipped)
     }
 
@@ -198,6 +201,13 @@ public final class LadderEngine {
                 cut.formatName = "hls"
                 cut.muxerOptions = container.options
                 cut.videoOnly = true
+                // Edges at a quality under the rung's cap: an average-bitrate encode of a short partial
+                // GOP starts starved, and the rung's BANDWIDTH is held to max_bitrate.
+                let top = kept[0].rung.video
+                if let cap = top.maxBitrate ?? top.bitrate {
+                    cut.edgeQuality = EdgeEncoding.Quality(crf: top.quality ?? 20, maxBitRate: Int64(cap),
+                                                           bufferSize: Int64(top.bufferSize ?? 2 * cap))
+                }
                 cut.preset = kept[0].rung.video.encoderOptions["preset"] ?? "veryfast"
                 cutJob = ReusedRung.Job(cut)
             }
@@ -362,7 +372,7 @@ public final class LadderEngine {
         var keyframes: [Int64] = [source.plan.firstPTS]
         for p in source.index.packets where p.pts >= source.plan.firstPTS && p.pts < source.plan.endPTS {
             bytes += Int64(p.size)
-            if p.isDecodeStart { keyframes.append(p.pts) }
+            if p.isCopyStart { keyframes.append(p.pts) }  // where a copy can start, as SourceFit counts
         }
         keyframes.append(source.plan.endPTS)
         keyframes.sort()

@@ -242,7 +242,7 @@ final class OutputPipeline: @unchecked Sendable {
     var videoOutput: FilterGraph.VideoInput? {
         guard let videoGraph else { return nil }
         var v = FilterGraph.VideoInput(width: videoGraph.outputWidth, height: videoGraph.outputHeight,
-                                       pixelFormat: AV_PIX_FMT_YUV420P.rawValue, timeBase: videoGraph.outputTimeBase)
+                                       pixelFormat: av_get_pix_fmt(render.pixelFormat).rawValue, timeBase: videoGraph.outputTimeBase)
         v.frameRate = outputFrameRate
         v.colour = render.colour?.output
         return v

@@ -51,7 +51,8 @@ public struct RungFit: Equatable, Sendable {
         // HEVC edges carry their parameter sets in-band, so a copied HEVC rung would be 'hev1',
         // which Apple's players refuse in HLS; such rungs are encoded (tagged hvc1) instead.
         guard codec == "h264" else { return no("only H.264 sources are copied into a rung (HEVC edges would need 'hev1')") }
-        guard s.pixelFormat == "yuv420p" || s.pixelFormat == "yuvj420p" else {
+        guard s.pixelFormat != "yuvj420p" else { return no("the source is full range; the rungs are limited range") }
+        guard s.pixelFormat == "yuv420p" else {
             return no("the source's pixels are \(s.pixelFormat ?? "unknown"), the rung's 8-bit 4:2:0")
         }
         // FFmpeg adds flag bits to H.264's profile_idc (constrained baseline is 66 | 512).
@@ -59,9 +60,10 @@ public struct RungFit: Equatable, Sendable {
         if let allowed = allowedProfiles(codec: codec, rungProfile: rung.profile), !allowed.contains(profileIDC) {
             return no("the source's profile (profile_idc \(profileIDC)) is not one a \(rung.profile ?? "default") rung allows")
         }
-        if let levelText = rung.encoderOptions["level"], let cap = Double(levelText) {
-            let scale: Double = codec == "hevc" ? 30 : 10
-            guard s.level > 0, Double(s.level) <= cap * scale + 0.5 else {
+        if let levelText = rung.encoderOptions["level"], let idc = SourceFit.levelIDC(levelText) {
+            // level_idc: H.264 10 × level ("4.0" and "40" both say 40); HEVC 30 × level.
+            let cap = codec == "hevc" ? Double(idc) * 3 : Double(idc)
+            guard s.level > 0, Double(s.level) <= cap + 0.5 else {
                 return no("the source's level (\(s.level)) is above the rung's \(levelText)")
             }
         }

@@ -37,7 +37,9 @@ enum SourceCopy {
         let render = AudioRender.plan(audio: audio, duration: duration, measured: measured, sampleFormat: "fltp", metered: metered)
         let meter = Meter()
         var request = CutRequest(input: job.input, output: job.output, ranges: [job.range], mode: .smart)
-        request.formatName = OutputPipeline.Container.file(profile.container).format
+        let container = OutputPipeline.Container.file(profile.container)
+        request.formatName = container.format
+        request.muxerOptions = container.options  // +faststart for mp4, as a re-encoded output has
         request.preset = profile.video.encoderOptions["preset"] ?? "veryfast"
         // The edges are made as the profile would make its frames (its quality, under its cap).
         if let crf = profile.video.quality {

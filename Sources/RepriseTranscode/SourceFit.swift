@@ -112,9 +112,13 @@ public enum SourceFit {
         }
         let quarter = ((Int((f.rotation / 90).rounded()) % 4) + 4) % 4
         if quarter != 0 { return "source is shown rotated \(quarter * 90)°: \(profile.name) turns it upright" }
-        guard ["yuv420p", "yuvj420p"].contains(f.pixelFormat ?? "") else {
+        if f.pixelFormat == "yuvj420p" || f.colour?.range == ColourProperties.rangeFull {
+            return "source is full range: \(profile.name) writes limited range"
+        }
+        guard f.pixelFormat == "yuv420p" else {
             return "source pixel format \(f.pixelFormat ?? "unknown"), \(profile.name) writes 8-bit 4:2:0 (yuv420p)"
         }
+        if v.bitDepth != 8 { return "source is 8-bit, \(profile.name) writes \(v.bitDepth)-bit" }
         if let hdr = f.colour?.hdrName, profile.video.hdr != .keep {
             return "source is HDR (\(hdr)): \(profile.name) tone-maps it to SDR BT.709"
         }

@@ -119,7 +119,14 @@ public final class TranscodeEngine {
             let job = SourceCopy.Job(input: request.input, output: o.path, profile: o.profile, range: range,
                                      duration: base.seconds(span.end), measured: measured[key], chapters: chapters,
                                      facts: facts, path: paths[n])
-            var report = try SourceCopy.run(job, progress: progress)
+            var report: OutputReport
+            do { report = try SourceCopy.run(job, progress: progress) } catch {
+                // One request, all or nothing: what this request already published goes too.
+                for done in pipelines.map(\.path) + reports.filter({ $0.video.path == .copied }).map(\.output) {
+                    try? FileManager.default.removeItem(atPath: done)
+                }
+                throw error
+            }
             if let note = span.note { report.notes.insert(note, at: 0) }
             reports.append(report)
         }
