@@ -220,7 +220,7 @@ public final class LadderEngine {
                 var video = k.rung.video
                 video.width = k.width; video.height = k.height; video.fit = .pad; video.upscale = false
                 let profile = Profile(name: k.rung.name, description: "", video: video, audio: ladder.audio, source: ladder.source)
-                let p = try makePipeline(profile, path: work.appendingPathComponent("\(k.rung.name)/index.m3u8").path,
+                let p = try makePipeline(profile, path: work.appendingPathComponent("\(k.rung.name)/index.m3u8").path, ladderPath: request.output,
                                          container: container, source: source, length: length,
                                          cascadeInput: upstream?.pipeline.videoOutput)
                 upstream?.pipeline.cascadeNext = p
@@ -233,7 +233,7 @@ public final class LadderEngine {
                 container.video = false
                 let profile = Profile(name: "audio", description: "", video: Profile.Video(width: 2, height: 2),
                                       audio: ladder.audio, source: ladder.source)
-                pipelines.append(try makePipeline(profile, path: work.appendingPathComponent("audio/index.m3u8").path,
+                pipelines.append(try makePipeline(profile, path: work.appendingPathComponent("audio/index.m3u8").path, ladderPath: request.output,
                                                   container: container, source: source, length: length))
             }
         } catch {
@@ -343,7 +343,8 @@ public final class LadderEngine {
 
     /// - Parameter cascadeInput: the frames come from another rung's filter graph (upright, at
     ///   its rate, in its time base) rather than from the source.
-    private func makePipeline(_ profile: Profile, path: String, container: OutputPipeline.Container,
+    /// - Parameter ladderPath: the ladder's own folder, which errors name (not the hidden work folder).
+    private func makePipeline(_ profile: Profile, path: String, ladderPath: String, container: OutputPipeline.Container,
                               source: SourceSession, length: Int64, cascadeInput: FilterGraph.VideoInput? = nil) throws -> OutputPipeline {
         var setup = OutputPipeline.Setup(container: container, videoInput: source.videoInput, audioInput: source.audioInput,
                                          sourceRotation: source.info.rotation, sourceFrameRate: source.frameRate,
@@ -357,9 +358,9 @@ public final class LadderEngine {
             setup.videoEnd = source.timeBase.rescale(length, to: input.timeBase)
         }
         do { return try OutputPipeline(profile: profile, path: path, setup: setup) } catch let e as MediaError {
-            throw CutError(.failed, path: path, detail: "\(profile.name): \(e.description)")
+            throw CutError(.failed, path: ladderPath, detail: "\(profile.name): \(e.description)")
         } catch let e as TranscodeError {
-            throw CutError(.unsupported, path: path, detail: "\(profile.name): \(e.description)")
+            throw CutError(.unsupported, path: ladderPath, detail: "\(profile.name): \(e.description)")
         }
     }
 

@@ -322,7 +322,10 @@ final class PlatformColourTests: XCTestCase {
         let hls = folder.appendingPathComponent("hls")
         let ladder = try Reprise.run(["ladder", source.path, "-o", hls.path, "--ladder", "he", "--profile-dir", dir.path])
         XCTAssertNotEqual(ladder.status, 0, ladder.transcript)
-        XCTAssertTrue(ladder.stderrLines.first?.contains("he-aac needs libfdk_aac") ?? false, ladder.transcript)
+        // The error is the last line (notes on how each rung is made come before it), and names the
+        // ladder's folder, not its hidden work folder.
+        XCTAssertTrue(ladder.stderrLines.last?.contains("he-aac needs libfdk_aac") ?? false, ladder.transcript)
+        XCTAssertTrue(ladder.stderrLines.last?.hasPrefix("reprise: error: \(hls.path): ") ?? false, ladder.transcript)
         XCTAssertFalse(FileManager.default.fileExists(atPath: hls.path), "a ladder was left")
     }
 }
