@@ -23,6 +23,7 @@ import os
 import random
 import shlex
 import subprocess
+from pathlib import Path
 
 from . import common as c
 from .common import die, log
@@ -174,18 +175,7 @@ teaser: {{seconds: 3, snippets: 3, before_reel: false}}
 # ----------------------------------------------------------------------------- the plan
 
 def load_plan(path):
-    last = None
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line.startswith("{"):
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(obj, dict) and obj.get("event") == "plan":
-                last = obj
+    last = c.last_json(Path(path), lambda o: o.get("event") == "plan")
     if last is None:
         die(f"no plan line in {path}")
     return last

@@ -19,6 +19,7 @@ import os
 import shlex
 import shutil
 import subprocess
+from pathlib import Path
 
 from . import common as c
 from .common import die, log, opt_args
@@ -42,18 +43,8 @@ def add_arguments(p):
 # ----------------------------------------------------------------------------- result JSON
 
 def load_result(path):
-    last = None
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(obj, dict) and isinstance(obj.get("rungs"), list):
-                last = obj
+    """The last `--json` line that is a ladder result (an object with rungs)."""
+    last = c.last_json(Path(path), lambda o: isinstance(o.get("rungs"), list))
     if not last:
         die(f"no result object with rungs in {path}")
     return last

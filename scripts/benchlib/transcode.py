@@ -49,20 +49,9 @@ def untimed(cmd):
 
 
 def load_result(path):
-    """The last non-empty line of a `--json` stdout that parses as an object with outputs."""
-    last = None
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(obj, dict):
-                last = obj
-    if not last or not isinstance(last.get("outputs"), list):
+    """The last line of a `--json` stdout that parses as an object with outputs."""
+    last = c.last_json(Path(path), lambda o: isinstance(o.get("outputs"), list))
+    if not last:
         die(f"no result object with outputs in {path}")
     return last
 
