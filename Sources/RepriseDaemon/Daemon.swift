@@ -14,7 +14,9 @@ import RepriseProfiles
 public final class Daemon: @unchecked Sendable {
     let executable: String
     let logger: Logger
-    let store: JobStore
+    let store: any JobStore
+    /// This process in the store: host + pid.
+    let nodeName: String
     private let lock = NSLock()
     private var config: DaemonConfig
     private var configPath: String?
@@ -46,7 +48,8 @@ public final class Daemon: @unchecked Sendable {
         guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
             throw JobStoreError("\(config.stateDirectory): another reprise daemon is using this state folder")
         }
-        store = try JobStore(path: (config.stateDirectory as NSString).appendingPathComponent("jobs.sqlite"))
+        store = try SQLiteJobStore(path: (config.stateDirectory as NSString).appendingPathComponent("jobs.sqlite"))
+        nodeName = "\(ProcessInfo.processInfo.hostName):\(getpid())"
         for w in config.watches {
             for dir in [w.folder, w.output, w.quarantine] + (w.done.map { [$0] } ?? []) {
                 try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -62,7 +65,9 @@ public final class Daemon: @unchecked Sendable {
 
     /// Runs until `requestStop`. Blocking.
     public func run() {
-        let recovered = (try? store.recoverInterrupted(all: true)) ?? 0
+        // The state folder's lock makes this the only daemon on this store: whatever is left
+        // running was a previous run's, so its leases need not be waited out.
+        let recovered = (try? store.expireLeases(now: .distantFuture)) ?? 0
         if recovered > 0 { logger.notice("re-queued jobs a previous run left running", metadata: ["jobs": "\(recovered)"]) }
         setUpInotify()
         let workers = (0..<config.workers).map { n -> Thread in
@@ -236,29 +241,32 @@ public final class Daemon: @unchecked Sendable {
     private func workerLoop(_ n: Int) {
         let pid = getpid()
         while !isStopping {
-            let job: Job?
-            do { job = try store.claimNext(pid: pid) } catch {
+            let claimed: (Job, Claim)?
+            do { claimed = try store.claimNext(node: nodeName, pid: pid, lease: Self.leaseSeconds, now: Date()) } catch {
                 logger.error("job store", metadata: ["error": "\(error)"])
                 sleep(1)
                 continue
             }
-            guard let job else { usleep(500_000); continue }
-            execute(job, worker: n)
+            guard let (job, claim) = claimed else { usleep(500_000); continue }
+            execute(job, claim: claim, worker: n)
         }
     }
 
-    private func execute(_ job: Job, worker: Int) {
+    /// A claim's lease; renewed every third of it while the job runs.
+    static let leaseSeconds: TimeInterval = 30
+
+    private func execute(_ job: Job, claim: Claim, worker: Int) {
         var log = logger
         log[metadataKey: "job"] = "\(job.id)"
         log[metadataKey: "input"] = "\(job.input.path)"
         log[metadataKey: "form"] = "\(job.kind)"
         let (watch, cfg) = lock.withLock { (config.watches.first { $0.folder == job.watchFolder }, config) }
         guard let watch else {
-            _ = try? store.markFailed(job.id, error: "watch folder \(job.watchFolder) is no longer configured", maxAttempts: 1)
+            _ = try? store.markFailed(claim, error: "watch folder \(job.watchFolder) is no longer configured", maxAttempts: 1, now: Date())
             return
         }
         guard FileManager.default.fileExists(atPath: job.input.path) else {
-            _ = try? store.markFailed(job.id, error: "\(job.input.path): the input is gone", maxAttempts: 1)
+            _ = try? store.markFailed(claim, error: "\(job.input.path): the input is gone", maxAttempts: 1, now: Date())
             log.error("input gone")
             return
         }
@@ -268,7 +276,7 @@ public final class Daemon: @unchecked Sendable {
         if let free = Daemon.freeSpace(near: out), free < needed {
             let message = String(format: "%@: not enough free space (%.1f GB free, %.1f GB needed including the %.1f GB reserve)",
                                  out, Double(free) / 1e9, Double(needed) / 1e9, Double(cfg.diskReserve) / 1e9)
-            let after = try? store.markFailed(job.id, error: message, maxAttempts: cfg.maxAttempts)
+            let after = try? store.markFailed(claim, error: message, maxAttempts: cfg.maxAttempts, now: Date())
             log.error("not started: disk space", metadata: ["error": "\(message)", "state": "\(after?.state.rawValue ?? "-")"])
             quarantineIfOutOfAttempts(after, watch: watch)
             return
@@ -279,28 +287,28 @@ public final class Daemon: @unchecked Sendable {
         let runner = JobRunner()
         lock.withLock { runners[worker] = runner }
         let started = Date()
-        let store = self.store
+        let lease = LeaseKeeper(store: store, claim: claim, seconds: Self.leaseSeconds)
         let outcome = runner.run(executable: executable, arguments: args, stallSeconds: cfg.stallSeconds, shouldStop: { [self] in
             if self.isStopping { return "daemon stopping" }
             if (try? store.isCancelled(job.id)) == true { return "cancelled" }
-            return nil
+            return lease.keep(now: Date())
         }, onProgress: { _ in })
         lock.withLock { runners[worker] = nil }
         let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
         switch outcome {
         case .finished(let result):
             let outputs = Daemon.outputs(fromResult: result)
-            do { try store.markDone(job.id, outputs: outputs) } catch { log.error("job store", metadata: ["error": "\(error)"]) }
+            do { try store.markDone(claim, outputs: outputs, now: Date()) } catch { log.error("job store", metadata: ["error": "\(error)"]) }
             log.notice("done", metadata: ["seconds": "\(seconds)", "outputs": "\(outputs.count)"])
             moveToDoneIfFinished(job, watch: watch)
         case .stopped(let reason):
             if reason == "daemon stopping" {
-                _ = try? store.requeue(pid: getpid())
+                _ = try? store.release(claim)
                 log.notice("stopped and re-queued", metadata: ["seconds": "\(seconds)"])
             } else if reason == "cancelled" {
                 log.notice("cancelled", metadata: ["seconds": "\(seconds)"])
             } else {
-                let after = try? store.markFailed(job.id, error: reason, maxAttempts: cfg.maxAttempts)
+                let after = try? store.markFailed(claim, error: reason, maxAttempts: cfg.maxAttempts, now: Date())
                 log.error("stalled; stopped", metadata: ["reason": "\(reason)", "state": "\(after?.state.rawValue ?? "-")"])
                 quarantineIfOutOfAttempts(after, watch: watch)
             }
@@ -311,7 +319,7 @@ public final class Daemon: @unchecked Sendable {
             if badInput {
                 giveUp(on: job, watch: watch, reason: message, quarantiningTheJob: true)
             } else {
-                let after = try? store.markFailed(job.id, error: message, maxAttempts: cfg.maxAttempts)
+                let after = try? store.markFailed(claim, error: message, maxAttempts: cfg.maxAttempts, now: Date())
                 log.error("failed", metadata: ["error": "\(message)", "state": "\(after?.state.rawValue ?? "-")", "seconds": "\(seconds)"])
                 quarantineIfOutOfAttempts(after, watch: watch)
             }
@@ -332,9 +340,9 @@ public final class Daemon: @unchecked Sendable {
     /// anyway). Nothing is done twice: an input another job already moved away is left alone.
     private func giveUp(on job: Job, watch: DaemonConfig.Watch, reason: String, quarantiningTheJob: Bool) {
         quarantineLock.withLock {
-            if quarantiningTheJob { try? store.markQuarantined(job.id, reason: reason) }
+            if quarantiningTheJob { try? store.markQuarantined(job.id, reason: reason, now: Date()) }
             let siblings = ((try? store.jobs()) ?? []).filter { $0.input.path == job.input.path && $0.input.hash == job.input.hash && $0.id != job.id }
-            for s in siblings where s.state == .queued { try? store.markQuarantined(s.id, reason: reason) }
+            for s in siblings where s.state == .queued { try? store.markQuarantined(s.id, reason: reason, now: Date()) }
             guard FileManager.default.fileExists(atPath: job.input.path) else { return }
             quarantine(job.input.path, watch: watch, reason: reason, move: !siblings.contains { $0.state == .running })
         }

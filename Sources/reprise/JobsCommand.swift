@@ -8,7 +8,7 @@ struct StoreLocation: ParsableArguments {
     @Option(help: "Daemon configuration file (its state_dir holds the job store).") var config: String?
     @Option(name: .customLong("state-dir"), help: "The daemon's state folder.") var stateDir: String?
 
-    func open() throws -> JobStore {
+    func open() throws -> any JobStore {
         var dir = stateDir
         if dir == nil, let config { dir = try DaemonConfigLoader.load(path: config).stateDirectory }
         guard let dir else { throw ValidationError("give --state-dir DIR or --config FILE") }
@@ -16,7 +16,7 @@ struct StoreLocation: ParsableArguments {
         guard FileManager.default.fileExists(atPath: path) else {
             throw JobStoreError("\(path): no job store (has the daemon run with this state folder?)")
         }
-        return try JobStore(path: path)
+        return try SQLiteJobStore(path: path)
     }
 }
 
@@ -93,7 +93,7 @@ struct JobsCommand: ParsableCommand {
         @OptionGroup var store: StoreLocation
         @Argument var id: Int64
         func run() throws {
-            do { print(JobsCommand.line(try store.open().cancel(id))) } catch { fail(error) }
+            do { print(JobsCommand.line(try store.open().cancel(id, now: Date()))) } catch { fail(error) }
         }
     }
 }

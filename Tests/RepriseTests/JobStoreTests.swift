@@ -31,7 +31,7 @@ final class JobStoreTests: XCTestCase {
     // MARK: - Enqueue
 
     func testEnqueueCreatesOneJobPerKindAndNeverTwiceForTheSameIdentity() throws {
-        let store = try JobStore(path: dbPath)
+        let store = try SQLiteJobStore(path: dbPath)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dbPath), "the store creates its folder and file")
         let input = identity("a.mkv")
         let created = try store.enqueue(input, watchFolder: "/watch", kinds: allKinds, now: t0)
@@ -65,7 +65,7 @@ final class JobStoreTests: XCTestCase {
     }
 
     func testAChangedHashCreatesNewJobs() throws {
-        let store = try JobStore(path: dbPath)
+        let store = try SQLiteJobStore(path: dbPath)
         let first = try store.enqueue(identity("a.mkv"), watchFolder: "/watch", kinds: allKinds, now: t0)
         let changed = identity("a.mkv", hash: "ffeeddccbbaa99887766554433221100")
         let second = try store.enqueue(changed, watchFolder: "/watch", kinds: allKinds, now: t0 + 1)
@@ -80,7 +80,7 @@ final class JobStoreTests: XCTestCase {
     // MARK: - Claim
 
     func testClaimTakesLowestPriorityFirstThenOldest() throws {
-        let store = try JobStore(path: dbPath)
+        let store = try SQLiteJobStore(path: dbPath)
         let a = try store.enqueue(identity("a.mkv"), watchFolder: "/w",
                                   kinds: [("ladder:default", 50), ("transcode:vertical-short", 10)], now: t0)
         let b = try store.enqueue(identity("b.mkv"), watchFolder: "/w",
@@ -102,7 +102,7 @@ final class JobStoreTests: XCTestCase {
     }
 
     func testClaimIsExclusiveAcrossThreadsAndStoreInstances() throws {
-        let stores = [try JobStore(path: dbPath), try JobStore(path: dbPath)]
+        let stores = [try SQLiteJobStore(path: dbPath), try SQLiteJobStore(path: dbPath)]
         for i in 0..<50 {
             _ = try stores[0].enqueue(identity("f\(i).mkv"), watchFolder: "/w", kinds: [("ladder:default", i % 3)], now: t0)
         }
@@ -144,7 +144,7 @@ final class JobStoreTests: XCTestCase {
     }
 
     func testClaimRespectsNotBefore() throws {
-        let store = try JobStore(path: dbPath)
+        let store = try SQLiteJobStore(path: dbPath)
         let job = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: [("ladder:default", 0)], now: t0)[0]
         _ = try XCTUnwrap(try store.claimNext(pid: livePID, now: t0))
         let failed = try store.markFailed(job.id, error: "encoder died", maxAttempts: 3, now: t0 + 5)
@@ -156,8 +156,8 @@ final class JobStoreTests: XCTestCase {
     // MARK: - Failure and backoff
 
     func testMarkFailedBacksOffThenFailsAtMaxAttempts() throws {
-        XCTAssertEqual((1...9).map { JobStore.backoff(afterAttempts: $0) }, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600])
-        let store = try JobStore(path: dbPath)
+        XCTAssertEqual((1...9).map { JobBackoff.after(attempts: $0) }, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600])
+        let store = try SQLiteJobStore(path: dbPath)
         let id = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: [("ladder:default", 0)], now: t0)[0].id
         var now = t0
         for (attempt, wait) in [(1, 30.0), (2, 60.0), (3, 120.0)] {
@@ -182,15 +182,15 @@ final class JobStoreTests: XCTestCase {
         XCTAssertNil(try store.claimNext(pid: livePID, now: now + 10_000))
         // Only a running job can fail or succeed.
         XCTAssertThrowsError(try store.markFailed(id, error: "again", maxAttempts: 9, now: now)) {
-            XCTAssertEqual("\($0)", "job \(id) is failed, not running; cannot mark it failed")
+            XCTAssertEqual("\($0)", "job \(id) is failed, not running under node node-\(livePID)'s claim (fence 4); refused")
         }
         XCTAssertThrowsError(try store.markDone(id, outputs: [], now: now)) {
-            XCTAssertEqual("\($0)", "job \(id) is failed, not running; cannot mark it done")
+            XCTAssertEqual("\($0)", "job \(id) is failed, not running under node node-\(livePID)'s claim (fence 4); refused")
         }
     }
 
     func testMarkDoneAndQuarantined() throws {
-        let store = try JobStore(path: dbPath)
+        let store = try SQLiteJobStore(path: dbPath)
         let jobs = try store.enqueue(identity("a.mkv"), watchFolder: "/w",
                                      kinds: [("transcode:vertical-short", 0), ("ladder:default", 1)], now: t0)
         _ = try store.claimNext(pid: livePID, now: t0)
@@ -213,59 +213,68 @@ final class JobStoreTests: XCTestCase {
 
     // MARK: - Crash and shutdown
 
-    func testRecoverInterruptedRequeuesJobsOfDeadProcessesOnly() throws {
-        XCTAssertTrue(JobStore.isLive(livePID))
-        XCTAssertFalse(JobStore.isLive(deadPID), "pid \(deadPID) must not exist for this test")
-        let store = try JobStore(path: dbPath)
+    func testExpiredLeasesGoBackToTheQueueAndTheirClaimsTurnStale() throws {
+        let store = try SQLiteJobStore(path: dbPath)
         let jobs = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: allKinds, now: t0)
-        let mine = try XCTUnwrap(try store.claimNext(pid: livePID, now: t0))
-        let dead1 = try XCTUnwrap(try store.claimNext(pid: deadPID, now: t0))
-        let dead2 = try XCTUnwrap(try store.claimNext(pid: deadPID, now: t0))
-        XCTAssertEqual(Set([mine.id, dead1.id, dead2.id]), Set(jobs.map(\.id)))
+        let (short, shortClaim) = try XCTUnwrap(try store.claimNext(node: "a", pid: 1, lease: 10, now: t0))
+        let (long, longClaim) = try XCTUnwrap(try store.claimNext(node: "b", pid: 2, lease: 100, now: t0))
+        XCTAssertEqual(short.leaseUntil, t0 + 10)
+        XCTAssertEqual(short.node, "a")
+        XCTAssertEqual(shortClaim.fence, 1)
+        XCTAssertTrue(try store.renewLease(shortClaim, lease: 10, now: t0 + 5))
+        XCTAssertEqual(try store.job(short.id)?.leaseUntil, t0 + 15)
 
-        XCTAssertEqual(try store.recoverInterrupted(), 2)
-        for id in [dead1.id, dead2.id] {
-            let job = try XCTUnwrap(try store.job(id))
-            XCTAssertEqual(job.state, .queued)
-            XCTAssertEqual(job.attempts, 1, "a crashed attempt still counts")
-            XCTAssertNil(job.workerPID)
+        XCTAssertEqual(try store.expireLeases(now: t0 + 14.9), 0)
+        XCTAssertEqual(try store.expireLeases(now: t0 + 15.1), 1)
+        let expired = try XCTUnwrap(try store.job(short.id))
+        XCTAssertEqual(expired.state, .queued)
+        XCTAssertEqual(expired.attempts, 1, "an attempt whose node died still counts")
+        XCTAssertEqual(try store.job(long.id)?.state, .running)
+
+        // Node a comes back: its claim is stale for renewing and for every outcome.
+        XCTAssertFalse(try store.renewLease(shortClaim, lease: 10, now: t0 + 16))
+        let (again, againClaim) = try XCTUnwrap(try store.claimNext(node: "c", pid: 3, lease: 10, now: t0 + 16))
+        XCTAssertEqual(again.id, short.id)
+        XCTAssertEqual(againClaim.fence, 2)
+        XCTAssertThrowsError(try store.markDone(shortClaim, outputs: ["/out/x.mp4"], now: t0 + 17)) { error in
+            XCTAssertEqual((error as? StaleClaim)?.currentFence, 2)
         }
-        XCTAssertEqual(try store.job(mine.id)?.state, .running)
-        XCTAssertEqual(try store.job(mine.id)?.workerPID, livePID)
-        XCTAssertEqual(try store.recoverInterrupted(), 0)
-
-        XCTAssertEqual(try store.recoverInterrupted(all: true), 1)
-        XCTAssertEqual(try store.job(mine.id)?.state, .queued)
-        XCTAssertEqual(try store.counts()[.queued], 3)
-        XCTAssertEqual(try store.counts()[.running], 0)
+        XCTAssertThrowsError(try store.markFailed(shortClaim, error: "x", maxAttempts: 3, now: t0 + 17))
+        XCTAssertFalse(try store.release(shortClaim))
+        try store.markDone(againClaim, outputs: ["/out/x.mp4"], now: t0 + 18)
+        XCTAssertEqual(try store.job(short.id)?.outputs, ["/out/x.mp4"])
+        XCTAssertEqual(try store.job(short.id)?.node, "c")
+        _ = longClaim
+        XCTAssertEqual(Set(jobs.map(\.id)).count, 3)
     }
 
-    func testRequeueOnShutdownGivesTheAttemptBack() throws {
-        let store = try JobStore(path: dbPath)
+    func testReleaseOnShutdownGivesTheAttemptBack() throws {
+        let store = try SQLiteJobStore(path: dbPath)
         let jobs = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: allKinds, now: t0)
         let first = try XCTUnwrap(try store.claimNext(pid: 4242, now: t0))
         _ = try store.markFailed(first.id, error: "boom", maxAttempts: 5, now: t0)
-        let again = try XCTUnwrap(try store.claimNext(pid: 4242, now: t0 + 30))
+        let (again, againClaim) = try XCTUnwrap(try store.claimNext(node: "n", pid: 4242, lease: 60, now: t0 + 30))
         XCTAssertEqual(again.id, first.id)
         XCTAssertEqual(again.attempts, 2)
-        let other = try XCTUnwrap(try store.claimNext(pid: 4242, now: t0 + 30))
+        let (other, otherClaim) = try XCTUnwrap(try store.claimNext(node: "n", pid: 4242, lease: 60, now: t0 + 30))
         let foreign = try XCTUnwrap(try store.claimNext(pid: 4343, now: t0 + 30))
         XCTAssertEqual(Set([again.id, other.id, foreign.id]), Set(jobs.map(\.id)))
 
-        XCTAssertEqual(try store.requeue(pid: 4242), 2)
+        XCTAssertTrue(try store.release(againClaim))
+        XCTAssertTrue(try store.release(otherClaim))
         XCTAssertEqual(try store.job(again.id)?.attempts, 1)
         XCTAssertEqual(try store.job(other.id)?.attempts, 0)
         XCTAssertEqual(try store.job(again.id)?.state, .queued)
         XCTAssertNil(try store.job(other.id)?.workerPID)
         XCTAssertEqual(try store.job(foreign.id)?.state, .running)
         XCTAssertEqual(try store.job(foreign.id)?.attempts, 1)
-        XCTAssertEqual(try store.requeue(pid: 4242), 0)
+        XCTAssertFalse(try store.release(otherClaim), "a released claim is stale")
     }
 
     // MARK: - Operator commands
 
     func testRetryRules() throws {
-        let store = try JobStore(path: dbPath)
+        let store = try SQLiteJobStore(path: dbPath)
         let ids = try store.enqueue(identity("a.mkv"), watchFolder: "/w",
                                     kinds: [("k0", 0), ("k1", 1), ("k2", 2), ("k3", 3), ("k4", 4)], now: t0).map(\.id)
         // ids[0] done, ids[1] failed, ids[2] running, ids[3] quarantined, ids[4] cancelled.
@@ -273,7 +282,7 @@ final class JobStoreTests: XCTestCase {
         try store.markDone(ids[0], outputs: ["/o"], now: t0)
         _ = try store.markFailed(ids[1], error: "boom", maxAttempts: 1, now: t0)
         try store.markQuarantined(ids[3], reason: "unreadable", now: t0)
-        _ = try store.cancel(ids[4])
+        _ = try store.cancel(ids[4], now: Date())
 
         XCTAssertThrowsError(try store.retry(ids[0])) { XCTAssertEqual("\($0)", "job \(ids[0]) is done; nothing to retry") }
         XCTAssertThrowsError(try store.retry(ids[2])) { XCTAssertEqual("\($0)", "job \(ids[2]) is running; nothing to retry") }
@@ -301,7 +310,7 @@ final class JobStoreTests: XCTestCase {
     }
 
     func testCancelRules() throws {
-        let store = try JobStore(path: dbPath)
+        let store = try SQLiteJobStore(path: dbPath)
         let ids = try store.enqueue(identity("a.mkv"), watchFolder: "/w",
                                     kinds: [("k0", 0), ("k1", 1), ("k2", 2), ("k3", 3), ("k4", 4)], now: t0).map(\.id)
         // ids[0] done, ids[1] failed, ids[2] running, ids[3] quarantined, ids[4] queued.
@@ -310,29 +319,29 @@ final class JobStoreTests: XCTestCase {
         _ = try store.markFailed(ids[1], error: "boom", maxAttempts: 1, now: t0)
         try store.markQuarantined(ids[3], reason: "unreadable", now: t0)
 
-        XCTAssertThrowsError(try store.cancel(ids[0])) { XCTAssertEqual("\($0)", "job \(ids[0]) is done; nothing to cancel") }
-        XCTAssertThrowsError(try store.cancel(ids[3])) {
+        XCTAssertThrowsError(try store.cancel(ids[0], now: Date())) { XCTAssertEqual("\($0)", "job \(ids[0]) is done; nothing to cancel") }
+        XCTAssertThrowsError(try store.cancel(ids[3], now: Date())) {
             XCTAssertEqual("\($0)", "job \(ids[3]) is quarantined; nothing to cancel")
         }
         XCTAssertThrowsError(try store.isCancelled(999)) { XCTAssertEqual("\($0)", "\(dbPath): no job 999") }
         for id in [ids[1], ids[2], ids[4]] {
             XCTAssertFalse(try store.isCancelled(id))
-            XCTAssertEqual(try store.cancel(id).state, .cancelled)
+            XCTAssertEqual(try store.cancel(id, now: Date()).state, .cancelled)
             XCTAssertTrue(try store.isCancelled(id))
         }
-        XCTAssertEqual(try store.cancel(ids[4]).state, .cancelled, "cancelling twice is harmless")
+        XCTAssertEqual(try store.cancel(ids[4], now: Date()).state, .cancelled, "cancelling twice is harmless")
         XCTAssertFalse(try store.isCancelled(ids[0]))
         // The daemon's late outcome for a job cancelled under it is refused; cancelled stays.
         XCTAssertThrowsError(try store.markDone(ids[2], outputs: ["/o"], now: t0)) {
-            XCTAssertEqual("\($0)", "job \(ids[2]) is cancelled, not running; cannot mark it done")
+            XCTAssertEqual(($0 as? StaleClaim)?.state, .cancelled, "\($0)")
         }
-        XCTAssertEqual(try store.recoverInterrupted(all: true), 0, "a cancelled job is not running any more")
+        XCTAssertEqual(try store.expireLeases(now: .distantFuture), 0, "a cancelled job is not running any more")
         XCTAssertNil(try store.claimNext(pid: livePID, now: t0 + 1))
-        XCTAssertEqual(try store.counts(), [.queued: 0, .running: 0, .done: 1, .failed: 0, .quarantined: 1, .cancelled: 3])
+        XCTAssertEqual(try store.counts(), [.queued: 0, .running: 0, .waiting: 0, .done: 1, .failed: 0, .quarantined: 1, .cancelled: 3])
     }
 
     func testRemoveFinishedKeepsRowsWhoseInputIsStillThere() throws {
-        let store = try JobStore(path: dbPath)
+        let store = try SQLiteJobStore(path: dbPath)
         let present = folder.appendingPathComponent("present.mkv").path
         XCTAssertTrue(FileManager.default.createFile(atPath: present, contents: Data("x".utf8)))
         let gone = folder.appendingPathComponent("gone.mkv").path
@@ -356,7 +365,7 @@ final class JobStoreTests: XCTestCase {
     // MARK: - Reading and durability
 
     func testListingIsNewestFirstAndFiltersByState() throws {
-        let store = try JobStore(path: dbPath)
+        let store = try SQLiteJobStore(path: dbPath)
         let a = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: [("k", 0)], now: t0)[0]
         let b = try store.enqueue(identity("b.mkv"), watchFolder: "/w", kinds: [("k", 0)], now: t0 + 1)[0]
         let c = try store.enqueue(identity("c.mkv"), watchFolder: "/w", kinds: [("k", 0)], now: t0 + 2)[0]
@@ -373,18 +382,18 @@ final class JobStoreTests: XCTestCase {
         var ids: [Int64] = []
         var before: [Job] = []
         do {
-            let store = try JobStore(path: dbPath)
+            let store = try SQLiteJobStore(path: dbPath)
             ids = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: allKinds, now: t0).map(\.id)
             _ = try store.claimNext(pid: livePID, now: t0 + 1)
             try store.markDone(ids[0], outputs: ["/out/a short.mp4"], now: t0 + 2)
             _ = try store.claimNext(pid: deadPID, now: t0 + 3)
             before = try store.jobs()
         }
-        let reopened = try JobStore(path: dbPath)
+        let reopened = try SQLiteJobStore(path: dbPath)
         XCTAssertEqual(try reopened.jobs(), before)
         XCTAssertEqual(try reopened.job(ids[0])?.outputs, ["/out/a short.mp4"])
-        XCTAssertEqual(try reopened.counts(), [.queued: 1, .running: 1, .done: 1, .failed: 0, .quarantined: 0, .cancelled: 0])
-        XCTAssertEqual(try reopened.recoverInterrupted(), 1)
+        XCTAssertEqual(try reopened.counts(), [.queued: 1, .running: 1, .waiting: 0, .done: 1, .failed: 0, .quarantined: 0, .cancelled: 0])
+        XCTAssertEqual(try reopened.expireLeases(now: t0 + 3 + 61), 1)
         XCTAssertEqual(try reopened.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: allKinds, now: t0).count, 0)
     }
 
@@ -392,7 +401,7 @@ final class JobStoreTests: XCTestCase {
         let blocker = folder.appendingPathComponent("file")
         try Data("x".utf8).write(to: blocker)
         let path = blocker.appendingPathComponent("jobs.sqlite").path
-        XCTAssertThrowsError(try JobStore(path: path)) { error in
+        XCTAssertThrowsError(try SQLiteJobStore(path: path)) { error in
             XCTAssertTrue("\(error)".hasPrefix("\(path): "), "\(error)")
         }
     }
