@@ -36,10 +36,25 @@ public final class SQLiteJobStore: JobStore {
         config.busyMode = .timeout(Self.busyTimeout)
         do {
             pool = try DatabasePool(path: path, configuration: config)
-            try JobMigrations.migrator.migrate(pool)
+            // GRDB reads which migrations ran before taking the write lock, so two processes opening
+            // a new file at once (the daemon and `reprise jobs`) would both run the first one.
+            try Self.migrationLock(beside: path) { try JobMigrations.migrator.migrate(pool) }
         } catch {
             throw JobStoreError("\(path): cannot open the job store: \(error)")
         }
+    }
+
+    /// `body` under an exclusive file lock beside the database, released when it returns.
+    private static func migrationLock<T>(beside path: String, _ body: () throws -> T) throws -> T {
+        let fd = open(path + ".migrate-lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw JobStoreError("\(path).migrate-lock: cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw JobStoreError("\(path).migrate-lock: cannot lock: \(String(cString: strerror(errno)))") }
+        }
+        return try body()
     }
 
     // MARK: - Enqueue and claim
