@@ -55,12 +55,15 @@ final class SourceReader {
 
     /// Reads `plan` (an exact-mode plan: one re-encode step). Returns the frames handed on.
     /// - Parameter audioEnd: audio is read until this presentation time (relative, audio time base).
-    func read(_ plan: PlannedRange, audioEnd: Int64,
+    /// - Parameter origin: the time frames are timed from (video time base); nil: the plan's first
+    ///   frame. A chunk of a longer output keeps the whole output's times.
+    func read(_ plan: PlannedRange, audioEnd: Int64, origin: Int64? = nil,
               video onVideo: (Frame) throws -> Void, audio onAudio: (Frame) throws -> Void,
               progress: (Double) -> Void) throws -> Int {
         guard let step = plan.head else { throw CutError(.failed, path: path, detail: "internal: the plan has no decode step") }
         let videoBase = index.timeBase
-        let audioOffset = audioTimeBase.map { videoBase.rescale(plan.firstPTS, to: $0) } ?? 0
+        let origin = origin ?? plan.firstPTS
+        let audioOffset = audioTimeBase.map { videoBase.rescale(origin, to: $0) } ?? 0
         var kept = 0
         var videoLeft = step.decode.count
         var next = step.decode.lowerBound
@@ -69,7 +72,7 @@ final class SourceReader {
         var hasLast = false
 
         func deliver(_ picture: Frame, at pts: Int64) throws {
-            picture.pts = pts - plan.firstPTS
+            picture.pts = pts - origin
             kept += 1
             try onVideo(picture)
             if kept % 8 == 0 { progress(Double(kept) / Double(max(plan.frameCount, 1))) }
