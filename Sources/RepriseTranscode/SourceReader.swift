@@ -57,7 +57,9 @@ final class SourceReader {
     /// - Parameter audioEnd: audio is read until this presentation time (relative, audio time base).
     /// - Parameter origin: the time frames are timed from (video time base); nil: the plan's first
     ///   frame. A chunk of a longer output keeps the whole output's times.
-    func read(_ plan: PlannedRange, audioEnd: Int64, origin: Int64? = nil,
+    /// - Parameter decodesVideo: false reads the audio alone (video packets are read past, not
+    ///   decoded): the audio part of a chunked encode, the same audio frames as a full read.
+    func read(_ plan: PlannedRange, audioEnd: Int64, origin: Int64? = nil, decodesVideo: Bool = true,
               video onVideo: (Frame) throws -> Void, audio onAudio: (Frame) throws -> Void,
               progress: (Double) -> Void) throws -> Int {
         guard let step = plan.head else { throw CutError(.failed, path: path, detail: "internal: the plan has no decode step") }
@@ -98,12 +100,14 @@ final class SourceReader {
             }
         }
         func feedVideo(_ p: Packet) throws {
+            guard decodesVideo else { next += 1; return }
             // Packets that refer to pictures the recording lacks (it began mid-GOP) are never decoded.
             if next < index.packets.count && index.packets[next].isUndecodable { next += 1; return }
             next += 1
             try decodeVideo(p)
         }
         func finishVideo() throws {
+            guard decodesVideo else { return }
             try decodeVideo(nil)
             let rest = schedule.rest()
             if !rest.isEmpty && hasLast { for t in rest { try repeatLast(at: t) } }
@@ -160,6 +164,7 @@ final class SourceReader {
         }
         if videoLeft > 0 { try finishVideo() }
         try decodeAudio(nil)
+        guard decodesVideo else { return plan.frameCount }
         if kept == 0 && plan.frameCount > 0 {
             throw CutError(.failed, path: path, detail: "no picture in the range can be decoded")
         }

@@ -81,7 +81,7 @@ final class SourceSession {
     /// - Parameters:
     ///   - range: what to read (default: the session's plan), timed from `origin` (default: its first frame).
     func run(_ pipelines: [OutputPipeline], progress: ProgressReporter?, stage: String = "transcoding",
-             range: PlannedRange? = nil, origin: Int64? = nil) throws -> Int {
+             range: PlannedRange? = nil, origin: Int64? = nil, decodesVideo: Bool = true) throws -> Int {
         let plan = range ?? self.plan
         let lanes = pipelines.map { Lane(pipeline: $0) }
         let fromSource = lanes.filter(\.pipeline.videoFromSource)
@@ -95,7 +95,7 @@ final class SourceSession {
         let base = timeBase
         let audioEnd = reader.audioTimeBase.map { base.rescale(plan.endPTS - plan.firstPTS, to: $0) + Int64($0.den) / 2 } ?? 0
         do {
-            let kept = try reader.read(plan, audioEnd: audioEnd, origin: origin, video: { frame in
+            let kept = try reader.read(plan, audioEnd: audioEnd, origin: origin, decodesVideo: decodesVideo, video: { frame in
                 let shared = SharedFrame(try SourceSession.copy(frame))
                 for lane in fromSource { lane.submit { lane.pipeline.video(shared.frame) } }
                 if let failure = lanes.lazy.compactMap({ $0.pipeline.failure }).first { throw failure }

@@ -101,7 +101,7 @@ public final class TranscodeEngine {
         }
         for p in pipelines { for n in p.notes { progress?.note("\(p.path): \(n)") } }
 
-        let kept = pipelines.isEmpty ? plan.frameCount : try source.run(pipelines, progress: progress)
+        let kept = pipelines.isEmpty ? plan.frameCount : try source.run(pipelines, progress: progress, decodesVideo: !request.audioOnly)
 
         var reports: [OutputReport] = []
         var remaining = pipelines[...]

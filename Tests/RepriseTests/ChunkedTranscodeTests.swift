@@ -156,17 +156,21 @@ final class ChunkedTranscodeTests: XCTestCase {
     }
 
     /// A VFR source (30, 15, 30 fps) under a 20 fps cap: the chunks' frame-rate conversion picks
-    /// the same source frame for every output frame as the whole encode does.
+    /// the same source frame for every output frame as the whole encode does. The join at 4.5 s
+    /// falls between two 15 fps source frames, so the chunk's first output frame shows the
+    /// source frame before the join (4.467 s): a chunk read from its first frame would miss it.
     func testFrameRateConversionPicksTheSameFramesInChunks() throws {
         let fixture = try Fixtures.get(.h264MP4VFR)
         let profile = Self.profile.replacingOccurrences(of: "  height: 180\n", with: "  height: 240\n  max_fps: 20\n")
-        guard let c = try encode(fixture, profile: profile, chunkSeconds: 4, label: "chunks-vfr") else { return }
+            .replacingOccurrences(of: "gop_seconds: 2", with: "gop_seconds: 1.5")
+        guard let c = try encode(fixture, profile: profile, chunkSeconds: 4.5, label: "chunks-vfr") else { return }
+        XCTAssertEqual(c.parts.count, 2)
         let whole = try VideoReadback.read(c.whole), stitched = try VideoReadback.read(c.stitched)
         XCTAssertEqual(whole.frames.count, 180, "9 s at 20 fps")
         XCTAssertFalse(whole.indices.contains(nil))
         XCTAssertEqual(stitched.indices, whole.indices)
         XCTAssertEqual(stitched.relativeTimes, whole.relativeTimes)
-        XCTAssertEqual(try FFprobe.packets(c.stitched).filter(\.isKeyframe).compactMap(\.ptsSeconds).sorted(), [0, 2, 4, 6, 8])
+        XCTAssertEqual(try FFprobe.packets(c.stitched).filter(\.isKeyframe).compactMap(\.ptsSeconds).sorted(), [0, 1.5, 3, 4.5, 6, 7.5])
     }
 
     /// Parts that leave a gap or overlap are refused with one line naming the part; nothing is written.
