@@ -44,8 +44,8 @@ public enum ChunkPlan {
         while true {
             let start = Double(first) * gopSeconds
             let nextStart = Double(first + perChunk) * gopSeconds
-            // The end, unless at least one more GOP starts before it.
-            if nextStart + gopSeconds > duration - tolerance {
+            // The last chunk, unless at least one whole GOP is left after it.
+            if nextStart + gopSeconds > duration + tolerance {
                 result.append(Chunk(index: result.count, start: start, end: duration))
                 return result
             }

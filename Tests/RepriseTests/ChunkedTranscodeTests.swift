@@ -9,6 +9,8 @@ final class ChunkPlanTests: XCTestCase {
     func testChunksFollowTheGridAndTheLastEndsAtTheEnd() throws {
         XCTAssertEqual(spans(try ChunkPlan.chunks(duration: 12, gopSeconds: 2, chunkSeconds: 4)), [[0, 4], [4, 8], [8, 12]])
         XCTAssertEqual(spans(try ChunkPlan.chunks(duration: 14.5, gopSeconds: 2, chunkSeconds: 4)), [[0, 4], [4, 8], [8, 12], [12, 14.5]])
+        XCTAssertEqual(spans(try ChunkPlan.chunks(duration: 14, gopSeconds: 2, chunkSeconds: 4)), [[0, 4], [4, 8], [8, 12], [12, 14]])
+        XCTAssertEqual(spans(try ChunkPlan.chunks(duration: 8, gopSeconds: 2, chunkSeconds: 2)), [[0, 2], [2, 4], [4, 6], [6, 8]])
         // A remainder shorter than one GOP joins the chunk before it.
         XCTAssertEqual(spans(try ChunkPlan.chunks(duration: 13, gopSeconds: 2, chunkSeconds: 4)), [[0, 4], [4, 8], [8, 13]])
         XCTAssertEqual(spans(try ChunkPlan.chunks(duration: 3, gopSeconds: 2, chunkSeconds: 4)), [[0, 3]])
@@ -171,6 +173,27 @@ final class ChunkedTranscodeTests: XCTestCase {
         XCTAssertEqual(stitched.indices, whole.indices)
         XCTAssertEqual(stitched.relativeTimes, whole.relativeTimes)
         XCTAssertEqual(try FFprobe.packets(c.stitched).filter(\.isKeyframe).compactMap(\.ptsSeconds).sorted(), [0, 1.5, 3, 4.5, 6, 7.5])
+    }
+
+    /// Costly content (fresh noise every frame) under a binding cap: no GOP-long window of the
+    /// stitched file, joins included, holds more than max_bitrate × window + buffer, as for the
+    /// whole encode; the cap binds (the whole encode's rate sits near it).
+    func testRateControlHoldsTheCapAcrossJoins() throws {
+        let fixture = try Fixtures.get(FixtureSpec(seconds: 8, width: 320, height: 180, layout: .bands, noise: true))
+        let profile = Self.profile.replacingOccurrences(of: "quality: 24", with: "quality: 16")
+            .replacingOccurrences(of: "max_bitrate: 600k", with: "max_bitrate: 400k")
+            .replacingOccurrences(of: "buffer: 600k", with: "buffer: 400k")
+        guard let c = try encode(fixture, profile: profile, chunkSeconds: 2, label: "chunks-vbv") else { return }
+        XCTAssertEqual(c.parts.count, 4)
+        let whole = try TranscodedOutput.read(c.whole), stitched = try TranscodedOutput.read(c.stitched)
+        let rate = Double(try fileSize(c.whole)) * 8 / 8
+        XCTAssertGreaterThan(rate, 300_000, "the cap does not bind: \(rate) b/s")
+        for window in [1.0, 2.0] {
+            let bound = 400_000 * window + 400_000
+            XCTAssertLessThanOrEqual(whole.peakBits(window: window), bound, "whole, \(window) s")
+            XCTAssertLessThanOrEqual(stitched.peakBits(window: window), bound, "stitched, \(window) s")
+        }
+        XCTAssertEqual(stitched.frameCount, whole.frameCount)
     }
 
     /// Parts that leave a gap or overlap are refused with one line naming the part; nothing is written.
