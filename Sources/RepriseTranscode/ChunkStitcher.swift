@@ -57,6 +57,16 @@ public enum ChunkStitcher {
 
         let video = try VideoParts(paths: r.videoParts)
         let audio = try r.audio.map { try StreamReader(path: $0, kind: AVMEDIA_TYPE_AUDIO, what: "audio") }
+        if let audio {
+            // The audio part is encoded to the video's length, to the sample: another length is another output's.
+            let st = audio.demuxer.stream(audio.stream).pointee
+            let seconds = st.duration == NOPTS ? 0 : audio.timeBase.seconds(st.duration)
+            let videoSeconds = video.timeBase.seconds(video.spanEnd - video.spanStart)
+            guard abs(seconds - videoSeconds) <= 0.05 else {
+                throw CutError(.badSegments, path: audio.path,
+                               detail: String(format: "lasts %.3f s but the video parts %.3f s: not the audio of this output", seconds, videoSeconds))
+            }
+        }
 
         let muxer: Muxer
         do { muxer = try Muxer(path: r.output, formatName: "mp4") } catch let e as MediaError {
@@ -176,6 +186,9 @@ final class VideoParts {
 
     /// Where each part's video ends (its start plus its duration, as its track says).
     private let partEnds: [Int64]
+    /// The video the parts make together, as their tracks say.
+    var spanStart: Int64 { parts[0].demuxer.stream(parts[0].stream).pointee.start_time }
+    var spanEnd: Int64 { partEnds[partEnds.count - 1] }
 
     init(paths: [String]) throws {
         parts = try paths.map { try StreamReader(path: $0, kind: AVMEDIA_TYPE_VIDEO, what: "video") }

@@ -217,6 +217,15 @@ final class ChunkedTranscodeTests: XCTestCase {
             XCTAssertTrue(run.output.stderrText.contains(what), run.output.stderrText)
             XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
         }
+        // The whole recording's audio under a third of its video: another output's audio.
+        let audioRun = try TranscodeRun.run(fixture.url, profiles: ["chunky"], output: output, extra: ["--audio-only"], profileDirs: [dir])
+        XCTAssertTrue(audioRun.succeeded, audioRun.transcript)
+        if let audio = audioRun.entry("chunky")?["output"]?.string {
+            let run = try Reprise.run(["stitch", a, "--audio", audio, "-o", output.path])
+            XCTAssertNotEqual(run.status, 0)
+            XCTAssertEqual(run.stderrLines, ["reprise: error: \(audio): lasts 12.000 s but the video parts 4.000 s: not the audio of this output"])
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
+        }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix(".") }, [], "no partial file left")
 
         let off = try TranscodeRun.run(fixture.url, profiles: ["chunky"], output: output, extra: ["--chunk", "3,6"], profileDirs: [dir])
