@@ -99,11 +99,21 @@ final class SourceReader {
                 try deliver(picture, at: pts)
             }
         }
+        // A read that starts in a run after a reconnect decodes with that run's sequence header,
+        // which the decoder (opened on the stream's first) would otherwise never see.
+        var runSets: [UInt8]? = {
+            let sets = planner.runs[planner.run(ofPacket: step.decode.lowerBound)].parameterSets
+            return sets > 0 && sets < index.header.parameterSets.count ? index.header.parameterSets[sets] : nil
+        }()
         func feedVideo(_ p: Packet) throws {
             guard decodesVideo else { next += 1; return }
             // Packets that refer to pictures the recording lacks (it began mid-GOP) are never decoded.
             if next < index.packets.count && index.packets[next].isUndecodable { next += 1; return }
             next += 1
+            if let sets = runSets {
+                runSets = nil
+                if p.newExtradata == nil { try p.attachExtradata(sets) }
+            }
             try decodeVideo(p)
         }
         func finishVideo() throws {

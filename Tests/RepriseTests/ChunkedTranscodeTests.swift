@@ -175,6 +175,26 @@ final class ChunkedTranscodeTests: XCTestCase {
         XCTAssertEqual(try FFprobe.packets(c.stitched).filter(\.isKeyframe).compactMap(\.ptsSeconds).sorted(), [0, 1.5, 3, 4.5, 6, 7.5])
     }
 
+    /// An RTMP reconnect at 10 s (timestamps restart, new sequence headers, the audio turns
+    /// 44.1 kHz stereo) inside the chunk [6, 12): the chunks follow the closed-up timeline, so
+    /// the stitched file is still the whole encode, frames and audio packets alike.
+    func testChunksAcrossAReconnect() throws {
+        let live = try LiveRecording.flvReconnect.make()
+        let profile = Self.profile.replacingOccurrences(of: "  height: 180\n", with: "  height: 240\n")
+        guard let c = try encode(Fixture(spec: LiveRecording.base, url: live.url), profile: profile, chunkSeconds: 6,
+                                 label: "chunks-flv") else { return }
+        XCTAssertEqual(c.parts.count, 4)
+        let whole = try VideoReadback.read(c.whole), stitched = try VideoReadback.read(c.stitched)
+        XCTAssertEqual(whole.indices, Array(live.frames))
+        XCTAssertEqual(stitched.indices, whole.indices)
+        XCTAssertEqual(stitched.relativeTimes, whole.relativeTimes)
+        let keys = { (url: URL) in try FFprobe.packets(url).filter(\.isKeyframe).compactMap(\.ptsSeconds).sorted() }
+        XCTAssertEqual(try keys(c.stitched), try keys(c.whole))
+        let wholeAudio = try FFprobe.packets(c.whole, stream: "a:0")
+        XCTAssertFalse(wholeAudio.isEmpty)
+        XCTAssertEqual(try FFprobe.packets(c.stitched, stream: "a:0").map(\.data_hash), wholeAudio.map(\.data_hash))
+    }
+
     /// Costly content (fresh noise every frame) under a binding cap: no GOP-long window of the
     /// stitched file, joins included, holds more than max_bitrate × window + buffer, as for the
     /// whole encode; the cap binds (the whole encode's rate sits near it).
