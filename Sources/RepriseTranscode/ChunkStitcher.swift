@@ -175,7 +175,7 @@ final class VideoParts {
     var first: StreamReader { parts[0] }
     let timeBase: TimeBase
     private var current = 0
-    /// Presentation start of the first part, and end (pts + duration) of the latest frame so far.
+    /// Presentation start of the first part, and the end of the last part read through.
     private(set) var start: Int64 = 0
     private(set) var end: Int64 = 0
     private var started = false
