@@ -33,9 +33,9 @@ final class OutputPipeline: @unchecked Sendable {
     /// Force an IDR at every multiple of this many encoder ticks (ladders: the same grid in every rung).
     private var keyframeTicks: Int64?
     private var nextKeyframe: Int64 = 0
-    /// A chunk of the output: only frames from the grid point `keyframes.lowerBound` (in GOPs)
-    /// up to `keyframes.upperBound` (nil: the end) are encoded; the others are filtered (so
-    /// frame-rate conversion picks the same frames as for the whole output) and dropped.
+    /// A chunk of the output, in GOPs of the keyframe grid: only frames from grid point `from` up
+    /// to grid point `to` (nil: the end) are encoded; the others are filtered (so frame-rate
+    /// conversion picks the same frames as for the whole output) and dropped.
     var chunk: (from: Int64, to: Int64?)? = nil {
         didSet { nextKeyframe = (chunk?.from ?? 0) * (keyframeTicks ?? 0) }
     }
