@@ -33,6 +33,14 @@ final class OutputPipeline: @unchecked Sendable {
     /// Force an IDR at every multiple of this many encoder ticks (ladders: the same grid in every rung).
     private var keyframeTicks: Int64?
     private var nextKeyframe: Int64 = 0
+    /// A chunk of the output, in GOPs of the keyframe grid: only frames from grid point `from` up
+    /// to grid point `to` (nil: the end) are encoded; the others are filtered (so frame-rate
+    /// conversion picks the same frames as for the whole output) and dropped.
+    var chunk: (from: Int64, to: Int64?)? = nil {
+        didSet { nextKeyframe = (chunk?.from ?? 0) * (keyframeTicks ?? 0) }
+    }
+    /// The chunk ended at a later frame, which gave the last kept frame its duration.
+    private var chunkClosed = false
     /// The first video packet's bytes (its parameter sets name the codec when there is no extradata).
     private(set) var firstVideoPacket: [UInt8] = []
 
@@ -75,6 +83,9 @@ final class OutputPipeline: @unchecked Sendable {
         var globalHeader: Bool? = nil
         /// IDR every this many seconds, forced (nil: the encoder's GOP setting alone).
         var keyframeSeconds: Double? = nil
+        /// MP4 edit lists in the video track's timescale, not milliseconds: a chunk's part,
+        /// which starts late, then reads back with its exact start and duration.
+        var editsInTrackTimescale = false
 
         init(format: String, options: [String: String] = [:]) { self.format = format; self.options = options }
 
@@ -189,7 +200,14 @@ final class OutputPipeline: @unchecked Sendable {
                 try muxer.addChapter(id: n + 1, start: c.start, end: c.end, timeBase: c.timeBase, title: c.title)
             }
         }
-        try muxer.writeHeader(options: s.container.options)
+        var options = s.container.options
+        if s.container.editsInTrackTimescale, let videoEncoder {
+            // What movenc makes the track's timescale: the time base's denominator, doubled up to 10000.
+            var scale = Int64(videoEncoder.timeBase.den)
+            while scale < 10000 { scale *= 2 }
+            options["movie_timescale"] = String(scale)
+        }
+        try muxer.writeHeader(options: options)
     }
 
     /// A source video frame, timed from the range start.
@@ -263,6 +281,14 @@ final class OutputPipeline: @unchecked Sendable {
         guard let videoEncoder, let videoStream else { return }
         if let frame {
             let pts = frame.pts
+            if let chunk, let ticks = keyframeTicks {
+                if pts < chunk.from * ticks || chunkClosed { return }
+                if let to = chunk.to, pts >= to * ticks {
+                    if let previous = previousPTS { durations[previous] = pts - previous }
+                    chunkClosed = true
+                    return
+                }
+            }
             if let previous = previousPTS { durations[previous] = pts - previous }
             previousPTS = pts
             // The source's picture types are not ours: the encoder places keyframes by the GOP,
@@ -273,7 +299,7 @@ final class OutputPipeline: @unchecked Sendable {
                 while nextKeyframe <= pts { nextKeyframe += keyframeTicks }
             }
             framesOut += 1
-        } else if let last = previousPTS {
+        } else if let last = previousPTS, !chunkClosed {
             let end = sourceTimeBase.rescale(videoEnd, to: videoEncoder.timeBase)
             let nominal = max(1, av_rescale_q(1, av_inv_q(outputFrameRate), videoEncoder.timeBase.rational))
             durations[last] = render.frameRateCap == nil && end > last ? end - last : nominal

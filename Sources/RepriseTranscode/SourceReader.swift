@@ -55,12 +55,17 @@ final class SourceReader {
 
     /// Reads `plan` (an exact-mode plan: one re-encode step). Returns the frames handed on.
     /// - Parameter audioEnd: audio is read until this presentation time (relative, audio time base).
-    func read(_ plan: PlannedRange, audioEnd: Int64,
+    /// - Parameter origin: the time frames are timed from (video time base); nil: the plan's first
+    ///   frame. A chunk of a longer output keeps the whole output's times.
+    /// - Parameter decodesVideo: false reads the audio alone (video packets are read past, not
+    ///   decoded): the audio part of a chunked encode, the same audio frames as a full read.
+    func read(_ plan: PlannedRange, audioEnd: Int64, origin: Int64? = nil, decodesVideo: Bool = true,
               video onVideo: (Frame) throws -> Void, audio onAudio: (Frame) throws -> Void,
               progress: (Double) -> Void) throws -> Int {
         guard let step = plan.head else { throw CutError(.failed, path: path, detail: "internal: the plan has no decode step") }
         let videoBase = index.timeBase
-        let audioOffset = audioTimeBase.map { videoBase.rescale(plan.firstPTS, to: $0) } ?? 0
+        let origin = origin ?? plan.firstPTS
+        let audioOffset = audioTimeBase.map { videoBase.rescale(origin, to: $0) } ?? 0
         var kept = 0
         var videoLeft = step.decode.count
         var next = step.decode.lowerBound
@@ -69,7 +74,7 @@ final class SourceReader {
         var hasLast = false
 
         func deliver(_ picture: Frame, at pts: Int64) throws {
-            picture.pts = pts - plan.firstPTS
+            picture.pts = pts - origin
             kept += 1
             try onVideo(picture)
             if kept % 8 == 0 { progress(Double(kept) / Double(max(plan.frameCount, 1))) }
@@ -94,13 +99,25 @@ final class SourceReader {
                 try deliver(picture, at: pts)
             }
         }
+        // A read that starts in a run after a reconnect decodes with that run's sequence header,
+        // which the decoder (opened on the stream's first) would otherwise never see.
+        var runSets: [UInt8]? = {
+            let sets = planner.runs[planner.run(ofPacket: step.decode.lowerBound)].parameterSets
+            return sets > 0 && sets < index.header.parameterSets.count ? index.header.parameterSets[sets] : nil
+        }()
         func feedVideo(_ p: Packet) throws {
+            guard decodesVideo else { next += 1; return }
             // Packets that refer to pictures the recording lacks (it began mid-GOP) are never decoded.
             if next < index.packets.count && index.packets[next].isUndecodable { next += 1; return }
             next += 1
+            if let sets = runSets {
+                runSets = nil
+                if p.newExtradata == nil { try p.attachExtradata(sets) }
+            }
             try decodeVideo(p)
         }
         func finishVideo() throws {
+            guard decodesVideo else { return }
             try decodeVideo(nil)
             let rest = schedule.rest()
             if !rest.isEmpty && hasLast { for t in rest { try repeatLast(at: t) } }
@@ -157,6 +174,7 @@ final class SourceReader {
         }
         if videoLeft > 0 { try finishVideo() }
         try decodeAudio(nil)
+        guard decodesVideo else { return plan.frameCount }
         if kept == 0 && plan.frameCount > 0 {
             throw CutError(.failed, path: path, detail: "no picture in the range can be decoded")
         }

@@ -33,7 +33,8 @@ final class SourceSession {
     /// Frames an output may have queued before the decoder waits for it.
     static let queueDepth = 8
 
-    init(input: String, range: RangeRequest?, progress: ProgressReporter?) throws {
+    /// - Parameter audio: false reads the video alone (a chunk of an output's video).
+    init(input: String, range: RangeRequest?, progress: ProgressReporter?, audio: Bool = true) throws {
         path = input
         do { demuxer = try Demuxer(path: input) } catch let e as MediaError {
             throw CutError(.notMedia, path: input, detail: "not a readable media file (\(e.message))")
@@ -53,7 +54,7 @@ final class SourceSession {
         plan = try planner.plan(range ?? RangeRequest(from: .frame(0), to: .frame(planner.order.count)), mode: .exact)
         do {
             reader = try SourceReader(demuxer: demuxer, index: index, planner: planner, videoStream: videoIndex,
-                                      audioStream: demuxer.bestAudioStream, path: input,
+                                      audioStream: audio ? demuxer.bestAudioStream : nil, path: input,
                                       note: { [progress] in progress?.note($0) })
         } catch let e as MediaError {
             throw CutError(.notMedia, path: input, detail: "can't be decoded (\(e.description))")
@@ -77,7 +78,11 @@ final class SourceSession {
 
     /// Reads the range once into every pipeline; finishes (publishes) them all, or discards them all.
     /// Returns the source frames read.
-    func run(_ pipelines: [OutputPipeline], progress: ProgressReporter?, stage: String = "transcoding") throws -> Int {
+    /// - Parameters:
+    ///   - range: what to read (default: the session's plan), timed from `origin` (default: its first frame).
+    func run(_ pipelines: [OutputPipeline], progress: ProgressReporter?, stage: String = "transcoding",
+             range: PlannedRange? = nil, origin: Int64? = nil, decodesVideo: Bool = true) throws -> Int {
+        let plan = range ?? self.plan
         let lanes = pipelines.map { Lane(pipeline: $0) }
         let fromSource = lanes.filter(\.pipeline.videoFromSource)
         for lane in lanes {
@@ -90,7 +95,7 @@ final class SourceSession {
         let base = timeBase
         let audioEnd = reader.audioTimeBase.map { base.rescale(plan.endPTS - plan.firstPTS, to: $0) + Int64($0.den) / 2 } ?? 0
         do {
-            let kept = try reader.read(plan, audioEnd: audioEnd, video: { frame in
+            let kept = try reader.read(plan, audioEnd: audioEnd, origin: origin, decodesVideo: decodesVideo, video: { frame in
                 let shared = SharedFrame(try SourceSession.copy(frame))
                 for lane in fromSource { lane.submit { lane.pipeline.video(shared.frame) } }
                 if let failure = lanes.lazy.compactMap({ $0.pipeline.failure }).first { throw failure }

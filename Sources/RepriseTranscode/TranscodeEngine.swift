@@ -16,6 +16,11 @@ public struct TranscodeRequest: Sendable {
     public var range: RangeRequest?
     /// Chapter marks in the recording's time (seconds); written into outputs whose profile keeps chapters.
     public var chapters: [ChapterMark] = []
+    /// IDRs forced on the `gop_seconds` grid, closed GOPs, no scene-cut keyframes: the output a
+    /// chunked encode of the same profile reproduces (see `ChunkEncoder`).
+    public var keyframeGrid = false
+    /// Each output's audio alone (the audio part of a chunked encode): the video is left out.
+    public var audioOnly = false
     public init(input: String, outputs: [Output], range: RangeRequest? = nil) {
         self.input = input; self.outputs = outputs; self.range = range
     }
@@ -45,18 +50,7 @@ public final class TranscodeEngine {
         let (plan, planner, base, reader) = (source.plan, source.planner, source.timeBase, source.reader)
         let (videoInput, audioInput, info, frameRate) = (source.videoInput, source.audioInput, source.info, source.frameRate)
 
-        // Each output's end: the range's, or earlier where the profile's duration.max cuts it.
-        struct Span { var limit: Int64; var end: Int64; var note: String? }
-        let spans: [Span] = request.outputs.map { o in
-            let full = plan.endPTS - plan.firstPTS
-            guard let max = o.profile.maxDuration, base.ticks(seconds: max) < full else {
-                return Span(limit: full, end: full, note: nil)
-            }
-            let limit = base.ticks(seconds: max)
-            let end = TranscodeEngine.frameEnd(planner: planner, plan: plan, before: plan.firstPTS + limit) - plan.firstPTS
-            return Span(limit: limit, end: end, note: String(format: "%@ allows at most %g s: the %.3f s range is cut to its first %.3f s",
-                                                            o.profile.name, max, base.seconds(full), base.seconds(end)))
-        }
+        let spans = request.outputs.map { TranscodeEngine.span(profile: $0.profile, planner: planner, plan: plan) }
 
         // Measure, then apply: the loudness each output's chain starts from.
         var measured: [LoudnessPrepass.Key: Loudness] = [:]
@@ -73,7 +67,12 @@ public final class TranscodeEngine {
 
         // Outputs whose profile the source's video already fits copy it; the others share the decode.
         let facts = SourceFit.Facts(info: info, index: source.index, first: plan.firstPTS, end: plan.endPTS)
-        let paths = request.outputs.map { SourceFit.decide(profile: $0.profile, facts: facts) }
+        let paths = request.outputs.map { o in
+            if request.audioOnly { return VideoPath(path: .reencoded, reason: "audio only: the video is left out") }
+            // A chunk is always encoded, so the whole output it must match is too.
+            if request.keyframeGrid { return VideoPath(path: .reencoded, reason: "keyframes forced on the \(o.profile.video.gopSeconds) s grid") }
+            return SourceFit.decide(profile: o.profile, facts: facts)
+        }
         for (o, path) in zip(request.outputs, paths) { progress?.note("\(o.path): video \(path.path.rawValue): \(path.reason)") }
 
         let chapters = TranscodeEngine.chapters(request.chapters, plan: plan, timeBase: base, origin: planner.origin)
@@ -81,7 +80,10 @@ public final class TranscodeEngine {
         do {
             for (n, (o, span)) in zip(request.outputs, spans).enumerated() where paths[n].path != .copied {
                 let key = LoudnessPrepass.Key(channels: o.profile.audio.channels, duration: base.seconds(span.end))
-                let setup = OutputPipeline.Setup(container: .file(o.profile.container), videoInput: videoInput, audioInput: audioInput, sourceRotation: info.rotation,
+                var container = OutputPipeline.Container.file(o.profile.container)
+                if request.keyframeGrid { container.keyframeSeconds = o.profile.video.gopSeconds }
+                if request.audioOnly { container.video = false }
+                let setup = OutputPipeline.Setup(container: container, videoInput: videoInput, audioInput: audioInput, sourceRotation: info.rotation,
                                                  sourceFrameRate: frameRate, videoLimit: span.limit, videoEnd: span.end,
                                                  measured: measured[key], chapters: chapters)
                 let pipeline: OutputPipeline
@@ -99,7 +101,7 @@ public final class TranscodeEngine {
         }
         for p in pipelines { for n in p.notes { progress?.note("\(p.path): \(n)") } }
 
-        let kept = pipelines.isEmpty ? plan.frameCount : try source.run(pipelines, progress: progress)
+        let kept = pipelines.isEmpty ? plan.frameCount : try source.run(pipelines, progress: progress, decodesVideo: !request.audioOnly)
 
         var reports: [OutputReport] = []
         var remaining = pipelines[...]
@@ -135,6 +137,23 @@ public final class TranscodeEngine {
         let from = base.seconds(plan.firstPTS - planner.origin)
         return TranscodeResult(input: request.input, from: from, to: base.seconds(plan.endPTS - planner.origin),
                                frames: kept, outputs: reports, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Where one output ends: the range's end, or earlier where the profile's duration.max cuts it.
+    struct Span { var limit: Int64; var end: Int64; var note: String? }
+
+    /// Frames at or after `limit` are left out; the last kept frame ends at `end` (both relative
+    /// to the range's first frame, video time base).
+    static func span(profile: Profile, planner: CutPlanner, plan: PlannedRange) -> Span {
+        let base = planner.timeBase
+        let full = plan.endPTS - plan.firstPTS
+        guard let max = profile.maxDuration, base.ticks(seconds: max) < full else {
+            return Span(limit: full, end: full, note: nil)
+        }
+        let limit = base.ticks(seconds: max)
+        let end = frameEnd(planner: planner, plan: plan, before: plan.firstPTS + limit) - plan.firstPTS
+        return Span(limit: limit, end: end, note: String(format: "%@ allows at most %g s: the %.3f s range is cut to its first %.3f s",
+                                                        profile.name, max, base.seconds(full), base.seconds(end)))
     }
 
     /// Position in presentation order of the first frame presented at or after `pts`.

@@ -26,6 +26,14 @@ struct TranscodeCommand: ParsableCommand {
     var chapters: String?
     @Option(name: .customLong("profile-dir"), help: "Another folder of profile files (read last, so it overrides).")
     var profileDirs: [String] = []
+    @Option(help: "Encode only the video frames of the output in [START, END) seconds (on the gop_seconds grid; END may be the end) to a video part beside the output (one MP4 profile).")
+    var chunk: String?
+    @Flag(name: .customLong("audio-only"), help: "Encode only the output's audio, to the audio part of a chunked encode.")
+    var audioOnly = false
+    @Option(name: .customLong("chunk-plan"), help: "Print the chunks of SECONDS (a multiple of gop_seconds) and their part files; encode nothing.")
+    var chunkPlan: Double?
+    @Flag(name: .customLong("keyframe-grid"), help: "Force IDRs on the gop_seconds grid (closed GOPs, no scene-cut keyframes): the output a chunked encode reproduces.")
+    var keyframeGrid = false
     @Flag(help: "Print progress and the result as JSON lines on stdout.") var json = false
 
     func run() throws {
@@ -54,8 +62,13 @@ struct TranscodeCommand: ParsableCommand {
             // Check the input before making any folder for the outputs.
             try InputChecks.validate(input: input)
             let outputs = try TranscodeCommand.outputPaths(input: input, output: output, profiles: profiles)
+            if chunk != nil || audioOnly || chunkPlan != nil {
+                try runChunked(outputs, range: range, reporter: reporter)
+                return
+            }
             var request = TranscodeRequest(input: input, outputs: outputs, range: range)
             request.chapters = marks
+            request.keyframeGrid = keyframeGrid
             let result = try TranscodeEngine(progress: reporter).run(request)
             reporter.finish()
             if json {
@@ -69,6 +82,39 @@ struct TranscodeCommand: ParsableCommand {
             reporter.finish()
             fail(error)
         }
+    }
+
+    /// `--chunk`, `--audio-only`, `--chunk-plan`: one part of a chunked encode of one output.
+    func runChunked(_ outputs: [TranscodeRequest.Output], range: RangeRequest?, reporter: FinishingReporter) throws {
+        let modes = [chunk != nil, audioOnly, chunkPlan != nil].filter { $0 }.count
+        guard modes == 1 else { throw ValidationError("--chunk, --audio-only and --chunk-plan exclude each other") }
+        guard outputs.count == 1, let o = outputs.first else { throw ValidationError("a chunked encode takes one profile") }
+        guard range == nil else { throw ValidationError("a chunked encode covers the whole recording: leave out --from/--to") }
+        guard chapters == nil else { throw ValidationError("chapters go to the stitched output, not to its parts") }
+        let engine = ChunkEncoder(progress: reporter)
+        if let seconds = chunkPlan {
+            let layout = try engine.layout(input: input, profile: o.profile, output: o.path, chunkSeconds: seconds)
+            reporter.finish()
+            if json { try printJSONResult(layout) } else {
+                print(String(format: "%@ → %@: %.3f s, %d chunk(s) of %g s", input, o.path, layout.duration, layout.chunks.count, seconds))
+                for c in layout.chunks { print(String(format: "  [%.3f, %.3f) → %@", c.start, c.end, c.part)) }
+                if let a = layout.audioPart { print("  audio → \(a)") }
+            }
+            return
+        }
+        let part: ChunkRequest.Part
+        if let chunk {
+            let fields = chunk.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard fields.count == 2, let start = fields[0], let end = fields[1] else {
+                throw CutError(.badTime, path: input, detail: "--chunk \(chunk) is not START,END in seconds")
+            }
+            part = .video(start: start, end: end)
+        } else {
+            part = .audio
+        }
+        let result = try engine.run(ChunkRequest(input: input, profile: o.profile, output: o.path, part: part))
+        reporter.finish()
+        if json { try printJSONResult(result) } else { TranscodeCommand.printSummary(result) }
     }
 
     /// One profile and a name with a known extension: that file. Otherwise a folder (made if
