@@ -259,7 +259,13 @@ final class DaemonRolesTests: XCTestCase {
         XCTAssertTrue(pollUntil(timeout: 30) { h.outputFiles().contains { $0.contains(".reprise-staging-") } }, "no staging folder")
         h.stop(SIGKILL)
         pollUntil(timeout: 10) { DaemonTests.processes(mentioning: h.watch.path).isEmpty }
-        XCTAssertEqual(DaemonTests.processes(mentioning: h.watch.path), [], "a job outlived the killed daemon")
+        XCTAssertEqual(DaemonTests.processes(mentioning: h.watch.path), [], "a job outlived the killed daemon: " +
+            DaemonTests.processes(mentioning: h.watch.path).map { pid in
+                let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+                return ((try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? "") + tasks.map { t in
+                    ["comm", "wchan", "syscall", "stack"].map { (try? String(contentsOfFile: "/proc/\(pid)/task/\(t)/\($0)", encoding: .utf8)) ?? "-" }.joined(separator: " | ")
+                }.joined(separator: "\n")
+            }.joined())
         XCTAssertEqual(Self.published(h), ["rec"], "something was published by a killed job")
 
         let restart = h.logSize
