@@ -445,7 +445,11 @@ public final class Daemon: @unchecked Sendable {
             }
             guard held else {
                 staging.discard()
-                logLeaseLost(claim, log: log, detail: "finished, nothing published")
+                if (try? store.isCancelled(job.id)) == true {
+                    log.notice("cancelled; nothing published", metadata: ["seconds": "\(seconds)"])
+                } else {
+                    logLeaseLost(claim, log: log, detail: "finished, nothing published")
+                }
                 return
             }
             do { _ = try staging.publish() } catch {
@@ -609,6 +613,9 @@ public final class Daemon: @unchecked Sendable {
     }
 
     private func cleanup() {
+        // The store drops a finished job only when its input is gone, looking at the canonical
+        // path: a node that mounts the storage elsewhere would see every input gone.
+        guard lock.withLock({ config.pathMap.entries.isEmpty }) else { return }
         let days = lock.withLock { config.retentionDays }
         if let removed = try? store.removeFinished(olderThan: Date().addingTimeInterval(-days * 86400)), removed > 0 {
             logger.info("old finished jobs dropped from the store", metadata: ["jobs": "\(removed)"])

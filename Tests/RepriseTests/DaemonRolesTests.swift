@@ -128,6 +128,42 @@ final class DaemonRolesTests: XCTestCase {
                        "no staging folder, no old copy, nothing hidden left")
     }
 
+    /// `reprise jobs` names each job's node and lists a split job's parts under it with their
+    /// states; `jobs show` gives the parts under "children".
+    func testJobsShowNodesAndParts() throws {
+        let state = ScratchSpace.makeFolder("roles-jobs")
+        let store = try SQLiteJobStore(path: state.appendingPathComponent("jobs.sqlite").path)
+        let input = InputIdentity(path: "/in/rec.mp4", size: 1, modified: 0, hash: String(repeating: "a", count: 32))
+        let parent = try XCTUnwrap(try store.enqueue(input, watchFolder: "/in", kinds: [(kind: "transcode:long-form", priority: 2)]).first)
+        let (_, claim) = try XCTUnwrap(try store.claimNext(node: "n1", pid: 1, lease: 60, now: Date()))
+        let parts = try store.split(claim, into: [
+            JobDraft(kind: "chunk:transcode:long-form", priority: 2, payload: "{\"chunk\":0}"),
+            JobDraft(kind: "chunk:transcode:long-form", priority: 2, payload: "{\"chunk\":1}"),
+            JobDraft(kind: "stitch:transcode:long-form", priority: 2, payload: "{}", needs: [0, 1], completesParent: true),
+        ], now: Date())
+        XCTAssertEqual(parts.count, 3)
+        let (first, firstClaim) = try XCTUnwrap(try store.claimNext(node: "n2", pid: 2, lease: 60, now: Date()))
+        try store.markDone(firstClaim, outputs: [], now: Date())
+
+        let list = try Reprise.run(["jobs", "--state-dir", state.path])
+        XCTAssertEqual(list.status, 0, list.transcript)
+        XCTAssertEqual(list.output.stdoutText.split(separator: "\n").map(String.init), [
+            "\(parent.id)\twaiting\ttranscode:long-form\trec.mp4\tattempts 1\ton n1",
+            "  \(parts[0].id)\tdone\tchunk:transcode:long-form\trec.mp4\tattempts 1\ton n2",
+            "  \(parts[1].id)\tqueued\tchunk:transcode:long-form\trec.mp4\tattempts 0",
+            "  \(parts[2].id)\tqueued\tstitch:transcode:long-form\trec.mp4\tattempts 0",
+        ])
+        XCTAssertEqual(first.id, parts[0].id)
+        let show = try Reprise.run(["jobs", "show", String(parent.id), "--state-dir", state.path])
+        XCTAssertEqual(show.status, 0, show.transcript)
+        let shown = try XCTUnwrap(JSONValue.parse(show.output.stdout))
+        XCTAssertEqual(shown["id"]?.int, Int(parent.id))
+        XCTAssertEqual(shown["node"]?.string, "n1")
+        XCTAssertEqual(shown["children"]?.array?.compactMap { $0["state"]?.string }, ["done", "queued", "queued"])
+        let plain = try Reprise.run(["jobs", "show", String(parts[0].id), "--state-dir", state.path])
+        XCTAssertNil(JSONValue.parse(plain.output.stdout)?["children"], "a job that is not split has no children field")
+    }
+
     // MARK: real daemons
 
     /// The store's file, for the test to act as another node on it.
@@ -205,6 +241,11 @@ final class DaemonRolesTests: XCTestCase {
         var processes = [w1]
         defer { for p in processes where p.isRunning { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() } }
         XCTAssertTrue(waitForLog(h, logs[0], "watching"))
+        // A role-all daemon wants the SQLite store alone: refused while a watcher uses it.
+        let all = try Reprise.run(["daemon", "--watch", h.watch.path, "--out", h.out.path, "--state-dir", h.state.path,
+                                   "--forms", h.forms, "--quiet", "1", "--profile-dir", h.profiles.path], timeout: 30)
+        XCTAssertNotEqual(all.status, 0, all.transcript)
+        XCTAssertEqual(all.stderrLines.last, "reprise: error: \(h.state.path): another reprise daemon is using this state folder", all.transcript)
         processes.append(try h.launch(["--role", "worker", "--node", "k1"], logFile: logs[1]))
         processes.append(try h.launch(["--role", "watcher", "--node", "w2"], logFile: logs[2]))
         XCTAssertTrue(waitForLog(h, logs[2], "standby: another node watches this folder"))
