@@ -285,6 +285,36 @@ final class DaemonRolesTests: XCTestCase {
         XCTAssertEqual(Self.lines(logs[2], endingWith: " queued").count, 1, "the new watcher queued b.mp4 only")
     }
 
+    /// A worker killed mid-job (kill -9) leaves its job running in the store under a lease nobody
+    /// renews; another node's housekeeping re-queues it once the lease is out, another worker
+    /// redoes it, and the output is whole, published once, with no staging folder left.
+    func testDeadWorkersJobComesBackOnAnotherWorker() throws {
+        let h = try Harness("roles-dead-worker")
+        h.forms = "transcode:slow"
+        h.workers = 1
+        h.extraConfig = "lease_seconds: 3\nheartbeat_seconds: 1"
+        let logs = ["w", "k1", "k2"].map { h.root.appendingPathComponent("\($0).log") }
+        var processes = [try h.launch(["--role", "watcher", "--node", "w"], logFile: logs[0])]
+        defer { for p in processes where p.isRunning { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() } }
+        let k1 = try h.launch(["--role", "worker", "--node", "k1"], logFile: logs[1])
+        processes.append(k1)
+        try FileManager.default.copyItem(at: try Fixtures.get(.h264MP4).url, to: h.watch.appendingPathComponent("rec.mp4"))
+        _ = try h.waitFor("the job running on k1") { $0.first?["state"]?.string == "running" && $0.first?["node"]?.string == "k1" }
+        processes.append(try h.launch(["--role", "worker", "--node", "k2"], logFile: logs[2]))
+        XCTAssertTrue(waitForLog(h, logs[2], "daemon ready"))
+        kill(k1.processIdentifier, SIGKILL)
+        k1.waitUntilExit()
+
+        let jobs = try h.waitFor("the job done on k2", timeout: 300) { $0.first?["state"]?.string == "done" }
+        XCTAssertEqual(jobs.count, 1)
+        XCTAssertEqual(jobs.first?["node"]?.string, "k2")
+        XCTAssertEqual(jobs.first?["attempts"]?.int, 2, "the dead worker's attempt counts")
+        let output = h.out.appendingPathComponent("rec/rec.slow.mp4")
+        XCTAssertEqual(jobs.first?["outputs"]?.array?.compactMap(\.string), [output.path])
+        XCTAssertEqual(try FFprobe.frames(output, stream: "v:0").count, FixtureSpec.h264MP4.frameCount)
+        XCTAssertEqual(h.outputFiles(), ["rec", "rec/rec.slow.mp4"], "staging or partial files left")
+    }
+
     /// A job's child writes into staging; kill -9 of the daemon mid-job leaves nothing in the output
     /// folder but the staging folder; the next attempt removes it, and the finished job's output is
     /// at its final path, whole, with no staging folder left.
