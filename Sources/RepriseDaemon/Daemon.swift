@@ -115,7 +115,11 @@ public final class Daemon: @unchecked Sendable {
             let recovered = (try? store.expireLeases(now: .distantFuture)) ?? 0
             if recovered > 0 { logger.notice("re-queued jobs a previous run left running", metadata: ["jobs": "\(recovered)"]) }
         }
-        if role.watches { setUpInotify() }
+        if role.watches {
+            setUpInotify()
+            // Before the first heartbeat, so that it already names the folders held.
+            updateHolds(now: Date())
+        }
         let beat = NodeBeat(store: store, heartbeatSeconds: config.heartbeatSeconds, leaseSeconds: config.leaseSeconds,
                             logger: logger) { [self] now in nodeStatus(now: now) }
         beat.start()
@@ -125,7 +129,6 @@ public final class Daemon: @unchecked Sendable {
             t.start()
             return t
         }
-        if role.watches { updateHolds(now: Date()) }
         let watched = lock.withLock { holds.keys.sorted() }
         SystemdNotify.send("READY=1\nSTATUS=\(role.rawValue) node \(nodeName)\(watched.isEmpty ? "" : ", watching \(watched.joined(separator: ", "))")")
         logger.notice("daemon ready", metadata: ["node": "\(nodeName)", "role": "\(role.rawValue)", "store": "\(store.location)",

@@ -154,6 +154,8 @@ final class DaemonRolesTests: XCTestCase {
             "  \(parts[2].id)\tqueued\tstitch:transcode:long-form\trec.mp4\tattempts 0",
         ])
         XCTAssertEqual(first.id, parts[0].id)
+        let byFile = try Reprise.run(["jobs", "--store", state.appendingPathComponent("jobs.sqlite").path])
+        XCTAssertEqual(byFile.output.stdoutText, list.output.stdoutText, "--store FILE names the same store")
         let show = try Reprise.run(["jobs", "show", String(parent.id), "--state-dir", state.path])
         XCTAssertEqual(show.status, 0, show.transcript)
         let shown = try XCTUnwrap(JSONValue.parse(show.output.stdout))
@@ -263,6 +265,7 @@ final class DaemonRolesTests: XCTestCase {
             let run = try Reprise.run(["nodes", "--state-dir", h.state.path, "--json"])
             listed = JSONValue.parse(run.output.stdout)?.array ?? []
             return Set(listed.compactMap { $0["name"]?.string }) == ["w1", "k1", "w2"]
+                && listed.contains { $0["name"]?.string == "w1" && $0["watching"]?.array?.isEmpty == false }
         }, "nodes listed: \(listed)")
         let roles = Dictionary(uniqueKeysWithValues: listed.map { ($0["name"]?.string ?? "?", $0["role"]?.string ?? "?") })
         XCTAssertEqual(roles, ["w1": "watcher", "k1": "worker", "w2": "watcher"])
