@@ -11,12 +11,20 @@ import RepriseProfiles
 /// workers as child processes (highest priority first, a free-space check before each, a
 /// stall watchdog), and quarantines what can't be processed. Stopping is clean: no new jobs,
 /// running children told to stop (they remove their partial outputs), their jobs re-queued.
+///
+/// One process is one node of a possibly larger cluster on one store: its role says whether it
+/// watches (one watcher per folder, by the store's watch hold; others stand by), works (claims
+/// jobs under a lease, publishes only while the claim holds), or both. Paths in the configuration
+/// and the store are canonical; `path_map` says where this node mounts them.
 public final class Daemon: @unchecked Sendable {
     let executable: String
     let logger: Logger
     let store: any JobStore
-    /// This process in the store: host + pid.
+    let storeSpec: StoreSpec
+    /// This process in the store: `node:` from the configuration, else host:pid.
     let nodeName: String
+    let role: DaemonConfig.Role
+    private let startedAt = Date()
     private let lock = NSLock()
     private var config: DaemonConfig
     private var configPath: String?
@@ -26,31 +34,59 @@ public final class Daemon: @unchecked Sendable {
     private var stopping = false
     private var reloadRequested = false
     private var runners: [Int: JobRunner] = [:]
+    /// Job ids the workers run now (worker number → job), for the heartbeat.
+    private var runningJobs: [Int: Int64] = [:]
+    /// Watch folders (canonical) this node holds the watcher role for.
+    private var holds: [String: any WatchHold] = [:]
+    /// When each folder not held was last asked for, and whether its standby was logged.
+    private var holdAskedAt: [String: Date] = [:]
+    private var standbyLogged: Set<String> = []
+    /// Folders just taken: listed in full at the next scan.
+    private var freshlyHeld: Set<String> = []
     private var inotifyFD: Int32 = -1
     private var watchDescriptors: [Int32: String] = [:]
     private var lockFD: Int32 = -1
+    /// This daemon is the only one on its store (role all on SQLite, the store's lock held
+    /// exclusively): what is left running at start was a previous run's.
+    let isSoleDaemon: Bool
     /// Held while deciding whether an input goes to quarantine and moving it: two workers may give
     /// up on the same recording at once.
     private let quarantineLock = NSLock()
 
-    public init(config: DaemonConfig, configPath: String?, executable: String, logger: Logger) throws {
+    public init(config: DaemonConfig, configPath: String?, executable: String, logger: Logger,
+                opener: StoreOpener = .sqliteOnly) throws {
         self.config = config
         self.configPath = configPath
         self.executable = executable
         self.logger = logger
+        self.role = config.role
         let fm = FileManager.default
         try fm.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
         // Job processes keep recordings' packet indexes in the state folder (not beside the
         // recordings, whose folders may be read-only), unless the environment names a place.
         setenv("REPRISE_CACHE_DIR", (config.stateDirectory as NSString).appendingPathComponent("cache"), 0)
-        // One daemon per state folder: a second one would run every job twice.
-        lockFD = open((config.stateDirectory as NSString).appendingPathComponent("daemon.lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            throw JobStoreError("\(config.stateDirectory): another reprise daemon is using this state folder")
+        storeSpec = try StoreSpec.parse(config.store, stateDirectory: config.stateDirectory)
+        if case .sqlite(let path) = storeSpec {
+            // One role-all daemon per SQLite store: it recovers every running job at start, and a
+            // second one would run every job twice. Worker and watcher nodes may share a store
+            // (SQLite serialises writers across processes; leases and watch holds do the rest),
+            // but never with a role-all daemon: they take the lock shared, it takes it exclusively.
+            let folder = (path as NSString).deletingLastPathComponent
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            lockFD = open((folder as NSString).appendingPathComponent("daemon.lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            let exclusive = config.role == .all
+            guard lockFD >= 0, flock(lockFD, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 else {
+                throw JobStoreError(exclusive
+                    ? "\(folder): another reprise daemon is using this state folder"
+                    : "\(folder): a reprise daemon with role all is using this state folder (worker and watcher nodes share a store only with each other)")
+            }
+            isSoleDaemon = exclusive
+        } else {
+            isSoleDaemon = false
         }
-        store = try SQLiteJobStore(path: (config.stateDirectory as NSString).appendingPathComponent("jobs.sqlite"))
-        nodeName = "\(ProcessInfo.processInfo.hostName):\(getpid())"
-        for w in config.watches {
+        store = try opener.open(storeSpec)
+        nodeName = config.node ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
+        for w in config.watches.map({ Daemon.local($0, config.pathMap) }) {
             for dir in [w.folder, w.output, w.quarantine] + (w.done.map { [$0] } ?? []) {
                 try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
             }
@@ -63,30 +99,58 @@ public final class Daemon: @unchecked Sendable {
     public func requestReload() { lock.withLock { reloadRequested = true } }
     var isStopping: Bool { lock.withLock { stopping } }
 
+    /// A watch with every path where this node finds it.
+    static func local(_ w: DaemonConfig.Watch, _ map: PathMap) -> DaemonConfig.Watch {
+        var l = w
+        l.folder = map.local(w.folder); l.output = map.local(w.output); l.quarantine = map.local(w.quarantine)
+        l.done = w.done.map(map.local)
+        return l
+    }
+
     /// Runs until `requestStop`. Blocking.
     public func run() {
-        // The state folder's lock makes this the only daemon on this store: whatever is left
-        // running was a previous run's, so its leases need not be waited out.
-        let recovered = (try? store.expireLeases(now: .distantFuture)) ?? 0
-        if recovered > 0 { logger.notice("re-queued jobs a previous run left running", metadata: ["jobs": "\(recovered)"]) }
-        setUpInotify()
-        let workers = (0..<config.workers).map { n -> Thread in
+        if isSoleDaemon {
+            // The only daemon on this store: whatever is left running was a previous run's, so its
+            // leases need not be waited out. Anywhere else, leases expire on their own.
+            let recovered = (try? store.expireLeases(now: .distantFuture)) ?? 0
+            if recovered > 0 { logger.notice("re-queued jobs a previous run left running", metadata: ["jobs": "\(recovered)"]) }
+        }
+        if role.watches {
+            setUpInotify()
+            // Before the first heartbeat, so that it already names the folders held.
+            updateHolds(now: Date())
+        }
+        let beat = NodeBeat(store: store, heartbeatSeconds: config.heartbeatSeconds, leaseSeconds: config.leaseSeconds,
+                            logger: logger) { [self] now in nodeStatus(now: now) }
+        beat.start()
+        let workers = (0..<(role.works ? config.workers : 0)).map { n -> Thread in
             let t = Thread { [self] in self.workerLoop(n) }
             t.name = "reprise-worker-\(n)"
             t.start()
             return t
         }
-        SystemdNotify.send("READY=1\nSTATUS=watching \(config.watches.map(\.folder).joined(separator: ", "))")
-        logger.notice("daemon ready", metadata: ["watch": "\(config.watches.map(\.folder))", "workers": "\(config.workers)"])
+        let watched = lock.withLock { holds.keys.sorted() }
+        SystemdNotify.send("READY=1\nSTATUS=\(role.rawValue) node \(nodeName)\(watched.isEmpty ? "" : ", watching \(watched.joined(separator: ", "))")")
+        logger.notice("daemon ready", metadata: ["node": "\(nodeName)", "role": "\(role.rawValue)", "store": "\(store.location)",
+                                                 "watch": "\(watched)", "workers": "\(workers.count)"])
         var lastRescan = -Double.infinity, lastPing = 0.0, lastCleanup = 0.0
         let ping = SystemdNotify.watchdogInterval.map { $0 / 2 } ?? 10
         while !isStopping {
             let changed = waitForEvents(timeout: 1)
             let now = Date().timeIntervalSince1970
             if lock.withLock({ reloadRequested }) { reload() }
-            let full = now - lastRescan >= config.rescanSeconds
-            if full { lastRescan = now }
-            for w in lock.withLock({ config.watches }) { scan(w, now: now, listing: full || changed.contains(w.folder)) }
+            if role.watches {
+                updateHolds(now: Date())
+                let full = now - lastRescan >= config.rescanSeconds
+                if full { lastRescan = now }
+                let (watches, held, fresh) = lock.withLock { () -> ([DaemonConfig.Watch], Set<String>, Set<String>) in
+                    defer { freshlyHeld = [] }
+                    return (config.watches, Set(holds.keys), freshlyHeld)
+                }
+                for w in watches where held.contains(w.folder) {
+                    scan(w, now: now, listing: full || fresh.contains(w.folder) || changed.contains(w.folder))
+                }
+            }
             if now - lastPing >= ping { SystemdNotify.send("WATCHDOG=1"); lastPing = now }
             if now - lastCleanup >= 3600 { cleanup(); lastCleanup = now }
         }
@@ -94,8 +158,57 @@ public final class Daemon: @unchecked Sendable {
         logger.notice("stopping: no new jobs; running jobs are told to stop and re-queued")
         lock.withLock { runners.values.forEach { $0.stop(reason: "daemon stopping") } }
         while workers.contains(where: { !$0.isFinished }) { usleep(100_000) }
+        beat.stop()
+        lock.withLock {
+            holds.values.forEach { $0.release() }
+            holds = [:]
+        }
         if inotifyFD >= 0 { close(inotifyFD) }
         logger.notice("stopped")
+    }
+
+    /// What the heartbeat tells the store about this node.
+    private func nodeStatus(now: Date) -> NodeStatus {
+        let (running, watching) = lock.withLock { (runningJobs.values.sorted(), holds.keys.sorted()) }
+        return NodeStatus(name: nodeName, host: ProcessInfo.processInfo.hostName, pid: getpid(), role: role.rawValue,
+                          load: NodeBeat.loadAverage(), running: running, watching: watching, startedAt: startedAt, seenAt: now)
+    }
+
+    // MARK: holding watch folders
+
+    /// Takes the watcher role for each configured folder not held yet (asking again every second:
+    /// another node may hold it, and this one is its standby) and stops watching folders whose hold
+    /// was lost or that left the configuration.
+    private func updateHolds(now: Date) {
+        let (watches, map) = lock.withLock { (config.watches, config.pathMap) }
+        let wanted = Set(watches.map(\.folder))
+        for (folder, hold) in lock.withLock({ holds }) where !hold.isHeld || !wanted.contains(folder) {
+            hold.release()
+            lock.withLock { holds[folder] = nil; trackers[folder] = nil }
+            removeWatch(folder)
+            if wanted.contains(folder) {
+                logger.warning("lost the watch hold; standing by", metadata: ["folder": "\(folder)"])
+            }
+        }
+        for w in watches where lock.withLock({ holds[w.folder] == nil }) {
+            if let asked = lock.withLock({ holdAskedAt[w.folder] }), now.timeIntervalSince(asked) < 1 { continue }
+            lock.withLock { holdAskedAt[w.folder] = now }
+            do {
+                if let hold = try store.holdWatch(w.folder, node: nodeName) {
+                    lock.withLock {
+                        holds[w.folder] = hold
+                        freshlyHeld.insert(w.folder)
+                        standbyLogged.remove(w.folder)
+                    }
+                    addWatch(w.folder, at: map.local(w.folder))
+                    logger.notice("watching", metadata: ["folder": "\(w.folder)", "node": "\(nodeName)"])
+                } else if lock.withLock({ standbyLogged.insert(w.folder).inserted }) {
+                    logger.notice("standby: another node watches this folder", metadata: ["folder": "\(w.folder)"])
+                }
+            } catch {
+                logger.error("can't ask for the watch hold", metadata: ["folder": "\(w.folder)", "error": "\(error)"])
+            }
+        }
     }
 
     // MARK: finding recordings
@@ -103,13 +216,21 @@ public final class Daemon: @unchecked Sendable {
     private func setUpInotify() {
         inotifyFD = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard inotifyFD >= 0 else { logger.warning("inotify unavailable; relying on rescans"); return }
-        for w in config.watches { addWatch(w.folder) }
     }
 
-    private func addWatch(_ folder: String) {
+    /// Events on `localFolder` (where this node mounts it) count for the canonical `folder`.
+    private func addWatch(_ folder: String, at localFolder: String) {
+        guard inotifyFD >= 0 else { return }
         let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_ATTRIB | IN_DELETE | IN_MOVED_FROM)
-        let wd = inotify_add_watch(inotifyFD, folder, mask)
-        if wd >= 0 { watchDescriptors[wd] = folder } else { logger.warning("can't watch folder", metadata: ["folder": "\(folder)"]) }
+        let wd = inotify_add_watch(inotifyFD, localFolder, mask)
+        if wd >= 0 { lock.withLock { watchDescriptors[wd] = folder } } else { logger.warning("can't watch folder", metadata: ["folder": "\(localFolder)"]) }
+    }
+
+    private func removeWatch(_ folder: String) {
+        for (wd, f) in lock.withLock({ watchDescriptors }) where f == folder {
+            if inotifyFD >= 0 { inotify_rm_watch(inotifyFD, wd) }
+            lock.withLock { watchDescriptors[wd] = nil }
+        }
     }
 
     /// Waits up to `timeout` s for inotify events; returns the folders that had any.
@@ -126,24 +247,26 @@ public final class Daemon: @unchecked Sendable {
             while i + 16 <= n {
                 let wd = buffer.withUnsafeBytes { $0.load(fromByteOffset: i, as: Int32.self) }
                 let len = Int(buffer.withUnsafeBytes { $0.load(fromByteOffset: i + 12, as: UInt32.self) })
-                if let f = watchDescriptors[wd] { folders.insert(f) }
+                if let f = lock.withLock({ watchDescriptors[wd] }) { folders.insert(f) }
                 i += 16 + len
             }
         }
         return folders
     }
 
+    /// Looks at a held watch folder (`w` canonical; files are read where this node mounts them).
     private func scan(_ w: DaemonConfig.Watch, now: Double, listing: Bool) {
         var tracker = lock.withLock { trackers[w.folder] ?? ArrivalTracker(quietSeconds: config.quietSeconds) }
+        let localFolder = Daemon.local(w, lock.withLock { config.pathMap }).folder
         var names: [String] = []
         if listing {
-            names = (try? FileManager.default.contentsOfDirectory(atPath: w.folder)) ?? []
+            names = (try? FileManager.default.contentsOfDirectory(atPath: localFolder)) ?? []
         } else {
             names = tracker.waiting(now: now).map { ($0.path as NSString).lastPathComponent }
         }
         var ready: [String] = []
         for name in names where ArrivalTracker.isCandidate(name: name) {
-            let path = (w.folder as NSString).appendingPathComponent(name)
+            let path = (localFolder as NSString).appendingPathComponent(name)
             var st = stat()
             guard lstat(path, &st) == 0 else { tracker.forget(path); continue }
             if (st.st_mode & S_IFMT) == S_IFLNK {
@@ -162,12 +285,13 @@ public final class Daemon: @unchecked Sendable {
         for (path, _) in tracker.waiting(now: now) where !FileManager.default.fileExists(atPath: path) { tracker.forget(path) }
         // Files waiting for their sidecars.
         for (path, until) in lock.withLock({ graceUntil }) where until <= now
-            && (path as NSString).deletingLastPathComponent == w.folder { ready.append(path) }
+            && (path as NSString).deletingLastPathComponent == localFolder { ready.append(path) }
         lock.withLock { trackers[w.folder] = tracker }
         for path in ready { admit(path, watch: w, now: now) }
     }
 
-    /// A complete file: probe it, wait for sidecars if highlights want them, then record its jobs.
+    /// A complete file (`path` as this node sees it): probe it, wait for sidecars if highlights
+    /// want them, then record its jobs under its canonical path.
     private func admit(_ path: String, watch w: DaemonConfig.Watch, now: Double) {
         let wantsSignals = w.forms.contains { $0 == "shorts" || $0 == "highlights" }
         if wantsSignals, !hasSidecar(path) {
@@ -184,8 +308,10 @@ public final class Daemon: @unchecked Sendable {
             return
         }
         do {
-            let identity = try InputIdentity.of(path: path)
-            let profiles = try? ProfileLibrary(folders: ProfileLibrary.defaultFolders(extra: config.profileFolders))
+            var identity = try InputIdentity.of(path: path)
+            let map = lock.withLock { config.pathMap }
+            identity.path = map.canonical(path)
+            let profiles = try? ProfileLibrary(folders: ProfileLibrary.defaultFolders(extra: config.profileFolders.map(map.local)))
             let kinds = w.forms.map { (kind: $0, priority: JobPlan.priority($0, profiles: profiles)) }
             let created = try store.enqueue(identity, watchFolder: w.folder, kinds: kinds)
             if created.isEmpty {
@@ -222,11 +348,11 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// Moves the input to the quarantine folder with `NAME.error.txt` saying why. The file itself
-    /// is never changed.
+    /// Moves the input (`path` as this node sees it) to the quarantine folder of `w` (canonical)
+    /// with `NAME.error.txt` saying why. The file itself is never changed.
     func quarantine(_ path: String, watch w: DaemonConfig.Watch, reason: String, move: Bool = true) {
         let name = (path as NSString).lastPathComponent
-        let target = Daemon.freeName(for: name, in: w.quarantine)
+        let target = Daemon.freeName(for: name, in: Daemon.local(w, lock.withLock { config.pathMap }).quarantine)
         let note = "\(path)\n\(reason)\n\(ISO8601DateFormatter().string(from: Date()))\n"
         try? note.write(toFile: target + ".error.txt", atomically: true, encoding: .utf8)
         if move && !Daemon.moveWithoutReplacing(path, to: target) {
@@ -242,52 +368,67 @@ public final class Daemon: @unchecked Sendable {
         let pid = getpid()
         while !isStopping {
             let claimed: (Job, Claim)?
-            do { claimed = try store.claimNext(node: nodeName, pid: pid, lease: Self.leaseSeconds, now: Date()) } catch {
+            let lease = lock.withLock { config.leaseSeconds }
+            do { claimed = try store.claimNext(node: nodeName, pid: pid, lease: lease, now: Date()) } catch {
                 logger.error("job store", metadata: ["error": "\(error)"])
                 sleep(1)
                 continue
             }
             guard let (job, claim) = claimed else { usleep(500_000); continue }
+            lock.withLock { runningJobs[n] = job.id }
             execute(job, claim: claim, worker: n)
+            lock.withLock { runningJobs[n] = nil }
         }
     }
-
-    /// A claim's lease; renewed every third of it while the job runs.
-    static let leaseSeconds: TimeInterval = 30
 
     private func execute(_ job: Job, claim: Claim, worker: Int) {
         var log = logger
         log[metadataKey: "job"] = "\(job.id)"
         log[metadataKey: "input"] = "\(job.input.path)"
         log[metadataKey: "form"] = "\(job.kind)"
-        let (watch, cfg) = lock.withLock { (config.watches.first { $0.folder == job.watchFolder }, config) }
-        guard let watch else {
-            _ = try? store.markFailed(claim, error: "watch folder \(job.watchFolder) is no longer configured", maxAttempts: 1, now: Date())
+        log[metadataKey: "fence"] = "\(claim.fence)"
+        let (canonicalWatch, cfg) = lock.withLock { (config.watches.first { $0.folder == job.watchFolder }, config) }
+        guard let canonicalWatch else {
+            _ = markFailed(claim, error: "watch folder \(job.watchFolder) is no longer configured", maxAttempts: 1, log: log)
             return
         }
-        guard FileManager.default.fileExists(atPath: job.input.path) else {
-            _ = try? store.markFailed(claim, error: "\(job.input.path): the input is gone", maxAttempts: 1, now: Date())
+        // This node's view of the job's paths (the store's are canonical).
+        let watch = Daemon.local(canonicalWatch, cfg.pathMap)
+        let input = cfg.pathMap.local(job.input.path)
+        guard FileManager.default.fileExists(atPath: input) else {
+            _ = markFailed(claim, error: "\(input): the input is gone", maxAttempts: 1, log: log)
             log.error("input gone")
             return
         }
         // Free space first: a clear failure (retried later) instead of a full disk.
-        let out = JobPlan.outputFolder(input: job.input.path, watch: watch)
+        let out = JobPlan.outputFolder(input: input, watch: watch)
         let needed = JobPlan.spaceNeeded(kind: job.kind, inputSize: job.input.size) + cfg.diskReserve
         if let free = Daemon.freeSpace(near: out), free < needed {
             let message = String(format: "%@: not enough free space (%.1f GB free, %.1f GB needed including the %.1f GB reserve)",
                                  out, Double(free) / 1e9, Double(needed) / 1e9, Double(cfg.diskReserve) / 1e9)
-            let after = try? store.markFailed(claim, error: message, maxAttempts: cfg.maxAttempts, now: Date())
+            let after = markFailed(claim, error: message, maxAttempts: cfg.maxAttempts, log: log)
             log.error("not started: disk space", metadata: ["error": "\(message)", "state": "\(after?.state.rawValue ?? "-")"])
-            quarantineIfOutOfAttempts(after, watch: watch)
+            quarantineIfOutOfAttempts(after, watch: canonicalWatch)
             return
         }
-        try? FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let args = JobPlan.arguments(kind: job.kind, input: job.input.path, watch: watch, profileFolders: cfg.profileFolders)
+        // The child writes into a staging folder; its outputs are published only under a live claim.
+        let staging = StagedPublish(target: out, jobID: job.id, fence: claim.fence)
+        do {
+            let stale = try staging.prepare()
+            if !stale.isEmpty { log.notice("removed what an earlier attempt left in staging", metadata: ["folders": "\(stale)"]) }
+        } catch {
+            let after = markFailed(claim, error: "\(staging.folder): can't make the staging folder: \(error.localizedDescription)",
+                                   maxAttempts: cfg.maxAttempts, log: log)
+            log.error("not started: staging folder", metadata: ["error": "\(error)", "state": "\(after?.state.rawValue ?? "-")"])
+            return
+        }
+        let args = JobPlan.arguments(kind: job.kind, input: input, watch: watch, profileFolders: cfg.profileFolders.map(cfg.pathMap.local),
+                                     into: staging.folder)
         log.notice("started", metadata: ["attempt": "\(job.attempts)"])
         let runner = JobRunner()
         lock.withLock { runners[worker] = runner }
         let started = Date()
-        let lease = LeaseKeeper(store: store, claim: claim, seconds: Self.leaseSeconds)
+        let lease = LeaseKeeper(store: store, claim: claim, seconds: cfg.leaseSeconds)
         let outcome = runner.run(executable: executable, arguments: args, stallSeconds: cfg.stallSeconds, shouldStop: { [self] in
             if self.isStopping { return "daemon stopping" }
             if (try? store.isCancelled(job.id)) == true { return "cancelled" }
@@ -297,33 +438,81 @@ public final class Daemon: @unchecked Sendable {
         let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
         switch outcome {
         case .finished(let result):
-            let outputs = Daemon.outputs(fromResult: result)
-            do { try store.markDone(claim, outputs: outputs, now: Date()) } catch { log.error("job store", metadata: ["error": "\(error)"]) }
+            let staged = Daemon.outputs(fromResult: result)
+            // Proof that the claim still holds just before publishing: renewed, it is good for a
+            // whole lease, far longer than the renames take.
+            let held: Bool
+            do { held = try store.renewLease(claim, lease: cfg.leaseSeconds, now: Date()) } catch {
+                log.error("can't reach the job store to prove the claim; nothing published", metadata: ["error": "\(error)"])
+                held = false
+            }
+            guard held else {
+                staging.discard()
+                if (try? store.isCancelled(job.id)) == true {
+                    log.notice("cancelled; nothing published", metadata: ["seconds": "\(seconds)"])
+                } else {
+                    logLeaseLost(claim, log: log, detail: "finished, nothing published")
+                }
+                return
+            }
+            do { _ = try staging.publish() } catch {
+                staging.discard()
+                let after = markFailed(claim, error: "\(error)", maxAttempts: cfg.maxAttempts, log: log)
+                log.error("can't publish", metadata: ["error": "\(error)", "state": "\(after?.state.rawValue ?? "-")"])
+                return
+            }
+            let outputs = staged.map(staging.finalPath).filter { FileManager.default.fileExists(atPath: $0) }.map(cfg.pathMap.canonical)
+            do { try store.markDone(claim, outputs: outputs, now: Date()) } catch is StaleClaim {
+                logLeaseLost(claim, log: log, detail: "after publishing")
+                return
+            } catch {
+                log.error("job store", metadata: ["error": "\(error)"])
+            }
             log.notice("done", metadata: ["seconds": "\(seconds)", "outputs": "\(outputs.count)"])
-            moveToDoneIfFinished(job, watch: watch)
+            moveToDoneIfFinished(job, watch: canonicalWatch)
         case .stopped(let reason):
+            staging.discard()
             if reason == "daemon stopping" {
                 _ = try? store.release(claim)
                 log.notice("stopped and re-queued", metadata: ["seconds": "\(seconds)"])
             } else if reason == "cancelled" {
                 log.notice("cancelled", metadata: ["seconds": "\(seconds)"])
+            } else if reason.hasPrefix("lease lost") {
+                // The job is another node's (or will be once the lease runs out): nothing to record.
+                logLeaseLost(claim, log: log, detail: reason)
             } else {
-                let after = try? store.markFailed(claim, error: reason, maxAttempts: cfg.maxAttempts, now: Date())
+                let after = markFailed(claim, error: reason, maxAttempts: cfg.maxAttempts, log: log)
                 log.error("stalled; stopped", metadata: ["reason": "\(reason)", "state": "\(after?.state.rawValue ?? "-")"])
-                quarantineIfOutOfAttempts(after, watch: watch)
+                quarantineIfOutOfAttempts(after, watch: canonicalWatch)
             }
         case .failed(let message):
+            staging.discard()
             // Only an input that is not media at all is quarantined; a read error may be passing.
             let badInput = ["not a readable media file", "has no video stream", "holds no readable video packets"]
                 .contains { message.contains($0) }
             if badInput {
-                giveUp(on: job, watch: watch, reason: message, quarantiningTheJob: true)
+                giveUp(on: job, watch: canonicalWatch, reason: message, quarantiningTheJob: true)
             } else {
-                let after = try? store.markFailed(claim, error: message, maxAttempts: cfg.maxAttempts, now: Date())
+                let after = markFailed(claim, error: message, maxAttempts: cfg.maxAttempts, log: log)
                 log.error("failed", metadata: ["error": "\(message)", "state": "\(after?.state.rawValue ?? "-")", "seconds": "\(seconds)"])
-                quarantineIfOutOfAttempts(after, watch: watch)
+                quarantineIfOutOfAttempts(after, watch: canonicalWatch)
             }
         }
+    }
+
+    /// A failed attempt recorded under `claim`; nil when the claim is stale (logged once: the job
+    /// is another node's now) or the store can't be reached.
+    private func markFailed(_ claim: Claim, error: String, maxAttempts: Int, log: Logger) -> Job? {
+        do { return try store.markFailed(claim, error: error, maxAttempts: maxAttempts, now: Date()) } catch is StaleClaim {
+            logLeaseLost(claim, log: log, detail: "failed: \(error)")
+        } catch {
+            log.error("job store", metadata: ["error": "\(error)"])
+        }
+        return nil
+    }
+
+    private func logLeaseLost(_ claim: Claim, log: Logger, detail: String) {
+        log.warning("lease lost; another node owns job \(claim.jobID) now", metadata: ["detail": "\(detail)"])
     }
 
     /// After a failed attempt: a job out of attempts (state `failed`) gives up on its input, with
@@ -343,8 +532,9 @@ public final class Daemon: @unchecked Sendable {
             if quarantiningTheJob { try? store.markQuarantined(job.id, reason: reason, now: Date()) }
             let siblings = ((try? store.jobs()) ?? []).filter { $0.input.path == job.input.path && $0.input.hash == job.input.hash && $0.id != job.id }
             for s in siblings where s.state == .queued { try? store.markQuarantined(s.id, reason: reason, now: Date()) }
-            guard FileManager.default.fileExists(atPath: job.input.path) else { return }
-            quarantine(job.input.path, watch: watch, reason: reason, move: !siblings.contains { $0.state == .running })
+            let input = lock.withLock { config.pathMap }.local(job.input.path)
+            guard FileManager.default.fileExists(atPath: input) else { return }
+            quarantine(input, watch: watch, reason: reason, move: !siblings.contains { $0.state == .running })
         }
     }
 
@@ -362,14 +552,16 @@ public final class Daemon: @unchecked Sendable {
         return Array(Set(found)).sorted()
     }
 
-    private func moveToDoneIfFinished(_ job: Job, watch: DaemonConfig.Watch) {
-        guard let done = watch.done else { return }
+    private func moveToDoneIfFinished(_ job: Job, watch canonicalWatch: DaemonConfig.Watch) {
+        let map = lock.withLock { config.pathMap }
+        guard let done = Daemon.local(canonicalWatch, map).done else { return }
         let siblings = (try? store.jobs()) ?? []
         let mine = siblings.filter { $0.input.path == job.input.path && $0.input.hash == job.input.hash }
         guard !mine.isEmpty, mine.allSatisfy({ $0.state == .done }) else { return }
-        let target = Daemon.freeName(for: (job.input.path as NSString).lastPathComponent, in: done)
-        if Daemon.moveWithoutReplacing(job.input.path, to: target) {
-            logger.notice("moved to the done folder", metadata: ["input": "\(job.input.path)", "to": "\(target)"])
+        let input = map.local(job.input.path)
+        let target = Daemon.freeName(for: (input as NSString).lastPathComponent, in: done)
+        if Daemon.moveWithoutReplacing(input, to: target) {
+            logger.notice("moved to the done folder", metadata: ["input": "\(input)", "to": "\(target)"])
         }
     }
 
@@ -406,12 +598,17 @@ public final class Daemon: @unchecked Sendable {
         lock.withLock { reloadRequested = false }
         guard let configPath else { logger.notice("SIGHUP: no config file to reload (quick-start mode)"); return }
         do {
-            let fresh = try DaemonConfigLoader.load(path: configPath)
-            for w in fresh.watches {
+            var fresh = try DaemonConfigLoader.load(path: configPath)
+            // What this node is and which store it uses are fixed for its life (and may have come
+            // from the command line); folders are taken or let go by the next hold update.
+            lock.withLock {
+                fresh.role = config.role; fresh.store = config.store; fresh.node = config.node
+                fresh.stateDirectory = config.stateDirectory
+            }
+            for w in fresh.watches.map({ Daemon.local($0, fresh.pathMap) }) {
                 for dir in [w.folder, w.output, w.quarantine] { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
             }
             lock.withLock { config = fresh }
-            for w in fresh.watches where !watchDescriptors.values.contains(w.folder) { addWatch(w.folder) }
             logger.notice("configuration reloaded", metadata: ["config": "\(configPath)"])
         } catch {
             logger.error("configuration not reloaded; keeping the old one", metadata: ["error": "\(error)"])
@@ -419,6 +616,9 @@ public final class Daemon: @unchecked Sendable {
     }
 
     private func cleanup() {
+        // The store drops a finished job only when its input is gone, looking at the canonical
+        // path: a node that mounts the storage elsewhere would see every input gone.
+        guard lock.withLock({ config.pathMap.entries.isEmpty }) else { return }
         let days = lock.withLock { config.retentionDays }
         if let removed = try? store.removeFinished(olderThan: Date().addingTimeInterval(-days * 86400)), removed > 0 {
             logger.info("old finished jobs dropped from the store", metadata: ["jobs": "\(removed)"])

@@ -22,9 +22,11 @@ public enum JobPlan {
     }
 
     /// Arguments for `reprise` (after the executable). Paths are absolute, so a file named
-    /// "-x.mp4" is never read as an option.
-    public static func arguments(kind: String, input: String, watch: DaemonConfig.Watch, profileFolders: [String]) -> [String] {
-        let out = outputFolder(input: input, watch: watch)
+    /// "-x.mp4" is never read as an option. `into` replaces the recording's output folder (the
+    /// daemon's staging folder, whose entries it publishes once the job is done).
+    public static func arguments(kind: String, input: String, watch: DaemonConfig.Watch, profileFolders: [String],
+                                 into: String? = nil) -> [String] {
+        let out = into ?? outputFolder(input: input, watch: watch)
         let dirs = profileFolders.flatMap { ["--profile-dir", $0] }
         if kind.hasPrefix("transcode:") {
             return ["transcode", input, "--profile", String(kind.dropFirst("transcode:".count)), "-o", out, "--json"] + dirs

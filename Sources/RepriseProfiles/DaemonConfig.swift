@@ -41,7 +41,27 @@ public struct DaemonConfig: Sendable, Equatable {
     public var retentionDays: Double = 30
     /// Extra profile folders (as --profile-dir).
     public var profileFolders: [String] = []
+    /// The job store: nil for the SQLite file in the state folder; a path (another SQLite file) or
+    /// `postgres://user@host:port/db` (the password from PGPASSWORD or a passfile, never here).
+    public var store: String?
+    /// This node's name in the store (nil: host:pid).
+    public var node: String?
+    public var role: Role = .all
+    /// A claim's lease; renewed every third of it while the job runs.
+    public var leaseSeconds: Double = 30
+    /// How often the node tells the store it is alive (`reprise nodes` lists those heard from
+    /// within three of these).
+    public var heartbeatSeconds: Double = 5
+    /// Where this node mounts the shared storage the configuration's and the store's paths name.
+    public var pathMap = PathMap()
     public var source: String
+
+    /// What a daemon process does: watch folders and queue recordings, run jobs, or both.
+    public enum Role: String, Sendable, CaseIterable {
+        case all, worker, watcher
+        public var watches: Bool { self != .worker }
+        public var works: Bool { self != .watcher }
+    }
 
     public init(watches: [Watch], source: String) { self.watches = watches; self.source = source }
 
@@ -54,7 +74,8 @@ public enum DaemonConfigLoader {
     public static func load(path: String) throws -> DaemonConfig {
         let r = try ProfileReader.open(path: path, what: "settings")
         try r.rejectUnknown(["state_dir", "workers", "quiet_seconds", "rescan_seconds", "sidecar_grace_seconds", "disk_reserve",
-                             "stall_minutes", "max_attempts", "retention_days", "profile_dirs", "watch"])
+                             "stall_minutes", "max_attempts", "retention_days", "profile_dirs", "watch",
+                             "store", "node", "role", "lease_seconds", "heartbeat_seconds", "path_map"])
         guard let list = r.node("watch") else { throw r.error("watch", nil, "missing (a list of folder, output, forms)") }
         guard let items = list.sequence, !items.isEmpty else { throw r.error("watch", list, "expected a list of watch folders") }
         var watches: [DaemonConfig.Watch] = []
@@ -92,7 +113,56 @@ public enum DaemonConfigLoader {
             guard let seq = dirs.sequence else { throw r.error("profile_dirs", dirs, "expected a list of folders") }
             config.profileFolders = seq.compactMap(\.string)
         }
+        if let store = try r.string("store") {
+            if let problem = storeProblem(store) { throw r.error("store", r.node("store"), problem) }
+            config.store = store
+        }
+        config.node = try r.string("node")
+        if let node = config.node, node.isEmpty { throw r.error("node", r.node("node"), "empty (leave it out for host:pid)") }
+        config.role = try r.choice("role", DaemonConfig.Role.self) ?? config.role
+        config.leaseSeconds = try r.number("lease_seconds", range: 2...3600) ?? config.leaseSeconds
+        config.heartbeatSeconds = try r.number("heartbeat_seconds", range: 0.5...600) ?? config.heartbeatSeconds
+        if config.heartbeatSeconds >= config.leaseSeconds {
+            throw r.error("heartbeat_seconds", r.node("heartbeat_seconds") ?? r.node("lease_seconds"),
+                          "\(config.heartbeatSeconds) must be shorter than lease_seconds (\(config.leaseSeconds))")
+        }
+        if let map = r.node("path_map") {
+            guard let seq = map.sequence else { throw r.error("path_map", map, "expected a list of {from, to}") }
+            var entries: [PathMap.Entry] = []
+            for (n, item) in seq.enumerated() {
+                guard let m = item.mapping else { throw r.error("path_map[\(n)]", item, "expected a mapping (from, to)") }
+                let e = ProfileReader(file: path, mapping: m, prefix: "path_map[\(n)].")
+                try e.rejectUnknown(["from", "to"])
+                var pair: [String] = []
+                for key in ["from", "to"] {
+                    guard let p = try e.string(key) else { throw e.error(key, item, "missing") }
+                    guard p.hasPrefix("/") else { throw e.error(key, e.node(key), "'\(p)' is not an absolute path") }
+                    pair.append(p)
+                }
+                entries.append(.init(from: pair[0], to: pair[1]))
+            }
+            config.pathMap = PathMap(entries)
+        }
         return config
+    }
+
+    /// Why `store` can't name a job store, or nil. A PostgreSQL URL must not carry a password:
+    /// configuration files are read by many, the password comes from PGPASSWORD or a passfile.
+    public static func storeProblem(_ store: String) -> String? {
+        if store.isEmpty { return "empty (leave it out for the SQLite file in state_dir)" }
+        let lower = store.lowercased()
+        if lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://") {
+            guard let url = URLComponents(string: store), let host = url.host, !host.isEmpty else {
+                return "'\(store)' is not a URL such as postgres://reprise@db.example:5432/reprise"
+            }
+            if url.password != nil {
+                return "the URL holds a password; give it in PGPASSWORD or a passfile (~/.pgpass), never in this file"
+            }
+            return nil
+        }
+        if store.contains("://") { return "'\(store)': only postgres:// URLs or a SQLite file path" }
+        guard store.hasPrefix("/") else { return "'\(store)' is not an absolute path to a SQLite file" }
+        return nil
     }
 
     public static func isForm(_ s: String) -> Bool {

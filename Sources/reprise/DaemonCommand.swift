@@ -14,7 +14,8 @@ struct DaemonCommand: ParsableCommand {
         discussion: """
         With --config, settings come from a YAML file (see systemd/reprise.yaml). Without it, \
         --watch, --out and --forms give one watch folder. SIGTERM stops cleanly (running jobs \
-        re-queued, partial outputs removed); SIGHUP reloads the configuration.
+        re-queued, partial outputs removed); SIGHUP reloads the configuration. --role, --store and \
+        --node override the configuration's role, store and node.
         """)
 
     @Option(help: "Configuration file.") var config: String?
@@ -27,6 +28,10 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "Quick start: seconds a file must stay unchanged before it counts as complete.") var quiet: Double = 10
     @Option(help: "Quick start: parallel jobs.") var workers: Int = 1
     @Option(name: .customLong("profile-dir"), help: "Quick start: another folder of profiles and recipes.") var profileDirs: [String] = []
+    @Option(help: "all (watch and work, the default), worker (run jobs only) or watcher (watch folders and queue only).")
+    var role: String?
+    @Option(help: "The job store: a SQLite file, or postgres://user@host:port/db (default: STATE/jobs.sqlite).") var store: String?
+    @Option(help: "This node's name in the store (default: host:pid).") var node: String?
 
     func run() throws {
         var logger = Logger(label: "reprise.daemon")
@@ -55,10 +60,26 @@ struct DaemonCommand: ParsableCommand {
                 settings = c
             }
         } catch let e as ValidationError { throw e } catch { fail(error) }
+        var node = settings
+        if let role {
+            guard let r = DaemonConfig.Role(rawValue: role) else {
+                throw ValidationError("--role: '\(role)' is not one of \(DaemonConfig.Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            node.role = r
+        }
+        if let store {
+            let value = store.contains("://") ? store : absolute(store)
+            if let problem = DaemonConfigLoader.storeProblem(value) { throw ValidationError("--store: \(problem)") }
+            node.store = value
+        }
+        if let name = self.node {
+            guard !name.isEmpty else { throw ValidationError("--node: empty name") }
+            node.node = name
+        }
 
         let daemon: Daemon
         do {
-            daemon = try Daemon(config: settings, configPath: config, executable: Self.executablePath(), logger: logger)
+            daemon = try Daemon(config: node, configPath: config, executable: Self.executablePath(), logger: logger, opener: .reprise)
         } catch { fail(error) }
 
         // SIGHUP reloads; SIGTERM/SIGINT stop gracefully through the service group.

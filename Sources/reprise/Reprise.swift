@@ -9,9 +9,16 @@ struct Reprise: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reprise",
         abstract: "Cut, transcode and package live-commerce stream recordings.",
-        subcommands: [CutCommand.self, TranscodeCommand.self, StitchCommand.self, LadderCommand.self, HighlightsCommand.self, DaemonCommand.self, JobsCommand.self, ProbeCommand.self, ProfilesCommand.self, SampleCommand.self])
+        subcommands: [CutCommand.self, TranscodeCommand.self, StitchCommand.self, LadderCommand.self, HighlightsCommand.self, DaemonCommand.self, JobsCommand.self, NodesCommand.self, ProbeCommand.self, ProfilesCommand.self, SampleCommand.self])
 
     static func main() {
+        // Signals a parent left blocked (the daemon starts jobs from threads that inherit a
+        // dispatch worker's mask, which blocks them) would keep SIGTERM from ever reaching the
+        // handlers that remove partial outputs: a job would outlive its killed daemon.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for s in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&stopSignals, s) }
+        sigprocmask(SIG_UNBLOCK, &stopSignals, nil)
         // A job the daemon started must not outlive it (kill -9 included): the next daemon
         // re-runs the job, and two writers must never share an output.
         if let daemon = ProcessInfo.processInfo.environment["REPRISE_DAEMON_CHILD"].flatMap(Int32.init) {

@@ -1,0 +1,91 @@
+import Foundation
+import Glibc
+
+/// Where a job's child process writes, and how its outputs reach their final place. The child
+/// writes into a hidden folder beside the outputs (`OUT/<recording>/.reprise-staging-job-ID-fence-F/`,
+/// same filesystem); only after the daemon has proven its claim still holds are the staged
+/// entries renamed into `OUT/<recording>/`, each in one rename (a ladder's folder too). A node
+/// that lost its claim deletes its staging folder instead, so a stale claim publishes nothing, and
+/// a crash leaves either the staging folder (removed at the job's next attempt) or whole outputs.
+struct StagedPublish {
+    /// The recording's output folder: final outputs live here.
+    let target: String
+    let jobID: Int64
+    let fence: Int64
+
+    var folder: String { (target as NSString).appendingPathComponent(Self.prefix(jobID) + "\(fence)") }
+
+    static func prefix(_ jobID: Int64) -> String { ".reprise-staging-job-\(jobID)-fence-" }
+
+    /// Removes staging folders earlier attempts of this job left (a crash, a lost lease), then
+    /// makes this attempt's, empty. Returns the stale folders removed.
+    @discardableResult
+    func prepare() throws -> [String] {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: target, withIntermediateDirectories: true)
+        var removed: [String] = []
+        for name in (try? fm.contentsOfDirectory(atPath: target)) ?? [] where name.hasPrefix(Self.prefix(jobID)) {
+            let path = (target as NSString).appendingPathComponent(name)
+            try? fm.removeItem(atPath: path)
+            removed.append(path)
+        }
+        try fm.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        return removed
+    }
+
+    /// Deletes this attempt's staging folder and everything in it.
+    func discard() { try? FileManager.default.removeItem(atPath: folder) }
+
+    /// Where a staged path ends up once published (paths outside the staging folder unchanged).
+    func finalPath(_ staged: String) -> String {
+        if staged == folder { return target }
+        guard staged.hasPrefix(folder + "/") else { return staged }
+        return target + staged.dropFirst(folder.count)
+    }
+
+    /// Renames every staged entry into the target folder and removes the staging folder; returns
+    /// the final paths of the entries. An existing output of the same name is replaced in one step
+    /// for a file (rename over it); a folder is first renamed aside into the staging folder, the new
+    /// one renamed in, then the old one deleted. Hidden entries (a child's temporary files) stay
+    /// behind and go with the staging folder.
+    func publish() throws -> [String] {
+        let fm = FileManager.default
+        let names = try fm.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }.sorted()
+        var published: [String] = []
+        for name in names {
+            let from = (folder as NSString).appendingPathComponent(name)
+            let to = (target as NSString).appendingPathComponent(name)
+            var old = stat()
+            if lstat(to, &old) == 0 && ((old.st_mode & S_IFMT) == S_IFDIR || Self.isDirectory(from)) {
+                // rename(2) does not replace a folder that has entries: move the old one aside first.
+                let aside = (folder as NSString).appendingPathComponent(".replaced-\(name)")
+                guard rename(to, aside) == 0 else { throw Self.failure("move the old \(to) aside", errno) }
+            }
+            guard rename(from, to) == 0 else { throw Self.failure("publish \(to)", errno) }
+            published.append(to)
+        }
+        Self.syncFolder(target)
+        discard()
+        return published
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The renames are durable once the folder's entries are on disk.
+    static func syncFolder(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    static func failure(_ what: String, _ code: Int32) -> PublishError {
+        PublishError(message: "can't \(what): \(String(cString: strerror(code)))")
+    }
+}
+
+struct PublishError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}

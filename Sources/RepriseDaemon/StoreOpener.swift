@@ -1,0 +1,54 @@
+import Foundation
+import Glibc
+import RepriseJobs
+import RepriseProfiles
+
+/// Which job store a daemon or `reprise jobs`/`reprise nodes` uses.
+public enum StoreSpec: Sendable, Equatable {
+    /// The embedded store: one SQLite file (by default `STATE/jobs.sqlite`).
+    case sqlite(path: String)
+    /// `postgres://user@host:port/db`; the password comes from PGPASSWORD or a passfile.
+    case postgres(url: String)
+
+    /// `store` from the configuration or `--store`; nil means the state folder's SQLite file.
+    public static func parse(_ store: String?, stateDirectory: String) throws -> StoreSpec {
+        guard let store else { return .sqlite(path: (stateDirectory as NSString).appendingPathComponent("jobs.sqlite")) }
+        if let problem = DaemonConfigLoader.storeProblem(store) { throw JobStoreError("store \(store): \(problem)") }
+        let lower = store.lowercased()
+        if lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://") { return .postgres(url: store) }
+        return .sqlite(path: store)
+    }
+
+    public var isSQLite: Bool { if case .sqlite = self { return true } else { return false } }
+}
+
+/// Opens job stores. The engines a build has are registered here, in one place: SQLite always;
+/// PostgreSQL through `openPostgres`, which the `reprise` executable sets when it links the
+/// PostgreSQL engine (`StoreOpener.reprise` in Sources/reprise/StoreOpening.swift).
+public struct StoreOpener: Sendable {
+    public var openPostgres: @Sendable (_ url: String) throws -> any JobStore
+
+    public init(openPostgres: @escaping @Sendable (_ url: String) throws -> any JobStore) { self.openPostgres = openPostgres }
+
+    /// SQLite only: a postgres:// store fails with one clear line.
+    public static let sqliteOnly = StoreOpener(openPostgres: { url in
+        throw JobStoreError("\(url): PostgreSQL store support is not built in yet")
+    })
+
+    public func open(_ spec: StoreSpec) throws -> any JobStore {
+        switch spec {
+        case .sqlite(let path):
+            // Two processes opening a new file at once (a daemon starting, `reprise jobs` polling)
+            // may both migrate it; the loser fails once and finds it migrated at the next try.
+            var tries = 0
+            while true {
+                do { return try SQLiteJobStore(path: path) } catch {
+                    tries += 1
+                    if tries >= 5 { throw error }
+                    usleep(200_000)
+                }
+            }
+        case .postgres(let url): return try openPostgres(url)
+        }
+    }
+}
