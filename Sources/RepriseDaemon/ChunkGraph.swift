@@ -62,7 +62,9 @@ public enum ChunkGraph {
     /// The `reprise` arguments of a part job whose outputs go to `folder` (the staging folder):
     /// a chunk or the audio part is written beside `folder/<output name>`; the stitch reads the
     /// published parts and writes `folder/<output name>`.
-    public static func arguments(part job: Job, input: String, folder: String, profileFolders: [String]) throws -> [String] {
+    /// `local` maps the store's (canonical) paths to this node's.
+    public static func arguments(part job: Job, input: String, folder: String, profileFolders: [String],
+                                 local: (String) -> String = { $0 }) throws -> [String] {
         guard let text = job.payload, let order = try? JSONDecoder().decode(Order.self, from: Data(text.utf8)) else {
             throw JobStoreError("job \(job.id) (\(job.kind)) has no readable work order")
         }
@@ -78,7 +80,7 @@ public enum ChunkGraph {
         case .stitch:
             let parts = order.parts ?? []
             guard !parts.isEmpty else { throw JobStoreError("job \(job.id): a stitch without parts") }
-            return ["stitch"] + parts + (order.audio.map { ["--audio", $0] } ?? []) + ["-o", staged, "--json"]
+            return ["stitch"] + parts.map(local) + (order.audio.map { ["--audio", local($0)] } ?? []) + ["-o", staged, "--json"]
         }
     }
 

@@ -411,6 +411,13 @@ public final class Daemon: @unchecked Sendable {
             quarantineIfOutOfAttempts(after, watch: canonicalWatch)
             return
         }
+        // A long transcode becomes parts other workers can take: planned here, run as child jobs.
+        if job.parentID == nil, let chunkSeconds = cfg.chunkSeconds, ChunkGraph.canSplit(kind: job.kind) {
+            switch split(job, claim: claim, input: input, out: out, chunkSeconds: chunkSeconds, cfg: cfg, watch: canonicalWatch, log: log) {
+            case .split, .handled: return
+            case .whole: break
+            }
+        }
         // The child writes into a staging folder; its outputs are published only under a live claim.
         let staging = StagedPublish(target: out, jobID: job.id, fence: claim.fence)
         do {
@@ -422,8 +429,20 @@ public final class Daemon: @unchecked Sendable {
             log.error("not started: staging folder", metadata: ["error": "\(error)", "state": "\(after?.state.rawValue ?? "-")"])
             return
         }
-        let args = JobPlan.arguments(kind: job.kind, input: input, watch: watch, profileFolders: cfg.profileFolders.map(cfg.pathMap.local),
+        let args: [String]
+        if job.parentID != nil {
+            do {
+                args = try ChunkGraph.arguments(part: job, input: input, folder: staging.folder,
+                                                profileFolders: cfg.profileFolders.map(cfg.pathMap.local), local: cfg.pathMap.local)
+            } catch {
+                staging.discard()
+                _ = markFailed(claim, error: "\(error)", maxAttempts: 1, log: log)
+                return
+            }
+        } else {
+            args = JobPlan.arguments(kind: job.kind, input: input, watch: watch, profileFolders: cfg.profileFolders.map(cfg.pathMap.local),
                                      into: staging.folder)
+        }
         log.notice("started", metadata: ["attempt": "\(job.attempts)"])
         let runner = JobRunner()
         lock.withLock { runners[worker] = runner }
@@ -469,6 +488,8 @@ public final class Daemon: @unchecked Sendable {
                 log.error("job store", metadata: ["error": "\(error)"])
             }
             log.notice("done", metadata: ["seconds": "\(seconds)", "outputs": "\(outputs.count)"])
+            // A stitched output is in place: its parts have served.
+            for part in ChunkGraph.partFiles(of: job) { try? FileManager.default.removeItem(atPath: cfg.pathMap.local(part)) }
             moveToDoneIfFinished(job, watch: canonicalWatch)
         case .stopped(let reason):
             staging.discard()
@@ -498,6 +519,54 @@ public final class Daemon: @unchecked Sendable {
                 quarantineIfOutOfAttempts(after, watch: canonicalWatch)
             }
         }
+    }
+
+    private enum SplitOutcome { case split, whole, handled }
+
+    /// Plans `job`'s chunks with a `--chunk-plan` child and splits the job into them. `.whole`
+    /// when one chunk covers the recording (it runs as it is); `.handled` when planning failed
+    /// (recorded as a failed attempt) or the claim was lost.
+    private func split(_ job: Job, claim: Claim, input: String, out: String, chunkSeconds: Double, cfg: DaemonConfig,
+                       watch: DaemonConfig.Watch, log: Logger) -> SplitOutcome {
+        let args = ChunkGraph.planArguments(kind: job.kind, input: input, output: out, chunkSeconds: chunkSeconds,
+                                            profileFolders: cfg.profileFolders.map(cfg.pathMap.local))
+        let lease = LeaseKeeper(store: store, claim: claim, seconds: cfg.leaseSeconds)
+        let outcome = JobRunner().run(executable: executable, arguments: args, stallSeconds: cfg.stallSeconds, shouldStop: { [self] in
+            if self.isStopping { return "daemon stopping" }
+            if (try? store.isCancelled(job.id)) == true { return "cancelled" }
+            return lease.keep(now: Date())
+        }, onProgress: { _ in })
+        let failure: String
+        switch outcome {
+        case .finished(let result):
+            do {
+                var layout = try ChunkGraph.layout(fromResult: result)
+                // Parts are named in the store as every node names them: canonical paths.
+                layout.output = cfg.pathMap.canonical(layout.output)
+                layout.audioPart = layout.audioPart.map(cfg.pathMap.canonical)
+                for i in layout.chunks.indices { layout.chunks[i].part = cfg.pathMap.canonical(layout.chunks[i].part) }
+                guard let drafts = try ChunkGraph.drafts(kind: job.kind, priority: job.priority, layout: layout) else { return .whole }
+                let parts = try store.split(claim, into: drafts, now: Date())
+                log.notice("split into parts", metadata: ["chunks": "\(layout.chunks.count)", "parts": "\(parts.map(\.id))"])
+                return .split
+            } catch is StaleClaim {
+                logLeaseLost(claim, log: log, detail: "while splitting")
+                return .handled
+            } catch {
+                failure = "\(error)"
+            }
+        case .stopped(let reason):
+            if reason == "daemon stopping" { _ = try? store.release(claim) }
+            else if reason.hasPrefix("lease lost") { logLeaseLost(claim, log: log, detail: reason) }
+            else if reason != "cancelled" { _ = markFailed(claim, error: reason, maxAttempts: cfg.maxAttempts, log: log) }
+            return .handled
+        case .failed(let message):
+            failure = message
+        }
+        let after = markFailed(claim, error: failure, maxAttempts: cfg.maxAttempts, log: log)
+        log.error("can't plan the chunks", metadata: ["error": "\(failure)", "state": "\(after?.state.rawValue ?? "-")"])
+        quarantineIfOutOfAttempts(after, watch: watch)
+        return .handled
     }
 
     /// A failed attempt recorded under `claim`; nil when the claim is stale (logged once: the job

@@ -52,6 +52,10 @@ public struct DaemonConfig: Sendable, Equatable {
     /// How often the node tells the store it is alive (`reprise nodes` lists those heard from
     /// within three of these).
     public var heartbeatSeconds: Double = 5
+    /// `transcode:PROFILE` jobs on recordings longer than this are split into chunks of it (a
+    /// multiple of the profile's gop_seconds) that any worker may encode, one audio part and a
+    /// stitch. nil: never split.
+    public var chunkSeconds: Double?
     /// Where this node mounts the shared storage the configuration's and the store's paths name.
     public var pathMap = PathMap()
     public var source: String
@@ -75,7 +79,7 @@ public enum DaemonConfigLoader {
         let r = try ProfileReader.open(path: path, what: "settings")
         try r.rejectUnknown(["state_dir", "workers", "quiet_seconds", "rescan_seconds", "sidecar_grace_seconds", "disk_reserve",
                              "stall_minutes", "max_attempts", "retention_days", "profile_dirs", "watch",
-                             "store", "node", "role", "lease_seconds", "heartbeat_seconds", "path_map"])
+                             "store", "node", "role", "lease_seconds", "heartbeat_seconds", "path_map", "chunk_seconds"])
         guard let list = r.node("watch") else { throw r.error("watch", nil, "missing (a list of folder, output, forms)") }
         guard let items = list.sequence, !items.isEmpty else { throw r.error("watch", list, "expected a list of watch folders") }
         var watches: [DaemonConfig.Watch] = []
@@ -122,6 +126,7 @@ public enum DaemonConfigLoader {
         config.role = try r.choice("role", DaemonConfig.Role.self) ?? config.role
         config.leaseSeconds = try r.number("lease_seconds", range: 2...3600) ?? config.leaseSeconds
         config.heartbeatSeconds = try r.number("heartbeat_seconds", range: 0.5...600) ?? config.heartbeatSeconds
+        config.chunkSeconds = try r.number("chunk_seconds", range: 1...86400)
         if config.heartbeatSeconds >= config.leaseSeconds {
             throw r.error("heartbeat_seconds", r.node("heartbeat_seconds") ?? r.node("lease_seconds"),
                           "\(config.heartbeatSeconds) must be shorter than lease_seconds (\(config.leaseSeconds))")

@@ -32,6 +32,8 @@ struct DaemonCommand: ParsableCommand {
     var role: String?
     @Option(help: "The job store: a SQLite file, or postgres://user@host:port/db (default: STATE/jobs.sqlite).") var store: String?
     @Option(help: "This node's name in the store (default: host:pid).") var node: String?
+    @Option(name: .customLong("chunk-seconds"), help: "Split transcode jobs into chunks of this many seconds (a multiple of the profile's gop_seconds) that run side by side.")
+    var chunkSeconds: Double?
 
     func run() throws {
         var logger = Logger(label: "reprise.daemon")
@@ -61,6 +63,10 @@ struct DaemonCommand: ParsableCommand {
             }
         } catch let e as ValidationError { throw e } catch { fail(error) }
         var node = settings
+        if let chunkSeconds {
+            guard chunkSeconds >= 1 else { throw ValidationError("--chunk-seconds: \(chunkSeconds) is under 1 s") }
+            node.chunkSeconds = chunkSeconds
+        }
         if let role {
             guard let r = DaemonConfig.Role(rawValue: role) else {
                 throw ValidationError("--role: '\(role)' is not one of \(DaemonConfig.Role.allCases.map(\.rawValue).joined(separator: ", "))")
