@@ -6,6 +6,7 @@
   scripts/bench.py ladder       reprise ladder vs one ffmpeg process (split) and N+1 separate ones
   scripts/bench.py ladder-reuse reprise ladder with the source as its top rung vs one ffmpeg process
   scripts/bench.py highlights   reprise highlights planning a 3-h recording; its reel: cut vs ffmpeg
+  scripts/bench.py claims       job store claims per second, 8 workers: PostgreSQL (throwaway server) vs SQLite
   scripts/bench.py daemon       the watch-folder daemon: latency, idle cost, throughput
                               (--package: the default package of a 20-minute recording)
 
@@ -21,7 +22,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no scripts/benchlib/__pycache__ in the work tree
 
-from benchlib import common, cut, daemon, highlights, ladder, ladder_reuse, transcode  # noqa: E402
+from benchlib import claims, common, cut, daemon, highlights, ladder, ladder_reuse, transcode  # noqa: E402
 
 BENCHMARKS = {
     "cut": (cut, "reprise cut (smart, exact) vs ffmpeg's re-encode, 10-min and 3-h files"),
@@ -29,6 +30,7 @@ BENCHMARKS = {
     "ladder": (ladder, "reprise ladder vs one ffmpeg process (split) and N+1 separate ones"),
     "ladder-reuse": (ladder_reuse, "reprise ladder with the source as its top rung vs one ffmpeg process encoding every rung"),
     "highlights": (highlights, "reprise highlights planning a 3-h recording; its reel: cut vs ffmpeg"),
+    "claims": (claims, "job store claims per second: PostgreSQL (a throwaway server) vs SQLite"),
     "daemon": (daemon, "the watch-folder daemon: latency, idle cost, throughput"),
 }
 

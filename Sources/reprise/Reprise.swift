@@ -9,7 +9,7 @@ struct Reprise: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reprise",
         abstract: "Cut, transcode and package live-commerce stream recordings.",
-        subcommands: [CutCommand.self, TranscodeCommand.self, LadderCommand.self, HighlightsCommand.self, DaemonCommand.self, JobsCommand.self, ProbeCommand.self, ProfilesCommand.self, SampleCommand.self])
+        subcommands: [CutCommand.self, TranscodeCommand.self, LadderCommand.self, HighlightsCommand.self, DaemonCommand.self, JobsCommand.self, ProbeCommand.self, ProfilesCommand.self, SampleCommand.self, StoreBenchCommand.self])
 
     static func main() {
         // A job the daemon started must not outlive it (kill -9 included): the next daemon

@@ -1,0 +1,187 @@
+import Foundation
+import Logging
+import PostgresNIO
+@testable import RepriseJobsPostgres
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A PostgreSQL server of the tests' own, from Debian's `postgresql` binaries: `initdb` in a
+/// temporary folder, `pg_ctl start` on a free port of 127.0.0.1 and a unix socket in that folder,
+/// password (scram-sha-256) authentication. As root (CI) the server runs as the unprivileged
+/// `postgres` user that Debian's package creates, since PostgreSQL refuses to run as root.
+/// `stop()` stops it at once and removes the folder.
+///
+/// Missing binaries are an error, never a skip: CI must run the PostgreSQL tests.
+final class ThrowawayPostgres: @unchecked Sendable {
+    let folder: String
+    let port: Int
+    /// The superuser initdb makes, and its password.
+    let user = "reprise"
+    let password: String
+    var socketFolder: String { folder }
+    private let bin: String
+    private let runAs: String?
+    private var databases = 0
+
+    static func start() throws -> ThrowawayPostgres {
+        let bin = try binaries()
+        var last: Error?
+        // A free port can be taken by someone else between the look and the start: try another.
+        for _ in 0..<3 {
+            do { return try ThrowawayPostgres(bin: bin) } catch { last = error }
+        }
+        throw last!
+    }
+
+    /// Debian's versioned folder (/usr/lib/postgresql/N/bin), newest first.
+    private static func binaries() throws -> String {
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+            .compactMap(Int.init).sorted(by: >)
+        for version in versions {
+            let bin = "\(root)/\(version)/bin"
+            if FileManager.default.isExecutableFile(atPath: "\(bin)/initdb"),
+               FileManager.default.isExecutableFile(atPath: "\(bin)/pg_ctl") { return bin }
+        }
+        throw SubprocessError(description:
+            "PostgreSQL's initdb and pg_ctl are not in \(root)/*/bin: install Debian's postgresql package (apt-get install postgresql); the PostgreSQL tests cannot run without it")
+    }
+
+    private init(bin: String) throws {
+        self.bin = bin
+        // Short and under /tmp: a unix socket's path must fit in 107 bytes.
+        var template = Array("/tmp/reprise-pg-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw SubprocessError(description: "mkdtemp failed: \(errno)") }
+        folder = String(cString: made)
+        password = UUID().uuidString
+        port = try Self.freePort()
+        if getuid() == 0 {
+            guard let pw = getpwnam("postgres") else {
+                throw SubprocessError(description:
+                    "running as root and there is no 'postgres' user to run PostgreSQL as: install Debian's postgresql package")
+            }
+            runAs = "postgres"
+            chown(folder, pw.pointee.pw_uid, pw.pointee.pw_gid)
+        } else {
+            runAs = nil
+        }
+        do {
+            try write("\(password)\n", to: "\(folder)/pwfile")
+            try pgTool("initdb", ["-D", "\(folder)/data", "-U", user, "--pwfile=\(folder)/pwfile", "-A", "scram-sha-256",
+                                  "-E", "UTF8", "--no-sync", "--no-instructions"])
+            let options = "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+                + " -c full_page_writes=off -c max_connections=300"
+            // -W: pg_ctl returns at once; readiness is polled below.
+            try pgTool("pg_ctl", ["-D", "\(folder)/data", "-l", "\(folder)/server.log", "-o", options, "-W", "start"])
+            var lastError = ""
+            let ready = pollUntil(timeout: 60) {
+                do { try self.execute("SELECT 1", database: "postgres"); return true }
+                catch { lastError = "\(error)"; return false }
+            }
+            guard ready else {
+                let log = (try? String(contentsOfFile: "\(folder)/server.log", encoding: .utf8)) ?? ""
+                throw SubprocessError(description: "PostgreSQL on port \(port) did not accept connections within 60 s: \(lastError)\n\(log.suffix(2000))")
+            }
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    /// Stops the server without a checkpoint (its data is thrown away) and removes the folder.
+    func stop() {
+        if FileManager.default.fileExists(atPath: "\(folder)/data/postmaster.pid") {
+            _ = try? pgTool("pg_ctl", ["-D", "\(folder)/data", "-m", "immediate", "-w", "stop"])
+        }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// A new, empty database; its store URL (TCP, no password: tests pass it as PGPASSWORD would).
+    func createDatabase() throws -> String {
+        databases += 1
+        let name = "t\(databases)"
+        try execute("CREATE DATABASE \(name)", database: "postgres")
+        return name
+    }
+
+    func url(_ database: String) -> String { "postgres://\(user)@127.0.0.1:\(port)/\(database)?sslmode=disable" }
+    func socketURL(_ database: String) -> String { "postgres://\(user)@/\(database)?host=\(folder)&port=\(port)" }
+
+    func store(_ database: String) throws -> PostgresJobStore {
+        try PostgresJobStore(url: try PostgresStoreURL(url(database)), password: password)
+    }
+
+    /// Runs one statement as the superuser; its rows' first column as text.
+    @discardableResult
+    func execute(_ sql: String, database: String) throws -> [String] {
+        let config = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: user, password: password,
+                                                      database: database, tls: .disable)
+        let logger = Logger(label: "throwaway-postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+        return try blocking {
+            let connection = try await PostgresConnection.connect(configuration: config, id: 99, logger: logger)
+            do {
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
+                try await connection.close()
+                return try rows.map { row in try row.makeRandomAccess()[0].decode(String?.self) ?? "" }
+            } catch {
+                try? await connection.close()
+                throw SubprocessError(description: PostgresErrorText.describe(error))
+            }
+        }
+    }
+
+    // MARK: - Plumbing
+
+    private func write(_ text: String, to path: String) throws {
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        if runAs != nil, let pw = getpwnam("postgres") { chown(path, pw.pointee.pw_uid, pw.pointee.pw_gid) }
+    }
+
+    /// Runs a PostgreSQL program (as `postgres` when we are root), in the server's folder so the
+    /// unprivileged user can always read its working directory.
+    private func pgTool(_ name: String, _ args: [String]) throws {
+        let process = Process()
+        if runAs != nil {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", "postgres", "--", "\(bin)/\(name)"] + args
+        } else {
+            process.executableURL = URL(fileURLWithPath: "\(bin)/\(name)")
+            process.arguments = args
+        }
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        let output = "\(folder)/\(name).out"
+        FileManager.default.createFile(atPath: output, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try? handle.close()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            throw SubprocessError(description: "\(name) \(args.joined(separator: " ")) exited \(process.terminationStatus): \(text.suffix(2000))")
+        }
+    }
+
+    /// A port nobody listens on now: the kernel's pick for port 0.
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SubprocessError(description: "socket failed: \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(fd, pointer, length) == 0 else { return -1 }
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        guard bound == 0 else { throw SubprocessError(description: "could not find a free port: \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
