@@ -55,9 +55,10 @@ public final class PostgresJobStore: JobStore {
         sessionConfiguration = session
 
         let location = url.display
+        let sessionConfig = session
         do {
             try blocking {
-                let connection = try await PostgresConnection.connect(configuration: session, id: 0, logger: logger)
+                let connection = try await PostgresConnection.connect(configuration: sessionConfig, id: 0, logger: logger)
                 do {
                     try await PostgresSchema.migrate(connection, logger: logger)
                 } catch {
@@ -414,7 +415,7 @@ public final class PostgresJobStore: JobStore {
     /// `body` in one transaction on a pooled connection. A transaction PostgreSQL aborted to break
     /// a deadlock (or a serialization failure) is run again, a few times: the statements are
     /// all-or-nothing, so running them again is safe.
-    private func transaction<T>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
         try wrapped {
             try blocking {
                 try await self.client.withConnection { c in
@@ -438,7 +439,7 @@ public final class PostgresJobStore: JobStore {
     }
 
     /// Reads outside an explicit transaction: one statement sees one snapshot.
-    private func reading<T>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
+    private func reading<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
         try wrapped { try blocking { try await self.client.withConnection { c in try await body(c) } } }
     }
 

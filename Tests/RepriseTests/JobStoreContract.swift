@@ -379,7 +379,7 @@ final class JobStoreContract {
         let c = try store.enqueue(identity("c.mkv"), watchFolder: "/w", kinds: [("k", 0)], now: t0 + 2)[0]
         _ = try store.claimNext(pid: livePID, now: t0 + 3)  // a
         XCTAssertEqual(try store.jobs().map(\.id), [c.id, b.id, a.id])
-        XCTAssertEqual(try store.jobs(limit: 2).map(\.id), [c.id, b.id])
+        XCTAssertEqual(try store.jobs(states: nil, limit: 2).map(\.id), [c.id, b.id])
         XCTAssertEqual(try store.jobs(states: [.running]).map(\.id), [a.id])
         XCTAssertEqual(try store.jobs(states: [.queued, .running]).map(\.id), [c.id, b.id, a.id])
         XCTAssertEqual(try store.jobs(states: [.done]).map(\.id), [])

@@ -151,7 +151,7 @@ final class ThrowawayPostgres: @unchecked Sendable {
         }
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         let output = "\(folder)/\(name).out"
-        FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         process.standardOutput = handle
         process.standardError = handle
