@@ -139,29 +139,31 @@ final class ThrowawayPostgres: @unchecked Sendable {
     }
 
     /// Runs a PostgreSQL program (as `postgres` when we are root), in the server's folder so the
-    /// unprivileged user can always read its working directory.
+    /// unprivileged user can always read its working directory. posix_spawn and waitpid, not
+    /// Foundation's `Process`: `pg_ctl start` leaves the server running with the descriptors
+    /// `Process` watches for the child's exit, and its wait would never end.
     private func pgTool(_ name: String, _ args: [String]) throws {
-        let process = Process()
-        if runAs != nil {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", "postgres", "--", "\(bin)/\(name)"] + args
-        } else {
-            process.executableURL = URL(fileURLWithPath: "\(bin)/\(name)")
-            process.arguments = args
-        }
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        let tool = (runAs != nil ? ["/usr/sbin/runuser", "-u", "postgres", "--", "\(bin)/\(name)"] : ["\(bin)/\(name)"]) + args
+        let argv = ["/bin/sh", "-c", #"cd "$0" && exec "$@""#, folder] + tool
         let output = "\(folder)/\(name).out"
-        _ = FileManager.default.createFile(atPath: output, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? handle.close()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ)
+        guard spawned == 0 else { throw SubprocessError(description: "cannot run \(argv[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exited = (status & 0x7f) == 0
+        let code = (status >> 8) & 0xff
+        guard exited && code == 0 else {
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            throw SubprocessError(description: "\(name) \(args.joined(separator: " ")) exited \(process.terminationStatus): \(text.suffix(2000))")
+            throw SubprocessError(description: "\(name) \(args.joined(separator: " ")) failed (status \(status)): \(text.suffix(2000))")
         }
     }
 
