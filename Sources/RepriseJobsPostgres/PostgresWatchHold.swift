@@ -39,7 +39,7 @@ final class PostgresWatchHold: WatchHold, @unchecked Sendable {
                 } catch {
                     if Task.isCancelled { return }
                     state.lose()
-                    connection.close().whenComplete { _ in }
+                    Self.close(connection)
                     return
                 }
             }
@@ -82,7 +82,15 @@ final class PostgresWatchHold: WatchHold, @unchecked Sendable {
     deinit {
         // No waiting here: closing the session drops the lock on the server.
         checker.cancel()
-        if state.lose() { connection.close().whenComplete { _ in } }
+        state.lose()
+        Self.close(connection)
+    }
+
+    /// Closes without waiting, keeping the connection alive until the close completes (a
+    /// PostgresConnection must not be freed while its channel is still open).
+    private static func close(_ connection: PostgresConnection) {
+        guard !connection.isClosed else { return }
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
     /// The advisory lock key for a folder: FNV-1a (64 bits) of its path, the same in every process
