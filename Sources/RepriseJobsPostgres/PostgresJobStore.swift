@@ -102,7 +102,7 @@ public final class PostgresJobStore: JobStore {
 
     public func claimNext(node: String, pid: Int32, lease: TimeInterval, now: Date) throws -> (Job, Claim)? {
         let t = now.timeIntervalSince1970
-        return try transaction { c in
+        return try statement { c in
             // SKIP LOCKED: a row another node is claiming right now is passed over, not waited for.
             // A child whose `needs` are not all done is not runnable.
             let rows = try await c.query("""
@@ -124,7 +124,7 @@ public final class PostgresJobStore: JobStore {
     }
 
     public func renewLease(_ claim: Claim, lease: TimeInterval, now: Date) throws -> Bool {
-        try transaction { c in
+        try statement { c in
             let rows = try await c.query("""
                 UPDATE job SET leaseUntil = \(now.timeIntervalSince1970 + lease)
                 WHERE id = \(claim.jobID) AND fence = \(claim.fence) AND state = 'running'
@@ -187,7 +187,7 @@ public final class PostgresJobStore: JobStore {
     }
 
     public func release(_ claim: Claim) throws -> Bool {
-        try transaction { c in
+        try statement { c in
             let rows = try await c.query("""
                 UPDATE job SET state = 'queued', attempts = GREATEST(attempts - 1, 0), workerPID = NULL, leaseUntil = NULL
                 WHERE id = \(claim.jobID) AND fence = \(claim.fence) AND state = 'running'
@@ -270,7 +270,7 @@ public final class PostgresJobStore: JobStore {
     // MARK: - Reading
 
     public func job(_ id: Int64) throws -> Job? {
-        try reading { c in
+        try statement { c in
             try await c.query("SELECT \(unescaped: PostgresJobRow.columns) FROM job WHERE id = \(id)", logger: self.logger)
                 .collect().first.map(PostgresJobRow.job)
         }
@@ -280,7 +280,7 @@ public final class PostgresJobStore: JobStore {
         if let states, states.isEmpty { return [] }
         // nil: every state (NULL in SQL, which the filter lets through).
         let names = states.map { $0.map(\.rawValue).sorted() }
-        return try reading { c in
+        return try statement { c in
             try await c.query("""
                 SELECT \(unescaped: PostgresJobRow.columns) FROM job
                 WHERE \(names)::text[] IS NULL OR state = ANY (\(names)::text[])
@@ -290,7 +290,7 @@ public final class PostgresJobStore: JobStore {
     }
 
     public func children(of parent: Int64) throws -> [Job] {
-        try reading { c in
+        try statement { c in
             try await c.query("""
                 SELECT \(unescaped: PostgresJobRow.columns) FROM job WHERE parentID = \(parent) ORDER BY id
                 """, logger: self.logger).collect().map(PostgresJobRow.job)
@@ -298,11 +298,11 @@ public final class PostgresJobStore: JobStore {
     }
 
     public func isCancelled(_ id: Int64) throws -> Bool {
-        try reading { c in try await self.fetch(c, id).state == .cancelled }
+        try statement { c in try await self.fetch(c, id).state == .cancelled }
     }
 
     public func counts() throws -> [Job.State: Int] {
-        try reading { c in
+        try statement { c in
             var counts = Dictionary(uniqueKeysWithValues: Job.State.allCases.map { ($0, 0) })
             for try await (state, n) in try await c.query("SELECT state, COUNT(*) FROM job GROUP BY state",
                                                          logger: self.logger).decode((String, Int64).self) {
@@ -372,7 +372,7 @@ public final class PostgresJobStore: JobStore {
     // MARK: - Nodes
 
     public func heartbeat(_ s: NodeStatus) throws {
-        try transaction { c in
+        try statement { c in
             try await c.query("""
                 INSERT INTO node (name, host, pid, role, load, running, watching, startedAt, seenAt)
                 VALUES (\(s.name), \(s.host), \(Int64(s.pid)), \(s.role), \(s.load), \(s.running), \(s.watching),
@@ -385,7 +385,7 @@ public final class PostgresJobStore: JobStore {
     }
 
     public func nodes(seenSince since: Date) throws -> [NodeStatus] {
-        try reading { c in
+        try statement { c in
             try await c.query("""
                 SELECT name, host, pid, role, load, running, watching, startedAt, seenAt FROM node
                 WHERE seenAt >= \(since.timeIntervalSince1970) ORDER BY name
@@ -438,8 +438,10 @@ public final class PostgresJobStore: JobStore {
         }
     }
 
-    /// Reads outside an explicit transaction: one statement sees one snapshot.
-    private func reading<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
+    /// One statement outside an explicit transaction: PostgreSQL runs it as a transaction of its
+    /// own, in one round trip instead of three (BEGIN, it, COMMIT). For reads, and for changes that
+    /// are a single statement (a claim is one UPDATE).
+    private func statement<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
         try wrapped { try blocking { try await self.client.withConnection { c in try await body(c) } } }
     }
 

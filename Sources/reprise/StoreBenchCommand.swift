@@ -4,7 +4,8 @@ import RepriseJobs
 import RepriseJobsPostgres
 
 /// Claims per second of a job store engine: N jobs enqueued, then W threads claim and mark done
-/// until the queue is empty. One JSON line. Hidden: for `scripts/bench.py claims`.
+/// until the queue is empty. One JSON line {engine, workers, instances, jobs, seconds,
+/// claims_per_second}. Hidden: for `scripts/bench.py claims`.
 struct StoreBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store-bench",
@@ -15,9 +16,11 @@ struct StoreBenchCommand: ParsableCommand {
     var store: String
     @Option(help: "Claiming threads.") var workers = 8
     @Option(help: "Jobs to enqueue and claim.") var jobs = 2000
+    @Option(help: "Store instances the workers share round-robin: 1 is one node with W worker threads; W is one instance (connection pool, or SQLite connection) per worker, as W processes would have.")
+    var instances = 1
 
     func run() throws {
-        guard workers > 0, jobs > 0 else { throw ValidationError("--workers and --jobs must be positive") }
+        guard workers > 0, jobs > 0, instances > 0 else { throw ValidationError("--workers, --jobs and --instances must be positive") }
         let engine: String
         let open: () throws -> any JobStore
         if PostgresStoreURL.isPostgres(store) {
@@ -31,8 +34,7 @@ struct StoreBenchCommand: ParsableCommand {
         } else {
             throw ValidationError("--store must be sqlite:PATH or postgres://…")
         }
-        // One instance per worker, as separate processes or nodes would have.
-        let stores = try (0..<workers).map { _ in try open() }
+        let stores = try (0..<instances).map { _ in try open() }
         let counts = try stores[0].counts()
         guard counts[.queued, default: 0] + counts[.running, default: 0] == 0 else {
             throw ValidationError("\(stores[0].location): the queue is not empty; benchmark on a store of its own")
@@ -47,7 +49,8 @@ struct StoreBenchCommand: ParsableCommand {
         let claimed = ClaimCount()
         let finished = DispatchGroup()
         let start = DispatchTime.now()
-        for (n, store) in stores.enumerated() {
+        for n in 0..<workers {
+            let store = stores[n % stores.count]
             finished.enter()
             Thread {
                 defer { finished.leave() }
@@ -66,7 +69,7 @@ struct StoreBenchCommand: ParsableCommand {
         let (count, errors) = claimed.snapshot()
         if let first = errors.first { throw JobStoreError(first) }
         guard count == jobs else { throw JobStoreError("claimed \(count) of \(jobs) jobs") }
-        let line: [String: Any] = ["engine": engine, "workers": workers, "jobs": jobs,
+        let line: [String: Any] = ["engine": engine, "workers": workers, "instances": instances, "jobs": jobs,
                                    "seconds": (seconds * 1000).rounded() / 1000,
                                    "claims_per_second": (Double(jobs) / seconds).rounded()]
         let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])

@@ -1,8 +1,8 @@
 """`bench.py claims`: job store claims per second with W worker threads, PostgreSQL against SQLite.
 
-`reprise store-bench` enqueues --jobs jobs, then W threads (one store instance each, as separate
-nodes or processes would have) claim and mark done until the queue is empty; it prints one JSON
-line. Run here for each engine, --runs times, median reported:
+`reprise store-bench` enqueues --jobs jobs, then W threads claim and mark done until the queue is
+empty; it prints one JSON line. The threads share --instances store instances (default 1: one node
+with W workers, as the daemon runs them; W: one instance each, as W processes would have). Run here for each engine, --runs times, median reported:
 - SQLite: a fresh file in BENCH_DIR/claims-results.
 - PostgreSQL: a throwaway server of this run (Debian's initdb + pg_ctl in a temporary folder, run as
   the `postgres` user when we are root, a free port on 127.0.0.1, scram-sha-256 password), default
@@ -28,6 +28,8 @@ def add_arguments(p):
     c.add_common_options(p, runs_default=3)
     p.add_argument("--workers", type=int, default=c.env_int("WORKERS", 8), help="claiming threads (env WORKERS; default 8)")
     p.add_argument("--jobs", type=int, default=c.env_int("JOBS", 2000), help="jobs per run (env JOBS; default 2000)")
+    p.add_argument("--instances", type=int, default=c.env_int("INSTANCES", 1),
+                   help="store instances the workers share (env INSTANCES; default 1)")
 
 
 class ThrowawayPostgres:
@@ -89,7 +91,7 @@ class ThrowawayPostgres:
 
 def store_bench(b, store, args, env=None):
     r = subprocess.run([b.reprise, "store-bench", "--store", store, "--workers", str(args.workers),
-                        "--jobs", str(args.jobs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                        "--jobs", str(args.jobs), "--instances", str(args.instances)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     if r.returncode != 0:
         die(f"store-bench --store {store} failed: {r.stderr.decode(errors='replace').strip()[-1500:]}")
     result = c.last_json(r.stdout.decode())
@@ -103,6 +105,7 @@ def run(args):
     c.check_min("--workers", args.workers, 1)
     c.check_min("--jobs", args.jobs, 1)
     c.check_min("--runs", args.runs, 1)
+    c.check_min("--instances", args.instances, 1)
     b.ensure_reprise(needs=("store-bench --help",))
     results = {"sqlite": [], "postgres": []}
     pg = ThrowawayPostgres()
@@ -121,7 +124,7 @@ def run(args):
         pg.stop()
     med = {k: c.median([r["claims_per_second"] for r in v]) for k, v in results.items()}
     lines = [
-        f"claims per second, {args.workers} workers, {args.jobs} jobs a run, median of {args.runs}:",
+        f"claims per second, {args.workers} workers on {args.instances} store instance(s), {args.jobs} jobs a run, median of {args.runs}:",
         f"  sqlite:     {med['sqlite']:8.0f}   runs: {' '.join(str(int(r['claims_per_second'])) for r in results['sqlite'])}",
         f"  postgresql: {med['postgres']:8.0f}   runs: {' '.join(str(int(r['claims_per_second'])) for r in results['postgres'])}",
         f"  postgresql / sqlite: {c.fdiv(med['postgres'], med['sqlite'])}",
