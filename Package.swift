@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
     ],
     targets: [
         // FFmpeg 5.1 from Debian's -dev packages, through pkg-config.
@@ -39,17 +40,23 @@ let package = Package(
         .target(name: "RepriseHighlights", dependencies: ["RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "CFFmpeg"]),
         // Durable job store for the watch-folder daemon: SQLite (WAL) through GRDB.
         .target(name: "RepriseJobs", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // The job store on PostgreSQL, for many nodes on one queue: PostgresNIO, no ORM.
+        .target(name: "RepriseJobsPostgres", dependencies: ["RepriseJobs",
+                                                            .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                            .product(name: "Logging", package: "swift-log")]),
         // The watch-folder daemon: arrival detection, job plans, child-process runner, systemd notify.
         .target(name: "RepriseDaemon", dependencies: ["RepriseCore", "RepriseJobs", "RepriseProfiles", "RepriseMedia",
                                                       .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "reprise",
             dependencies: ["RepriseCore", "RepriseCut", "RepriseMedia", "CFFmpeg", "RepriseProfiles", "RepriseTranscode", "RepriseHighlights",
-                           "RepriseDaemon", "RepriseJobs",
+                           "RepriseDaemon", "RepriseJobs", "RepriseJobsPostgres",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
-        .testTarget(name: "RepriseTests", dependencies: ["RepriseCore", "RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "RepriseHLS", "RepriseHighlights", "RepriseJobs", "RepriseDaemon", "reprise"]),
+        .testTarget(name: "RepriseTests", dependencies: ["RepriseCore", "RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "RepriseHLS", "RepriseHighlights", "RepriseJobs", "RepriseJobsPostgres", "RepriseDaemon", "reprise",
+                                                        .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                        .product(name: "Logging", package: "swift-log")]),
     ]
 )

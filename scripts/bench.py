@@ -7,6 +7,7 @@
   scripts/bench.py ladder-reuse reprise ladder with the source as its top rung vs one ffmpeg process
   scripts/bench.py highlights   reprise highlights planning a 3-h recording; its reel: cut vs ffmpeg
   scripts/bench.py chunked      a chunked transcode (chunks + audio + stitch) vs the whole encode
+  scripts/bench.py claims       job store claims per second, 8 workers: PostgreSQL (throwaway server) vs SQLite
   scripts/bench.py daemon       the watch-folder daemon: latency, idle cost, throughput
                               (--package: the default package of a 20-minute recording)
 
@@ -22,7 +23,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no scripts/benchlib/__pycache__ in the work tree
 
-from benchlib import chunked, common, cut, daemon, highlights, ladder, ladder_reuse, transcode  # noqa: E402
+from benchlib import chunked, claims, common, cut, daemon, highlights, ladder, ladder_reuse, transcode  # noqa: E402
 
 BENCHMARKS = {
     "cut": (cut, "reprise cut (smart, exact) vs ffmpeg's re-encode, 10-min and 3-h files"),
@@ -31,6 +32,7 @@ BENCHMARKS = {
     "ladder-reuse": (ladder_reuse, "reprise ladder with the source as its top rung vs one ffmpeg process encoding every rung"),
     "highlights": (highlights, "reprise highlights planning a 3-h recording; its reel: cut vs ffmpeg"),
     "chunked": (chunked, "a chunked transcode (chunks + audio + stitch) vs the whole encode it reproduces"),
+    "claims": (claims, "job store claims per second: PostgreSQL (a throwaway server) vs SQLite"),
     "daemon": (daemon, "the watch-folder daemon: latency, idle cost, throughput"),
 }
 

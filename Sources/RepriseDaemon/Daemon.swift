@@ -54,7 +54,7 @@ public final class Daemon: @unchecked Sendable {
     private let quarantineLock = NSLock()
 
     public init(config: DaemonConfig, configPath: String?, executable: String, logger: Logger,
-                opener: StoreOpener = .sqliteOnly) throws {
+                opener: StoreOpener) throws {
         self.config = config
         self.configPath = configPath
         self.executable = executable
@@ -450,7 +450,6 @@ public final class Daemon: @unchecked Sendable {
         let lease = LeaseKeeper(store: store, claim: claim, seconds: cfg.leaseSeconds)
         let outcome = runner.run(executable: executable, arguments: args, stallSeconds: cfg.stallSeconds, shouldStop: { [self] in
             if self.isStopping { return "daemon stopping" }
-            if (try? store.isCancelled(job.id)) == true { return "cancelled" }
             return lease.keep(now: Date())
         }, onProgress: { _ in })
         lock.withLock { runners[worker] = nil }
@@ -533,7 +532,6 @@ public final class Daemon: @unchecked Sendable {
         let lease = LeaseKeeper(store: store, claim: claim, seconds: cfg.leaseSeconds)
         let outcome = JobRunner().run(executable: executable, arguments: args, stallSeconds: cfg.stallSeconds, shouldStop: { [self] in
             if self.isStopping { return "daemon stopping" }
-            if (try? store.isCancelled(job.id)) == true { return "cancelled" }
             return lease.keep(now: Date())
         }, onProgress: { _ in })
         let failure: String

@@ -30,11 +30,6 @@ public struct StoreOpener: Sendable {
 
     public init(openPostgres: @escaping @Sendable (_ url: String) throws -> any JobStore) { self.openPostgres = openPostgres }
 
-    /// SQLite only: a postgres:// store fails with one clear line.
-    public static let sqliteOnly = StoreOpener(openPostgres: { url in
-        throw JobStoreError("\(url): PostgreSQL store support is not built in yet")
-    })
-
     public func open(_ spec: StoreSpec) throws -> any JobStore {
         switch spec {
         case .sqlite(let path):

@@ -9,7 +9,7 @@ struct Reprise: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reprise",
         abstract: "Cut, transcode and package live-commerce stream recordings.",
-        subcommands: [CutCommand.self, TranscodeCommand.self, StitchCommand.self, LadderCommand.self, HighlightsCommand.self, DaemonCommand.self, JobsCommand.self, NodesCommand.self, ProbeCommand.self, ProfilesCommand.self, SampleCommand.self])
+        subcommands: [CutCommand.self, TranscodeCommand.self, StitchCommand.self, LadderCommand.self, HighlightsCommand.self, DaemonCommand.self, JobsCommand.self, NodesCommand.self, ProbeCommand.self, ProfilesCommand.self, SampleCommand.self, StoreBenchCommand.self])
 
     static func main() {
         // Signals a parent left blocked (the daemon starts jobs from threads that inherit a

@@ -32,6 +32,8 @@ final class NetworkLab {
         subnet = Int(getpid() % 200) + 20
         try Self.ip(["link", "add", bridge, "type", "bridge"])
         try Self.ip(["link", "set", bridge, "up"])
+        // The test process itself reaches the hosts through the bridge.
+        try Self.ip(["addr", "add", "10.213.\(subnet).254/24", "dev", bridge])
     }
 
     /// A new host named `name`, its link up, reachable from every other host of the lab.

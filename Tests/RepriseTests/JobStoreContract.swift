@@ -1,24 +1,25 @@
 import Foundation
 import XCTest
-@testable import RepriseJobs
+import RepriseJobs
 
-/// The watch-folder daemon's job store: enqueue rules, claim order and exclusivity, retries with
-/// backoff, crash and shutdown recovery, operator commands, durability, and input identity.
-final class JobStoreTests: XCTestCase {
-    private var folder: URL!
-    private var dbPath: String { folder.appendingPathComponent("state/jobs.sqlite").path }
+/// What every job store engine must do, whatever keeps the data: enqueue rules, claim order and
+/// exclusivity, leases and fencing, retries with backoff, crash and shutdown recovery, child jobs,
+/// operator commands, nodes and watch holds. `SQLiteJobStoreTests` and `PostgresJobStoreTests`
+/// run each of these against their engine, one explicit test method each.
+final class JobStoreContract {
+    /// A new store instance on the current test's data: every call opens the same data again, as
+    /// another process (or node) would.
+    private let makeStore: () throws -> any JobStore
+    /// A scratch folder of the test's own (input files for `removeFinished`).
+    private let folder: URL
     private let t0 = Date(timeIntervalSince1970: 1_750_000_000)
     private let livePID = ProcessInfo.processInfo.processIdentifier
     /// No such process: Linux's pid_max is at most 4194304 and is usually far lower; macOS's is 99999.
     private let deadPID: Int32 = 999_999
 
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("jobstore-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: folder)
+    init(folder: URL, makeStore: @escaping () throws -> any JobStore) {
+        self.folder = folder
+        self.makeStore = makeStore
     }
 
     private func identity(_ name: String, hash: String = "00112233445566778899aabbccddeeff") -> InputIdentity {
@@ -30,10 +31,9 @@ final class JobStoreTests: XCTestCase {
 
     // MARK: - Enqueue
 
-    func testEnqueueCreatesOneJobPerKindAndNeverTwiceForTheSameIdentity() throws {
-        let store = try SQLiteJobStore(path: dbPath)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dbPath), "the store creates its folder and file")
-        let input = identity("a.mkv")
+    func enqueueCreatesOneJobPerKindAndNeverTwiceForTheSameIdentity() throws {
+        let store = try makeStore()
+                let input = identity("a.mkv")
         let created = try store.enqueue(input, watchFolder: "/watch", kinds: allKinds, now: t0)
         XCTAssertEqual(created.map(\.kind), ["transcode:vertical-short", "ladder:default", "highlights:default"])
         XCTAssertEqual(created.map(\.priority), [10, 50, 20])
@@ -64,8 +64,8 @@ final class JobStoreTests: XCTestCase {
         XCTAssertEqual(try store.jobs().count, 4)
     }
 
-    func testAChangedHashCreatesNewJobs() throws {
-        let store = try SQLiteJobStore(path: dbPath)
+    func aChangedHashCreatesNewJobs() throws {
+        let store = try makeStore()
         let first = try store.enqueue(identity("a.mkv"), watchFolder: "/watch", kinds: allKinds, now: t0)
         let changed = identity("a.mkv", hash: "ffeeddccbbaa99887766554433221100")
         let second = try store.enqueue(changed, watchFolder: "/watch", kinds: allKinds, now: t0 + 1)
@@ -79,8 +79,8 @@ final class JobStoreTests: XCTestCase {
 
     // MARK: - Claim
 
-    func testClaimTakesLowestPriorityFirstThenOldest() throws {
-        let store = try SQLiteJobStore(path: dbPath)
+    func claimTakesLowestPriorityFirstThenOldest() throws {
+        let store = try makeStore()
         let a = try store.enqueue(identity("a.mkv"), watchFolder: "/w",
                                   kinds: [("ladder:default", 50), ("transcode:vertical-short", 10)], now: t0)
         let b = try store.enqueue(identity("b.mkv"), watchFolder: "/w",
@@ -101,8 +101,8 @@ final class JobStoreTests: XCTestCase {
         XCTAssertEqual(try store.counts()[.running], 5)
     }
 
-    func testClaimIsExclusiveAcrossThreadsAndStoreInstances() throws {
-        let stores = [try SQLiteJobStore(path: dbPath), try SQLiteJobStore(path: dbPath)]
+    func claimIsExclusiveAcrossThreadsAndStoreInstances() throws {
+        let stores = [try makeStore(), try makeStore()]
         for i in 0..<50 {
             _ = try stores[0].enqueue(identity("f\(i).mkv"), watchFolder: "/w", kinds: [("ladder:default", i % 3)], now: t0)
         }
@@ -143,8 +143,8 @@ final class JobStoreTests: XCTestCase {
         XCTAssertEqual(try stores[0].jobs().map(\.attempts), Array(repeating: 1, count: 50))
     }
 
-    func testClaimRespectsNotBefore() throws {
-        let store = try SQLiteJobStore(path: dbPath)
+    func claimRespectsNotBefore() throws {
+        let store = try makeStore()
         let job = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: [("ladder:default", 0)], now: t0)[0]
         _ = try XCTUnwrap(try store.claimNext(pid: livePID, now: t0))
         let failed = try store.markFailed(job.id, error: "encoder died", maxAttempts: 3, now: t0 + 5)
@@ -155,9 +155,9 @@ final class JobStoreTests: XCTestCase {
 
     // MARK: - Failure and backoff
 
-    func testMarkFailedBacksOffThenFailsAtMaxAttempts() throws {
+    func markFailedBacksOffThenFailsAtMaxAttempts() throws {
         XCTAssertEqual((1...9).map { JobBackoff.after(attempts: $0) }, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600])
-        let store = try SQLiteJobStore(path: dbPath)
+        let store = try makeStore()
         let id = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: [("ladder:default", 0)], now: t0)[0].id
         var now = t0
         for (attempt, wait) in [(1, 30.0), (2, 60.0), (3, 120.0)] {
@@ -189,8 +189,8 @@ final class JobStoreTests: XCTestCase {
         }
     }
 
-    func testMarkDoneAndQuarantined() throws {
-        let store = try SQLiteJobStore(path: dbPath)
+    func markDoneAndQuarantined() throws {
+        let store = try makeStore()
         let jobs = try store.enqueue(identity("a.mkv"), watchFolder: "/w",
                                      kinds: [("transcode:vertical-short", 0), ("ladder:default", 1)], now: t0)
         _ = try store.claimNext(pid: livePID, now: t0)
@@ -213,8 +213,8 @@ final class JobStoreTests: XCTestCase {
 
     // MARK: - Crash and shutdown
 
-    func testExpiredLeasesGoBackToTheQueueAndTheirClaimsTurnStale() throws {
-        let store = try SQLiteJobStore(path: dbPath)
+    func expiredLeasesGoBackToTheQueueAndTheirClaimsTurnStale() throws {
+        let store = try makeStore()
         let jobs = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: allKinds, now: t0)
         let (short, shortClaim) = try XCTUnwrap(try store.claimNext(node: "a", pid: 1, lease: 10, now: t0))
         let (long, longClaim) = try XCTUnwrap(try store.claimNext(node: "b", pid: 2, lease: 100, now: t0))
@@ -239,8 +239,16 @@ final class JobStoreTests: XCTestCase {
         XCTAssertThrowsError(try store.markDone(shortClaim, outputs: ["/out/x.mp4"], now: t0 + 17)) { error in
             XCTAssertEqual((error as? StaleClaim)?.currentFence, 2)
         }
-        XCTAssertThrowsError(try store.markFailed(shortClaim, error: "x", maxAttempts: 3, now: t0 + 17))
+        XCTAssertThrowsError(try store.markFailed(shortClaim, error: "x", maxAttempts: 3, now: t0 + 17)) { error in
+            XCTAssertEqual(error as? StaleClaim, StaleClaim(claim: shortClaim, currentFence: 2, state: .running))
+        }
+        XCTAssertThrowsError(try store.split(shortClaim, into: [JobDraft(kind: "chunk:x", priority: 0, payload: "{}")], now: t0 + 17)) {
+            XCTAssertEqual(($0 as? StaleClaim)?.currentFence, 2, "\($0)")
+        }
+        XCTAssertEqual(try store.children(of: short.id), [], "a refused split adds no children")
         XCTAssertFalse(try store.release(shortClaim))
+        XCTAssertEqual(try store.job(short.id)?.state, .running, "the refused outcomes changed nothing")
+        XCTAssertEqual(try store.job(short.id)?.node, "c")
         try store.markDone(againClaim, outputs: ["/out/x.mp4"], now: t0 + 18)
         XCTAssertEqual(try store.job(short.id)?.outputs, ["/out/x.mp4"])
         XCTAssertEqual(try store.job(short.id)?.node, "c")
@@ -248,8 +256,8 @@ final class JobStoreTests: XCTestCase {
         XCTAssertEqual(Set(jobs.map(\.id)).count, 3)
     }
 
-    func testReleaseOnShutdownGivesTheAttemptBack() throws {
-        let store = try SQLiteJobStore(path: dbPath)
+    func releaseOnShutdownGivesTheAttemptBack() throws {
+        let store = try makeStore()
         let jobs = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: allKinds, now: t0)
         let first = try XCTUnwrap(try store.claimNext(pid: 4242, now: t0))
         _ = try store.markFailed(first.id, error: "boom", maxAttempts: 5, now: t0)
@@ -273,8 +281,8 @@ final class JobStoreTests: XCTestCase {
 
     // MARK: - Operator commands
 
-    func testRetryRules() throws {
-        let store = try SQLiteJobStore(path: dbPath)
+    func retryRules() throws {
+        let store = try makeStore()
         let ids = try store.enqueue(identity("a.mkv"), watchFolder: "/w",
                                     kinds: [("k0", 0), ("k1", 1), ("k2", 2), ("k3", 3), ("k4", 4)], now: t0).map(\.id)
         // ids[0] done, ids[1] failed, ids[2] running, ids[3] quarantined, ids[4] cancelled.
@@ -286,7 +294,7 @@ final class JobStoreTests: XCTestCase {
 
         XCTAssertThrowsError(try store.retry(ids[0])) { XCTAssertEqual("\($0)", "job \(ids[0]) is done; nothing to retry") }
         XCTAssertThrowsError(try store.retry(ids[2])) { XCTAssertEqual("\($0)", "job \(ids[2]) is running; nothing to retry") }
-        XCTAssertThrowsError(try store.retry(999)) { XCTAssertEqual("\($0)", "\(dbPath): no job 999") }
+        XCTAssertThrowsError(try store.retry(999)) { XCTAssertEqual("\($0)", "\(store.location): no job 999") }
         for id in [ids[1], ids[3], ids[4]] {
             let job = try store.retry(id)
             XCTAssertEqual(job.state, .queued)
@@ -309,8 +317,8 @@ final class JobStoreTests: XCTestCase {
         XCTAssertEqual(try store.claimNext(pid: livePID, now: t0 + 1)?.id, again.id)
     }
 
-    func testCancelRules() throws {
-        let store = try SQLiteJobStore(path: dbPath)
+    func cancelRules() throws {
+        let store = try makeStore()
         let ids = try store.enqueue(identity("a.mkv"), watchFolder: "/w",
                                     kinds: [("k0", 0), ("k1", 1), ("k2", 2), ("k3", 3), ("k4", 4)], now: t0).map(\.id)
         // ids[0] done, ids[1] failed, ids[2] running, ids[3] quarantined, ids[4] queued.
@@ -323,7 +331,7 @@ final class JobStoreTests: XCTestCase {
         XCTAssertThrowsError(try store.cancel(ids[3], now: Date())) {
             XCTAssertEqual("\($0)", "job \(ids[3]) is quarantined; nothing to cancel")
         }
-        XCTAssertThrowsError(try store.isCancelled(999)) { XCTAssertEqual("\($0)", "\(dbPath): no job 999") }
+        XCTAssertThrowsError(try store.isCancelled(999)) { XCTAssertEqual("\($0)", "\(store.location): no job 999") }
         for id in [ids[1], ids[2], ids[4]] {
             XCTAssertFalse(try store.isCancelled(id))
             XCTAssertEqual(try store.cancel(id, now: Date()).state, .cancelled)
@@ -340,8 +348,8 @@ final class JobStoreTests: XCTestCase {
         XCTAssertEqual(try store.counts(), [.queued: 0, .running: 0, .waiting: 0, .done: 1, .failed: 0, .quarantined: 1, .cancelled: 3])
     }
 
-    func testRemoveFinishedKeepsRowsWhoseInputIsStillThere() throws {
-        let store = try SQLiteJobStore(path: dbPath)
+    func removeFinishedKeepsRowsWhoseInputIsStillThere() throws {
+        let store = try makeStore()
         let present = folder.appendingPathComponent("present.mkv").path
         XCTAssertTrue(FileManager.default.createFile(atPath: present, contents: Data("x".utf8)))
         let gone = folder.appendingPathComponent("gone.mkv").path
@@ -364,32 +372,32 @@ final class JobStoreTests: XCTestCase {
 
     // MARK: - Reading and durability
 
-    func testListingIsNewestFirstAndFiltersByState() throws {
-        let store = try SQLiteJobStore(path: dbPath)
+    func listingIsNewestFirstAndFiltersByState() throws {
+        let store = try makeStore()
         let a = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: [("k", 0)], now: t0)[0]
         let b = try store.enqueue(identity("b.mkv"), watchFolder: "/w", kinds: [("k", 0)], now: t0 + 1)[0]
         let c = try store.enqueue(identity("c.mkv"), watchFolder: "/w", kinds: [("k", 0)], now: t0 + 2)[0]
         _ = try store.claimNext(pid: livePID, now: t0 + 3)  // a
         XCTAssertEqual(try store.jobs().map(\.id), [c.id, b.id, a.id])
-        XCTAssertEqual(try store.jobs(limit: 2).map(\.id), [c.id, b.id])
+        XCTAssertEqual(try store.jobs(states: nil, limit: 2).map(\.id), [c.id, b.id])
         XCTAssertEqual(try store.jobs(states: [.running]).map(\.id), [a.id])
         XCTAssertEqual(try store.jobs(states: [.queued, .running]).map(\.id), [c.id, b.id, a.id])
         XCTAssertEqual(try store.jobs(states: [.done]).map(\.id), [])
         XCTAssertEqual(try store.jobs(states: []).map(\.id), [])
     }
 
-    func testAReopenedStoreSeesTheSameData() throws {
+    func aReopenedStoreSeesTheSameData() throws {
         var ids: [Int64] = []
         var before: [Job] = []
         do {
-            let store = try SQLiteJobStore(path: dbPath)
+            let store = try makeStore()
             ids = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: allKinds, now: t0).map(\.id)
             _ = try store.claimNext(pid: livePID, now: t0 + 1)
             try store.markDone(ids[0], outputs: ["/out/a short.mp4"], now: t0 + 2)
             _ = try store.claimNext(pid: deadPID, now: t0 + 3)
             before = try store.jobs()
         }
-        let reopened = try SQLiteJobStore(path: dbPath)
+        let reopened = try makeStore()
         XCTAssertEqual(try reopened.jobs(), before)
         XCTAssertEqual(try reopened.job(ids[0])?.outputs, ["/out/a short.mp4"])
         XCTAssertEqual(try reopened.counts(), [.queued: 1, .running: 1, .waiting: 0, .done: 1, .failed: 0, .quarantined: 0, .cancelled: 0])
@@ -397,84 +405,210 @@ final class JobStoreTests: XCTestCase {
         XCTAssertEqual(try reopened.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: allKinds, now: t0).count, 0)
     }
 
-    func testOpenErrorsNameThePath() throws {
-        let blocker = folder.appendingPathComponent("file")
-        try Data("x".utf8).write(to: blocker)
-        let path = blocker.appendingPathComponent("jobs.sqlite").path
-        XCTAssertThrowsError(try SQLiteJobStore(path: path)) { error in
-            XCTAssertTrue("\(error)".hasPrefix("\(path): "), "\(error)")
-        }
+    // MARK: - Leases
+
+    func renewLeaseExtendsOnlyTheCurrentClaim() throws {
+        let store = try makeStore()
+        let id = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: [("k", 0)], now: t0)[0].id
+        let (job, claim) = try XCTUnwrap(try store.claimNext(node: "a", pid: 1, lease: 30, now: t0))
+        XCTAssertEqual(job.id, id)
+        XCTAssertEqual(job.leaseUntil, t0 + 30)
+        XCTAssertTrue(try store.renewLease(claim, lease: 30, now: t0 + 20))
+        XCTAssertEqual(try store.job(id)?.leaseUntil, t0 + 50)
+        XCTAssertEqual(try store.expireLeases(now: t0 + 40), 0, "the renewed lease holds past the first deadline")
+        // A token the job never had, or another job's, renews nothing.
+        XCTAssertFalse(try store.renewLease(Claim(jobID: id, fence: claim.fence + 1, node: "a"), lease: 30, now: t0 + 21))
+        XCTAssertFalse(try store.renewLease(Claim(jobID: id + 1000, fence: claim.fence, node: "a"), lease: 30, now: t0 + 21))
+        XCTAssertEqual(try store.job(id)?.leaseUntil, t0 + 50)
+        // Cancelled under the node: its next renewal says stop.
+        _ = try store.cancel(id, now: t0 + 22)
+        XCTAssertFalse(try store.renewLease(claim, lease: 30, now: t0 + 23))
+        XCTAssertEqual(try store.job(id)?.state, .cancelled)
     }
 
-    // MARK: - Input identity
+    // MARK: - Child jobs
 
-    func testInputIdentityHashesSampledContentNotTheModificationTime() throws {
-        let file = folder.appendingPathComponent("big.mkv")
-        let size: UInt64 = 64 << 20
-        XCTAssertTrue(FileManager.default.createFile(atPath: file.path, contents: nil))
-        let handle = try FileHandle(forWritingTo: file)
-        try handle.truncate(atOffset: size)  // sparse: zeros without writing 64 MiB
-        try handle.seek(toOffset: 0)
-        try handle.write(contentsOf: Data("matroska header".utf8))
-        try handle.close()
-        func poke(_ offset: UInt64, _ byte: UInt8) throws {
-            let h = try FileHandle(forWritingTo: file)
-            try h.seek(toOffset: offset)
-            try h.write(contentsOf: Data([byte]))
-            try h.close()
-        }
-        func setModified(_ seconds: Double) throws {
-            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: seconds)],
-                                                  ofItemAtPath: file.path)
-        }
-
-        try setModified(1_700_000_000)
-        let original = try InputIdentity.of(path: file.path)
-        XCTAssertEqual(original.path, file.path)
-        XCTAssertEqual(original.size, Int64(size))
-        XCTAssertEqual(original.modified, 1_700_000_000)
-        XCTAssertEqual(original.hash.count, 32)
-        XCTAssertEqual(try InputIdentity.of(path: file.path), original, "the same file reads the same")
-
-        // Only the mtime changes: same hash.
-        try setModified(1_700_000_500)
-        let touched = try InputIdentity.of(path: file.path)
-        XCTAssertEqual(touched.hash, original.hash)
-        XCTAssertEqual(touched.modified, 1_700_000_500)
-
-        // One byte in the middle: another hash. Put back: the first hash again.
-        try poke(size / 2, 0x01)
-        try setModified(1_700_000_000)
-        let changed = try InputIdentity.of(path: file.path)
-        XCTAssertNotEqual(changed.hash, original.hash)
-        XCTAssertEqual(changed.size, original.size)
-        XCTAssertEqual(changed.modified, original.modified)
-        try poke(size / 2, 0x00)
-        XCTAssertEqual(try InputIdentity.of(path: file.path).hash, original.hash)
-
-        // The last byte is sampled too; a byte between samples is not (documented limit).
-        try poke(size - 1, 0x01)
-        XCTAssertNotEqual(try InputIdentity.of(path: file.path).hash, original.hash)
-        try poke(size - 1, 0x00)
-        try poke(8 << 20, 0x01)
-        XCTAssertEqual(try InputIdentity.of(path: file.path).hash, original.hash)
-
-        XCTAssertThrowsError(try InputIdentity.of(path: folder.appendingPathComponent("missing").path))
+    /// Two chunks and an audio part, then a stitch that needs all three and finishes the parent.
+    private func chunkedDrafts(stitchPriority: Int = 0) -> [JobDraft] {
+        [JobDraft(kind: "chunk:transcode:long", priority: 5, payload: #"{"chunk":0}"#),
+         JobDraft(kind: "chunk:transcode:long", priority: 5, payload: #"{"chunk":1}"#),
+         JobDraft(kind: "audio:transcode:long", priority: 5, payload: #"{"audio":true}"#),
+         JobDraft(kind: "stitch:transcode:long", priority: stitchPriority, payload: #"{"stitch":[0,1]}"#,
+                  needs: [0, 1, 2], completesParent: true)]
     }
 
-    func testInputIdentityOfASmallFileHashesAllOfIt() throws {
-        let file = folder.appendingPathComponent("small.ts")
-        var bytes = [UInt8](repeating: 7, count: 100_000)
-        try Data(bytes).write(to: file)
-        let first = try InputIdentity.of(path: file.path)
-        XCTAssertEqual(first.size, 100_000)
-        bytes[12_345] = 8
-        try Data(bytes).write(to: file)
-        XCTAssertNotEqual(try InputIdentity.of(path: file.path).hash, first.hash)
-        // Empty file: the hash of the size alone, stable.
-        try Data().write(to: file)
-        XCTAssertEqual(try InputIdentity.of(path: file.path).hash, try InputIdentity.of(path: file.path).hash)
-        XCTAssertEqual(try InputIdentity.of(path: file.path).size, 0)
+    func splitChildrenWaitForWhatTheyNeedAndTheStitchFinishesTheParent() throws {
+        let store = try makeStore()
+        let parentID = try store.enqueue(identity("long.mkv"), watchFolder: "/w", kinds: [("transcode:long", 10)], now: t0)[0].id
+        let (parent, parentClaim) = try XCTUnwrap(try store.claimNext(node: "a", pid: 1, lease: 60, now: t0))
+        XCTAssertEqual(parent.id, parentID)
+
+        // A draft that needs one drafted after it is refused whole.
+        XCTAssertThrowsError(try store.split(parentClaim, into: [JobDraft(kind: "stitch", priority: 0, payload: "", needs: [1]),
+                                                                 JobDraft(kind: "chunk", priority: 0, payload: "")], now: t0)) {
+            XCTAssertEqual("\($0)", "job \(parentID): part 0 (stitch) needs a part that is not drafted before it")
+        }
+        XCTAssertEqual(try store.children(of: parentID), [])
+        XCTAssertEqual(try store.job(parentID)?.state, .running)
+
+        let children = try store.split(parentClaim, into: chunkedDrafts(), now: t0 + 1)
+        XCTAssertEqual(children.map(\.kind), ["chunk:transcode:long", "chunk:transcode:long", "audio:transcode:long", "stitch:transcode:long"])
+        XCTAssertEqual(try store.children(of: parentID), children, "what split returns is what is stored, in draft order")
+        for child in children {
+            XCTAssertEqual(child.parentID, parentID)
+            XCTAssertEqual(child.state, .queued)
+            XCTAssertEqual(child.input, parent.input)
+            XCTAssertEqual(child.watchFolder, "/w")
+            XCTAssertEqual(child.createdAt, t0 + 1)
+            XCTAssertEqual(child.attempts, 0)
+        }
+        XCTAssertEqual(children[1].payload, #"{"chunk":1}"#)
+        XCTAssertEqual(children[3].needs, [children[0].id, children[1].id, children[2].id])
+        XCTAssertEqual(children[3].completesParent, true)
+        XCTAssertEqual(children[0].completesParent, false)
+        let waiting = try XCTUnwrap(try store.job(parentID))
+        XCTAssertEqual(waiting.state, .waiting)
+        XCTAssertNil(waiting.leaseUntil)
+        XCTAssertEqual(try store.expireLeases(now: .distantFuture), 0, "a waiting parent holds no lease")
+        // The parent's claim is spent.
+        XCTAssertThrowsError(try store.markDone(parentClaim, outputs: [], now: t0 + 2)) {
+            XCTAssertEqual(($0 as? StaleClaim)?.state, .waiting, "\($0)")
+        }
+
+        // The stitch has the lowest priority number, yet it waits for its parts.
+        var claims: [Int64: Claim] = [:]
+        for _ in 0..<3 {
+            let (job, claim) = try XCTUnwrap(try store.claimNext(node: "b", pid: 2, lease: 60, now: t0 + 2))
+            claims[job.id] = claim
+        }
+        XCTAssertEqual(Set(claims.keys), Set(children[0...2].map(\.id)))
+        XCTAssertNil(try store.claimNext(node: "b", pid: 2, lease: 60, now: t0 + 2), "the stitch waits for its parts")
+        try store.markDone(claims[children[0].id]!, outputs: ["/work/c0.mp4"], now: t0 + 3)
+        try store.markDone(claims[children[1].id]!, outputs: ["/work/c1.mp4"], now: t0 + 3)
+        XCTAssertNil(try store.claimNext(node: "b", pid: 2, lease: 60, now: t0 + 3), "one part is still running")
+        XCTAssertEqual(try store.job(parentID)?.state, .waiting, "a part that does not complete the parent leaves it waiting")
+        try store.markDone(claims[children[2].id]!, outputs: ["/work/a.m4a"], now: t0 + 4)
+        let (stitch, stitchClaim) = try XCTUnwrap(try store.claimNext(node: "c", pid: 3, lease: 60, now: t0 + 4))
+        XCTAssertEqual(stitch.id, children[3].id)
+        try store.markDone(stitchClaim, outputs: ["/out/long.mp4", "/out/long.jpg"], now: t0 + 5)
+
+        let done = try XCTUnwrap(try store.job(parentID))
+        XCTAssertEqual(done.state, .done)
+        XCTAssertEqual(done.outputs, ["/out/long.mp4", "/out/long.jpg"])
+        XCTAssertEqual(done.finishedAt, t0 + 5)
+        XCTAssertEqual(try store.children(of: parentID).map(\.state), [.done, .done, .done, .done])
+        XCTAssertEqual(try store.counts()[.done], 5)
+        XCTAssertNil(try store.claimNext(node: "c", pid: 3, lease: 60, now: t0 + 6))
+    }
+
+    func aChildOutOfAttemptsFailsTheParentAndRetryRunsOnlyUnfinishedChildren() throws {
+        let store = try makeStore()
+        let parentID = try store.enqueue(identity("long.mkv"), watchFolder: "/w", kinds: [("transcode:long", 10)], now: t0)[0].id
+        let (_, parentClaim) = try XCTUnwrap(try store.claimNext(node: "a", pid: 1, lease: 60, now: t0))
+        let children = try store.split(parentClaim, into: chunkedDrafts(), now: t0)
+        // Chunk 0 and the audio run; chunk 1 stays queued.
+        let (c0, c0Claim) = try XCTUnwrap(try store.claimNext(node: "b", pid: 2, lease: 60, now: t0))
+        let (c1, c1Claim) = try XCTUnwrap(try store.claimNext(node: "b", pid: 2, lease: 60, now: t0))
+        let (audio, audioClaim) = try XCTUnwrap(try store.claimNext(node: "b", pid: 2, lease: 60, now: t0))
+        XCTAssertEqual([c0.id, c1.id, audio.id], [children[0].id, children[1].id, children[2].id])
+        try store.markDone(c1Claim, outputs: ["/work/c1.mp4"], now: t0 + 1)
+        _ = try store.release(audioClaim)  // back to queued, as at a node's shutdown
+
+        let failed = try store.markFailed(c0Claim, error: "encoder died", maxAttempts: 1, now: t0 + 2)
+        XCTAssertEqual(failed.state, .failed)
+        let parent = try XCTUnwrap(try store.job(parentID))
+        XCTAssertEqual(parent.state, .failed)
+        XCTAssertEqual(parent.lastError, "part chunk:transcode:long failed: encoder died")
+        XCTAssertEqual(parent.finishedAt, t0 + 2)
+        XCTAssertEqual(try store.children(of: parentID).map(\.state), [.failed, .done, .cancelled, .cancelled],
+                       "queued siblings are cancelled; a finished one stays done")
+        XCTAssertNil(try store.claimNext(node: "b", pid: 2, lease: 60, now: t0 + 10_000))
+
+        let retried = try store.retry(parentID)
+        XCTAssertEqual(retried.state, .waiting)
+        XCTAssertNil(retried.lastError)
+        XCTAssertNil(retried.finishedAt)
+        let again = try store.children(of: parentID)
+        XCTAssertEqual(again.map(\.state), [.queued, .done, .queued, .queued])
+        XCTAssertEqual(again.map(\.attempts), [0, 1, 0, 0])
+        XCTAssertEqual(again[1].outputs, ["/work/c1.mp4"], "a finished part is not redone")
+        // The graph goes on from where it stopped.
+        var order: [Int64] = []
+        while let next = try store.claimNext(node: "c", pid: 3, lease: 60, now: t0 + 20) {
+            let (job, claim) = next
+            order.append(job.id)
+            try store.markDone(claim, outputs: job.completesParent ? ["/out/long.mp4"] : ["/work/\(job.id)"], now: t0 + 21)
+        }
+        XCTAssertEqual(order, [children[0].id, children[2].id, children[3].id])
+        XCTAssertEqual(try store.job(parentID)?.state, .done)
+        XCTAssertEqual(try store.job(parentID)?.outputs, ["/out/long.mp4"])
+    }
+
+    func cancellingTheParentCancelsItsChildren() throws {
+        let store = try makeStore()
+        let parentID = try store.enqueue(identity("long.mkv"), watchFolder: "/w", kinds: [("transcode:long", 10)], now: t0)[0].id
+        let (_, parentClaim) = try XCTUnwrap(try store.claimNext(node: "a", pid: 1, lease: 60, now: t0))
+        let children = try store.split(parentClaim, into: chunkedDrafts(), now: t0)
+        let (c0, c0Claim) = try XCTUnwrap(try store.claimNext(node: "b", pid: 2, lease: 60, now: t0))
+        let (_, c1Claim) = try XCTUnwrap(try store.claimNext(node: "b", pid: 2, lease: 60, now: t0))
+        try store.markDone(c1Claim, outputs: ["/work/c1.mp4"], now: t0 + 1)
+        XCTAssertEqual(c0.id, children[0].id)
+
+        let cancelled = try store.cancel(parentID, now: t0 + 2)
+        XCTAssertEqual(cancelled.state, .cancelled)
+        XCTAssertEqual(try store.children(of: parentID).map(\.state), [.cancelled, .done, .cancelled, .cancelled])
+        XCTAssertTrue(try store.isCancelled(c0.id))
+        // The node running chunk 0 learns it at its next renewal, and its outcome is refused.
+        XCTAssertFalse(try store.renewLease(c0Claim, lease: 60, now: t0 + 3))
+        XCTAssertThrowsError(try store.markDone(c0Claim, outputs: ["/work/c0.mp4"], now: t0 + 3)) {
+            XCTAssertEqual(($0 as? StaleClaim)?.state, .cancelled, "\($0)")
+        }
+        XCTAssertNil(try store.claimNext(node: "b", pid: 2, lease: 60, now: t0 + 4))
+        XCTAssertEqual(try store.job(parentID)?.state, .cancelled)
+    }
+
+    // MARK: - Nodes and watch holds
+
+    func heartbeatsRecordNodesAndOldOnesDropOut() throws {
+        let store = try makeStore()
+        let a = NodeStatus(name: "node-a", host: "alpha", pid: 11, role: "worker", load: 1.25, running: [3, 4], watching: [],
+                           startedAt: t0, seenAt: t0 + 1)
+        let b = NodeStatus(name: "node-b", host: "beta", pid: 22, role: "watcher", load: 0.5, running: [],
+                           watching: ["/watch/room 1", "/watch/room2"], startedAt: t0, seenAt: t0 + 10)
+        try store.heartbeat(b)
+        try store.heartbeat(a)
+        XCTAssertEqual(try store.nodes(seenSince: t0), [a, b], "by name, every field as sent")
+        XCTAssertEqual(try store.nodes(seenSince: t0 + 5), [b])
+        XCTAssertEqual(try store.nodes(seenSince: t0 + 10), [b], "seen exactly at the bound counts")
+        XCTAssertEqual(try store.nodes(seenSince: t0 + 11), [])
+        // A later heartbeat replaces the node's row.
+        var later = a
+        later.seenAt = t0 + 20
+        later.running = [5]
+        later.load = 3
+        try store.heartbeat(later)
+        XCTAssertEqual(try store.nodes(seenSince: t0), [later, b])
+        XCTAssertEqual(try makeStore().nodes(seenSince: t0 + 15), [later], "another instance reads the same")
+    }
+
+    func aWatchFolderIsHeldByOneHolderAtATime() throws {
+        let first = try makeStore(), second = try makeStore()
+        let hold = try XCTUnwrap(try first.holdWatch("/watch/room1", node: "a"))
+        XCTAssertEqual(hold.folder, "/watch/room1")
+        XCTAssertTrue(hold.isHeld)
+        XCTAssertNil(try second.holdWatch("/watch/room1", node: "b"), "a standby while the first holder lives")
+        XCTAssertNil(try first.holdWatch("/watch/room1", node: "a2"), "one holder, even on the same store instance")
+        let other = try XCTUnwrap(try second.holdWatch("/watch/room2", node: "b"), "another folder is another hold")
+        XCTAssertTrue(other.isHeld)
+
+        hold.release()
+        XCTAssertFalse(hold.isHeld)
+        let taken = try XCTUnwrap(try second.holdWatch("/watch/room1", node: "b"), "free once released")
+        XCTAssertTrue(taken.isHeld)
+        XCTAssertNil(try first.holdWatch("/watch/room1", node: "a"))
+        taken.release()
+        other.release()
+        hold.release()  // twice is harmless
     }
 }
 
