@@ -61,7 +61,8 @@ final class ClusterTests: XCTestCase {
             let args = try arguments(node: name, role: role)
             let env = ["PGPASSWORD": server.password]
             if let lab, let host {
-                processes[name] = try lab.start(on: host, Reprise.binary.path, args, environment: env, stdout: log(name), stderr: log(name))
+                let binary = try XCTUnwrap(Reprise.binary, "the reprise binary is not built")
+                processes[name] = try lab.start(on: host, binary.path, args, environment: env, stdout: log(name), stderr: log(name))
                 return
             }
             let p = Process()
@@ -117,7 +118,7 @@ final class ClusterTests: XCTestCase {
         }
     }
 
-    private static var server: ThrowawayPostgres?
+    nonisolated(unsafe) private static var server: ThrowawayPostgres?
     override class func setUp() { super.setUp(); server = try? ThrowawayPostgres.start() }
     override class func tearDown() { server?.stop(); server = nil; super.tearDown() }
     private func startedServer() throws -> ThrowawayPostgres {
