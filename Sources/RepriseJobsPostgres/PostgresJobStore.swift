@@ -7,7 +7,8 @@ import RepriseJobs
 /// the schema is created and migrated on open (PostgresSchema.swift).
 ///
 /// Calls are synchronous (the daemon's workers are threads): each runs its statements on a pooled
-/// connection (`PostgresClient`) and waits. Every state change is one transaction. A claim is one
+/// connection (`PostgresClient`) and waits. Call them from threads, never from inside a Swift
+/// concurrency task: the wait would hold one of the few cooperative threads the call itself needs. Every state change is one transaction. A claim is one
 /// `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)`, so nodes claiming at once each
 /// get a different job without waiting on each other. An outcome locks its job's row, checks that
 /// the claim's fencing token is still the job's, and only then writes.
@@ -74,6 +75,10 @@ public final class PostgresJobStore: JobStore {
         self.client = client
         runner = Task.detached { await client.run() }
     }
+
+    /// Stops the pool and closes its connections (also done when the store is freed). Calls
+    /// after this fail. Watch holds have sessions of their own and stay until released.
+    public func close() { runner.cancel() }
 
     deinit { runner.cancel() }
 

@@ -178,6 +178,17 @@ final class PostgresJobStoreTests: XCTestCase {
         XCTAssertNil(try watcher.holdWatch("/watch/room1", node: "watcher"))
     }
 
+    func testAClosedStoreRefusesCallsNamingTheStore() throws {
+        let store = try server.store(database)
+        XCTAssertEqual(try store.counts()[.queued], 0)
+        store.close()
+        var message = ""
+        XCTAssertTrue(pollUntil(timeout: 10) {
+            do { _ = try store.counts(); return false } catch { message = "\(error)"; return true }
+        }, "calls fail once the pool is stopped")
+        XCTAssertTrue(message.hasPrefix("postgres://reprise@127.0.0.1:\(server.port)/\(database!): "), message)
+    }
+
     func testTheWatchLockKeyIsTheSameInEveryProcess() {
         // FNV-1a of the path: a constant, where Swift's Hasher would differ in every process.
         XCTAssertEqual(PostgresWatchHold.lockKey("/watch/room1"), 1_997_795_789_942_035_255)
