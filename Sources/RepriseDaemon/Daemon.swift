@@ -388,15 +388,17 @@ public final class Daemon: @unchecked Sendable {
         log[metadataKey: "form"] = "\(job.kind)"
         log[metadataKey: "fence"] = "\(claim.fence)"
         let (canonicalWatch, cfg) = lock.withLock { (config.watches.first { $0.folder == job.watchFolder }, config) }
+        // A job this node can't see (its folder not in this node's settings, its input not on this
+        // node's mounts) may be fine for another node: a failed attempt with backoff, not the end.
         guard let canonicalWatch else {
-            _ = markFailed(claim, error: "watch folder \(job.watchFolder) is no longer configured", maxAttempts: 1, log: log)
+            _ = markFailed(claim, error: "watch folder \(job.watchFolder) is not configured on node \(nodeName)", maxAttempts: cfg.maxAttempts, log: log)
             return
         }
         // This node's view of the job's paths (the store's are canonical).
         let watch = Daemon.local(canonicalWatch, cfg.pathMap)
         let input = cfg.pathMap.local(job.input.path)
         guard FileManager.default.fileExists(atPath: input) else {
-            _ = markFailed(claim, error: "\(input): the input is gone", maxAttempts: 1, log: log)
+            _ = markFailed(claim, error: "\(input): the input is gone", maxAttempts: cfg.maxAttempts, log: log)
             log.error("input gone")
             return
         }
@@ -411,9 +413,12 @@ public final class Daemon: @unchecked Sendable {
             quarantineIfOutOfAttempts(after, watch: canonicalWatch)
             return
         }
+        // One keeper for the whole attempt, its deadline the store's: planning and encoding both
+        // count against the same lease.
+        let lease = LeaseKeeper(store: store, claim: claim, seconds: cfg.leaseSeconds, deadline: job.leaseUntil)
         // A long transcode becomes parts other workers can take: planned here, run as child jobs.
         if job.parentID == nil, let chunkSeconds = cfg.chunkSeconds, ChunkGraph.canSplit(kind: job.kind) {
-            switch split(job, claim: claim, input: input, out: out, chunkSeconds: chunkSeconds, cfg: cfg, watch: canonicalWatch, log: log) {
+            switch split(job, claim: claim, lease: lease, input: input, out: out, chunkSeconds: chunkSeconds, cfg: cfg, watch: canonicalWatch, log: log) {
             case .split, .handled: return
             case .whole: break
             }
@@ -447,7 +452,6 @@ public final class Daemon: @unchecked Sendable {
         let runner = JobRunner()
         lock.withLock { runners[worker] = runner }
         let started = Date()
-        let lease = LeaseKeeper(store: store, claim: claim, seconds: cfg.leaseSeconds)
         let outcome = runner.run(executable: executable, arguments: args, stallSeconds: cfg.stallSeconds, shouldStop: { [self] in
             if self.isStopping { return "daemon stopping" }
             return lease.keep(now: Date())
@@ -459,9 +463,15 @@ public final class Daemon: @unchecked Sendable {
             let staged = Daemon.outputs(fromResult: result)
             // Proof that the claim still holds just before publishing: renewed, it is good for a
             // whole lease, far longer than the renames take.
-            let held: Bool
-            do { held = try store.renewLease(claim, lease: cfg.leaseSeconds, now: Date()) } catch {
+            var held: Bool
+            let asked = Date()
+            do { held = try store.renewLease(claim, lease: cfg.leaseSeconds, now: asked) } catch {
                 log.error("can't reach the job store to prove the claim; nothing published", metadata: ["error": "\(error)"])
+                held = false
+            }
+            // A slow answer may come after the renewed lease is nearly over: then it proves nothing.
+            if held, Date() >= asked.addingTimeInterval(cfg.leaseSeconds * 2 / 3) {
+                log.error("the job store answered too late to prove the claim; nothing published")
                 held = false
             }
             guard held else {
@@ -480,12 +490,18 @@ public final class Daemon: @unchecked Sendable {
                 return
             }
             let outputs = staged.map(staging.finalPath).filter { FileManager.default.fileExists(atPath: $0) }.map(cfg.pathMap.canonical)
-            do { try store.markDone(claim, outputs: outputs, now: Date()) } catch is StaleClaim {
-                logLeaseLost(claim, log: log, detail: "after publishing")
-                return
-            } catch {
-                log.error("job store", metadata: ["error": "\(error)"])
+            // Recorded, or the job runs again elsewhere: then its parts and its input must stay.
+            var recorded = false
+            for attempt in 1...5 where !recorded {
+                do { try store.markDone(claim, outputs: outputs, now: Date()); recorded = true } catch is StaleClaim {
+                    logLeaseLost(claim, log: log, detail: "after publishing")
+                    return
+                } catch {
+                    log.error("job store", metadata: ["error": "\(error)", "try": "\(attempt)"])
+                    if attempt < 5 { sleep(1) }
+                }
             }
+            guard recorded else { return }
             log.notice("done", metadata: ["seconds": "\(seconds)", "outputs": "\(outputs.count)"])
             // A stitched output is in place: its parts have served.
             for part in ChunkGraph.partFiles(of: job) { try? FileManager.default.removeItem(atPath: cfg.pathMap.local(part)) }
@@ -525,11 +541,10 @@ public final class Daemon: @unchecked Sendable {
     /// Plans `job`'s chunks with a `--chunk-plan` child and splits the job into them. `.whole`
     /// when one chunk covers the recording (it runs as it is); `.handled` when planning failed
     /// (recorded as a failed attempt) or the claim was lost.
-    private func split(_ job: Job, claim: Claim, input: String, out: String, chunkSeconds: Double, cfg: DaemonConfig,
+    private func split(_ job: Job, claim: Claim, lease: LeaseKeeper, input: String, out: String, chunkSeconds: Double, cfg: DaemonConfig,
                        watch: DaemonConfig.Watch, log: Logger) -> SplitOutcome {
         let args = ChunkGraph.planArguments(kind: job.kind, input: input, output: out, chunkSeconds: chunkSeconds,
                                             profileFolders: cfg.profileFolders.map(cfg.pathMap.local))
-        let lease = LeaseKeeper(store: store, claim: claim, seconds: cfg.leaseSeconds)
         let outcome = JobRunner().run(executable: executable, arguments: args, stallSeconds: cfg.stallSeconds, shouldStop: { [self] in
             if self.isStopping { return "daemon stopping" }
             return lease.keep(now: Date())
@@ -597,6 +612,8 @@ public final class Daemon: @unchecked Sendable {
     private func giveUp(on job: Job, watch: DaemonConfig.Watch, reason: String, quarantiningTheJob: Bool) {
         quarantineLock.withLock {
             if quarantiningTheJob { try? store.markQuarantined(job.id, reason: reason, now: Date()) }
+            // A part's whole job gives up with it (it would wait for its parts forever).
+            if quarantiningTheJob, let parent = job.parentID { try? store.markQuarantined(parent, reason: reason, now: Date()) }
             let siblings = ((try? store.jobs()) ?? []).filter { $0.input.path == job.input.path && $0.input.hash == job.input.hash && $0.id != job.id }
             for s in siblings where s.state == .queued { try? store.markQuarantined(s.id, reason: reason, now: Date()) }
             let input = lock.withLock { config.pathMap }.local(job.input.path)

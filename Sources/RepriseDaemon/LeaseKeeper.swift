@@ -22,9 +22,11 @@ final class LeaseKeeper: @unchecked Sendable {
     private var cancelled = false
     private let queue = DispatchQueue(label: "reprise.lease")
 
-    init(store: any JobStore, claim: Claim, seconds: TimeInterval, now: Date = Date()) {
+    /// `deadline`: the claim's lease as the store set it (`Job.leaseUntil`), never later than
+    /// `now + seconds`.
+    init(store: any JobStore, claim: Claim, seconds: TimeInterval, deadline: Date? = nil, now: Date = Date()) {
         self.store = store; self.claim = claim; self.seconds = seconds
-        deadline = now.addingTimeInterval(seconds)
+        self.deadline = min(deadline ?? .distantFuture, now.addingTimeInterval(seconds))
         lastAttempt = now
         lastCancelCheck = now
     }

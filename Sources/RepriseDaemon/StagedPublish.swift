@@ -56,12 +56,19 @@ struct StagedPublish {
             let from = (folder as NSString).appendingPathComponent(name)
             let to = (target as NSString).appendingPathComponent(name)
             var old = stat()
+            var aside: String?
             if lstat(to, &old) == 0 && ((old.st_mode & S_IFMT) == S_IFDIR || Self.isDirectory(from)) {
                 // rename(2) does not replace a folder that has entries: move the old one aside first.
-                let aside = (folder as NSString).appendingPathComponent(".replaced-\(name)")
-                guard rename(to, aside) == 0 else { throw Self.failure("move the old \(to) aside", errno) }
+                let place = (folder as NSString).appendingPathComponent(".replaced-\(name)")
+                guard rename(to, place) == 0 else { throw Self.failure("move the old \(to) aside", errno) }
+                aside = place
             }
-            guard rename(from, to) == 0 else { throw Self.failure("publish \(to)", errno) }
+            guard rename(from, to) == 0 else {
+                let failure = Self.failure("publish \(to)", errno)
+                // The old output goes back where it was: a failed publish must not lose it.
+                if let aside { rename(aside, to) }
+                throw failure
+            }
             published.append(to)
         }
         Self.syncFolder(target)

@@ -13,7 +13,7 @@ public enum StoreSpec: Sendable, Equatable {
     /// `store` from the configuration or `--store`; nil means the state folder's SQLite file.
     public static func parse(_ store: String?, stateDirectory: String) throws -> StoreSpec {
         guard let store else { return .sqlite(path: (stateDirectory as NSString).appendingPathComponent("jobs.sqlite")) }
-        if let problem = DaemonConfigLoader.storeProblem(store) { throw JobStoreError("store \(store): \(problem)") }
+        if let problem = DaemonConfigLoader.storeProblem(store) { throw JobStoreError("store \(DaemonConfigLoader.redactedStore(store)): \(problem)") }
         let lower = store.lowercased()
         if lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://") { return .postgres(url: store) }
         return .sqlite(path: store)

@@ -311,17 +311,23 @@ public final class SQLiteJobStore: JobStore {
 
     public func cancel(_ id: Int64, now: Date) throws -> Job {
         try write { db in
-            let job = try fetch(db, id)
+            var job = try fetch(db, id)
+            // A part is cancelled with its whole job: the job would wait for it forever.
+            if let parent = job.parentID, !job.isFinal || job.state == .failed {
+                let whole = try fetch(db, parent)
+                if whole.state == .waiting { job = whole }
+            }
+            let target = job.id
             switch job.state {
             case .queued, .failed, .running, .waiting:
                 let t = now.timeIntervalSince1970
                 try db.execute(sql: """
                     UPDATE job SET state = 'cancelled', finishedAt = ?, notBefore = NULL, leaseUntil = NULL WHERE id = ?
-                    """, arguments: [t, id])
+                    """, arguments: [t, target])
                 try db.execute(sql: """
                     UPDATE job SET state = 'cancelled', finishedAt = ?, notBefore = NULL, leaseUntil = NULL
                     WHERE parentID = ? AND state IN ('queued', 'running', 'failed')
-                    """, arguments: [t, id])
+                    """, arguments: [t, target])
             case .cancelled:
                 break
             case .done:

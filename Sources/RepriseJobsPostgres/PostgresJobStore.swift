@@ -352,16 +352,22 @@ public final class PostgresJobStore: JobStore {
 
     public func cancel(_ id: Int64, now: Date) throws -> Job {
         try transaction { c in
-            let job = try await self.fetch(c, id, forUpdate: true)
+            var job = try await self.fetch(c, id, forUpdate: true)
+            // A part is cancelled with its whole job: the job would wait for it forever.
+            if let parent = job.parentID, !job.isFinal || job.state == .failed {
+                let whole = try await self.fetch(c, parent, forUpdate: true)
+                if whole.state == .waiting { job = whole }
+            }
+            let target = job.id
             switch job.state {
             case .queued, .failed, .running, .waiting:
                 let t = now.timeIntervalSince1970
                 try await c.query("""
-                    UPDATE job SET state = 'cancelled', finishedAt = \(t), notBefore = NULL, leaseUntil = NULL WHERE id = \(id)
+                    UPDATE job SET state = 'cancelled', finishedAt = \(t), notBefore = NULL, leaseUntil = NULL WHERE id = \(target)
                     """, logger: self.logger)
                 try await c.query("""
                     UPDATE job SET state = 'cancelled', finishedAt = \(t), notBefore = NULL, leaseUntil = NULL
-                    WHERE parentID = \(id) AND state IN ('queued', 'running', 'failed')
+                    WHERE parentID = \(target) AND state IN ('queued', 'running', 'failed')
                     """, logger: self.logger)
             case .cancelled:
                 break

@@ -97,7 +97,8 @@ public struct PostgresStoreURL: Sendable, Equatable {
     /// `text` with any password between `user:` and `@` replaced, for messages about a URL that
     /// could not be parsed.
     static func redacted(_ text: String) -> String {
-        guard let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@") else { return text }
+        // The last '@': an unescaped one in a password comes before it.
+        guard let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].lastIndex(of: "@") else { return text }
         let userInfo = text[scheme.upperBound..<at]
         guard let colon = userInfo.firstIndex(of: ":") else { return text }
         return String(text[..<colon]) + ":***" + String(text[at...])

@@ -157,17 +157,27 @@ public enum DaemonConfigLoader {
         if store.isEmpty { return "empty (leave it out for the SQLite file in state_dir)" }
         let lower = store.lowercased()
         if lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://") {
-            guard let url = URLComponents(string: store), let host = url.host, !host.isEmpty else {
-                return "'\(store)' is not a URL such as postgres://reprise@db.example:5432/reprise"
+            // A host, or a unix socket folder in `?host=/run/postgresql`.
+            guard let url = URLComponents(string: store),
+                  !(url.host ?? "").isEmpty || (url.queryItems ?? []).contains(where: { $0.name == "host" && !($0.value ?? "").isEmpty }) else {
+                return "'\(redactedStore(store))' is not a URL such as postgres://reprise@db.example:5432/reprise"
             }
             if url.password != nil {
                 return "the URL holds a password; give it in PGPASSWORD or a passfile (~/.pgpass), never in this file"
             }
             return nil
         }
-        if store.contains("://") { return "'\(store)': only postgres:// URLs or a SQLite file path" }
+        if store.contains("://") { return "'\(redactedStore(store))': only postgres:// URLs or a SQLite file path" }
         guard store.hasPrefix("/") else { return "'\(store)' is not an absolute path to a SQLite file" }
         return nil
+    }
+
+    /// The store as it may be printed: a password in it (refused anyway) shown as ***. The last
+    /// '@' ends the user part, as an unescaped '@' in a password would come before it.
+    public static func redactedStore(_ text: String) -> String {
+        guard let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].lastIndex(of: "@"),
+              let colon = text[scheme.upperBound..<at].firstIndex(of: ":") else { return text }
+        return String(text[..<colon]) + ":***" + String(text[at...])
     }
 
     public static func isForm(_ s: String) -> Bool {

@@ -83,6 +83,21 @@ final class DaemonRolesTests: XCTestCase {
 
     /// Until the PostgreSQL engine is linked, a postgres:// store fails with one clear line, from the
     /// opener and from `reprise daemon`, `reprise jobs` and `reprise nodes`.
+    /// Store settings are printed without a password, and a unix-socket URL is a store.
+    func testStoreURLsArePrintedWithoutTheirPasswordAndSocketsAreAccepted() {
+        XCTAssertEqual(DaemonConfigLoader.redactedStore("postgres://u:p@ss@db/x"), "postgres://u:***@db/x")
+        XCTAssertEqual(DaemonConfigLoader.redactedStore("postgres://u@db:5432/x"), "postgres://u@db:5432/x")
+        XCTAssertNil(DaemonConfigLoader.storeProblem("postgres://u@/x?host=/run/postgresql"))
+        XCTAssertNil(DaemonConfigLoader.storeProblem("postgres://u@db:5432/x"))
+        XCTAssertNotNil(DaemonConfigLoader.storeProblem("postgres:///x"), "no host and no socket folder")
+        let problem = DaemonConfigLoader.storeProblem("postgres://u:secret@db/x") ?? ""
+        XCTAssertTrue(problem.contains("password"), problem)
+        XCTAssertThrowsError(try StoreSpec.parse("postgres://u:secret@db/x", stateDirectory: "/s")) { e in
+            XCTAssertFalse("\(e)".contains("secret"), "\(e)")
+            XCTAssertTrue("\(e)".contains("postgres://u:***@db/x"), "\(e)")
+        }
+    }
+
     /// A PostgreSQL store nobody answers for: `daemon`, `jobs` and `nodes` each fail with one
     /// line naming the store (and no password), not a hang or a crash.
     func testAnUnreachablePostgresStoreFailsInOneLine() throws {

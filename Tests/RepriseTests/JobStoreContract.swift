@@ -567,6 +567,24 @@ final class JobStoreContract {
         XCTAssertEqual(try store.job(parentID)?.state, .cancelled)
     }
 
+    /// An operator cancelling one part cancels the whole job: the stitch would otherwise wait for
+    /// that part forever, and the parent with it.
+    func cancellingAPartCancelsItsWholeJob() throws {
+        let store = try makeStore()
+        let parentID = try store.enqueue(identity("long.mkv"), watchFolder: "/w", kinds: [("transcode:long", 10)], now: t0)[0].id
+        let (_, parentClaim) = try XCTUnwrap(try store.claimNext(node: "a", pid: 1, lease: 60, now: t0))
+        let children = try store.split(parentClaim, into: chunkedDrafts(), now: t0)
+        let (_, c0Claim) = try XCTUnwrap(try store.claimNext(node: "b", pid: 2, lease: 60, now: t0))
+        try store.markDone(c0Claim, outputs: ["/work/c0.mp4"], now: t0 + 1)
+
+        let part = try store.cancel(children[1].id, now: t0 + 2)
+        XCTAssertEqual(part.id, children[1].id, "cancel answers with the job asked for")
+        XCTAssertEqual(part.state, .cancelled)
+        XCTAssertEqual(try store.job(parentID)?.state, .cancelled)
+        XCTAssertEqual(try store.children(of: parentID).map(\.state), [.done, .cancelled, .cancelled, .cancelled])
+        XCTAssertNil(try store.claimNext(node: "b", pid: 2, lease: 60, now: t0 + 3))
+    }
+
     // MARK: - Nodes and watch holds
 
     func heartbeatsRecordNodesAndOldOnesDropOut() throws {

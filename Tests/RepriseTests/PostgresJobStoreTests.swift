@@ -58,6 +58,7 @@ final class PostgresJobStoreTests: XCTestCase {
     func testSplitChildrenWaitForWhatTheyNeedAndTheStitchFinishesTheParent() throws { try contract.splitChildrenWaitForWhatTheyNeedAndTheStitchFinishesTheParent() }
     func testAChildOutOfAttemptsFailsTheParentAndRetryRunsOnlyUnfinishedChildren() throws { try contract.aChildOutOfAttemptsFailsTheParentAndRetryRunsOnlyUnfinishedChildren() }
     func testCancellingTheParentCancelsItsChildren() throws { try contract.cancellingTheParentCancelsItsChildren() }
+    func testCancellingAPartCancelsItsWholeJob() throws { try contract.cancellingAPartCancelsItsWholeJob() }
     func testHeartbeatsRecordNodesAndOldOnesDropOut() throws { try contract.heartbeatsRecordNodesAndOldOnesDropOut() }
     func testAWatchFolderIsHeldByOneHolderAtATime() throws { try contract.aWatchFolderIsHeldByOneHolderAtATime() }
 

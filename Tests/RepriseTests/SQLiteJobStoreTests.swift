@@ -39,6 +39,7 @@ final class SQLiteJobStoreTests: XCTestCase {
     func testSplitChildrenWaitForWhatTheyNeedAndTheStitchFinishesTheParent() throws { try contract.splitChildrenWaitForWhatTheyNeedAndTheStitchFinishesTheParent() }
     func testAChildOutOfAttemptsFailsTheParentAndRetryRunsOnlyUnfinishedChildren() throws { try contract.aChildOutOfAttemptsFailsTheParentAndRetryRunsOnlyUnfinishedChildren() }
     func testCancellingTheParentCancelsItsChildren() throws { try contract.cancellingTheParentCancelsItsChildren() }
+    func testCancellingAPartCancelsItsWholeJob() throws { try contract.cancellingAPartCancelsItsWholeJob() }
     func testHeartbeatsRecordNodesAndOldOnesDropOut() throws { try contract.heartbeatsRecordNodesAndOldOnesDropOut() }
     func testAWatchFolderIsHeldByOneHolderAtATime() throws { try contract.aWatchFolderIsHeldByOneHolderAtATime() }
 
