@@ -470,7 +470,7 @@ public final class Daemon: @unchecked Sendable {
                 held = false
             }
             // A slow answer may come after the renewed lease is nearly over: then it proves nothing.
-            if held, Date() >= asked.addingTimeInterval(cfg.leaseSeconds * 2 / 3) {
+            if held, Date() >= asked.addingTimeInterval(cfg.leaseSeconds * 5 / 6) {
                 log.error("the job store answered too late to prove the claim; nothing published")
                 held = false
             }
