@@ -33,16 +33,8 @@ public struct StoreOpener: Sendable {
     public func open(_ spec: StoreSpec) throws -> any JobStore {
         switch spec {
         case .sqlite(let path):
-            // Two processes opening a new file at once (a daemon starting, `reprise jobs` polling)
-            // may both migrate it; the loser fails once and finds it migrated at the next try.
-            var tries = 0
-            while true {
-                do { return try SQLiteJobStore(path: path) } catch {
-                    tries += 1
-                    if tries >= 5 { throw error }
-                    usleep(200_000)
-                }
-            }
+            // Concurrent first opens are safe: SQLiteJobStore migrates under a file lock.
+            return try SQLiteJobStore(path: path)
         case .postgres(let url): return try openPostgres(url)
         }
     }
