@@ -41,6 +41,9 @@ final class OutputPipeline: @unchecked Sendable {
     }
     /// The chunk ended at a later frame, which gave the last kept frame its duration.
     private var chunkClosed = false
+    /// `Container.shiftsByDecodeDelay`: the shift, once the first packet has set it.
+    private let shiftsByDecodeDelay: Bool
+    private var decodeDelayShift: Int64?
     /// The first video packet's bytes (its parameter sets name the codec when there is no extradata).
     private(set) var firstVideoPacket: [UInt8] = []
 
@@ -86,6 +89,10 @@ final class OutputPipeline: @unchecked Sendable {
         /// MP4 edit lists in the video track's timescale, not milliseconds: a chunk's part,
         /// which starts late, then reads back with its exact start and duration.
         var editsInTrackTimescale = false
+        /// Video timestamps moved later by the first packet's decode delay (pts − dts), as the muxer
+        /// moves a whole output's whose first dts is negative: a later chunk of an MPEG-TS ladder
+        /// rung then has the times the whole rung has there.
+        var shiftsByDecodeDelay = false
 
         init(format: String, options: [String: String] = [:]) { self.format = format; self.options = options }
 
@@ -116,6 +123,7 @@ final class OutputPipeline: @unchecked Sendable {
         self.sourceTimeBase = s.videoInput.timeBase
         videoLimit = s.videoLimit
         videoEnd = s.videoEnd
+        shiftsByDecodeDelay = s.container.shiftsByDecodeDelay
         let rate = s.sourceFrameRate.doubleValue
         render = RenderPlanner.plan(video: profile.video, source: (s.videoInput.width, s.videoInput.height),
                                     rotation: s.sourceRotation, frameRate: rate, colour: s.videoInput.colour)
@@ -307,6 +315,11 @@ final class OutputPipeline: @unchecked Sendable {
         try videoEncoder.encode(frame, into: packet) { packet in
             packet.duration = durations.removeValue(forKey: packet.pts) ?? 0
             if firstVideoPacket.isEmpty { firstVideoPacket = Array(packet.bytes) }
+            if shiftsByDecodeDelay {
+                let shift = decodeDelayShift ?? max(0, packet.pts - packet.dts)
+                decodeDelayShift = shift
+                packet.pts += shift; packet.dts += shift
+            }
             try write(packet, stream: videoStream, from: videoEncoder.timeBase)
         }
     }
