@@ -108,7 +108,7 @@ public final class LadderChunkEncoder {
 
         // Source frames to read: the chunk's, with a margin either side so a frame-rate cap's fps
         // filter sees the frames it picks from at both edges (as ChunkEncoder reads).
-        let caps = kept.compactMap(\.rung.video.maxFrameRate).filter { $0 > 0 }
+        let caps = kept.compactMap { $0.rung.video.maxFrameRate }.filter { $0 > 0 }
         let margin = caps.min().map { 2 / $0 } ?? 0
         let count = planner.order.count
         let chunkStart = Double(window.from) * ladder.segmentSeconds

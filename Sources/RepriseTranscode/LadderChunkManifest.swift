@@ -1,5 +1,5 @@
 import Foundation
-import RepriseCore
+import RepriseCut
 
 /// What a part of a chunked ladder holds, written as `chunk.json` in the part's folder: the
 /// stitch checks the parts against each other from these (ranges, rungs, codecs) and writes the

@@ -1,5 +1,5 @@
 import Foundation
-import RepriseCore
+import RepriseCut
 import RepriseHLS
 import RepriseMedia
 

@@ -163,4 +163,23 @@ final class LadderChunkTests: XCTestCase {
         XCTAssertTrue(short.stderrLines.first?.contains("missing") ?? false, short.transcript)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: target.deletingLastPathComponent().path), [], "nothing written")
     }
+
+    /// Init segments that differ only in their edit lists (a later chunk's movenc writes its own)
+    /// are interchangeable; any other difference (parameter sets) is not.
+    func testInitSegmentsDifferingOnlyInEditListsAreInterchangeable() {
+        func box(_ type: String, _ body: [UInt8]) -> [UInt8] {
+            let size = UInt32(body.count + 8)
+            return [UInt8(size >> 24), UInt8(size >> 16 & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)] + Array(type.utf8) + body
+        }
+        func initSegment(elst: [UInt8], avcC: [UInt8]) -> [UInt8] {
+            box("ftyp", Array("iso5".utf8)) + box("moov", box("mvhd", [0, 0, 0, 0]) + box("trak", box("tkhd", [1, 2]) + box("edts", box("elst", elst))
+                + box("mdia", box("stsd", avcC))))
+        }
+        let first = initSegment(elst: [0, 0, 4, 0], avcC: [1, 100, 0, 30])
+        let later = initSegment(elst: [0, 0, 0, 0, 0, 0, 0, 0], avcC: [1, 100, 0, 30])
+        let other = initSegment(elst: [0, 0, 4, 0], avcC: [1, 77, 0, 30])
+        XCTAssertTrue(InitSegment.interchangeable(first, later))
+        XCTAssertFalse(InitSegment.interchangeable(first, other))
+        XCTAssertFalse(InitSegment.interchangeable(first, Array(first.dropLast())), "a truncated box")
+    }
 }
