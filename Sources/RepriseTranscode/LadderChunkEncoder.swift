@@ -49,7 +49,9 @@ public struct LadderChunkResult: Encodable, Sendable {
 /// (`LadderEngine`) has there, so the stitch (`LadderStitcher`) only moves files and writes
 /// playlists; or the audio rendition, whole (so joins have no audio seam). The source-reuse top
 /// rung is off in chunks: a copied rung's edges depend on where the range starts, so every rung
-/// is encoded (as `reuse: never` does for the whole ladder).
+/// is encoded (as `reuse: never` does for the whole ladder). A video chunk also encodes the
+/// GOPs before it (a segment, at least 4 s) and drops those packets (pre-roll), so x264's rate
+/// control reaches the chunk's IDR warm and the chunk's bitrate matches the whole ladder's there.
 /// A part is built in a hidden folder beside its final one and renamed into place complete.
 public final class LadderChunkEncoder {
     let progress: ProgressReporter?
@@ -112,7 +114,13 @@ public final class LadderChunkEncoder {
         let margin = caps.min().map { 2 / $0 } ?? 0
         let count = planner.order.count
         let chunkStart = Double(window.from) * ladder.segmentSeconds
-        let lo = max(0, TranscodeEngine.frameIndex(planner: planner, at: first + base.ticks(seconds: chunkStart - margin)) - 2)
+        // At least one segment and 4 s before the chunk are encoded and dropped, so the rate control
+        // is warm at the chunk's IDR (as in the whole ladder) rather than undershooting its first
+        // GOPs (one 2-s GOP of pre-roll still left a 12-s chunk 5 % under the whole; two, within 1-2 %).
+        let prerollSeconds = 4.0
+        let preroll = min(window.from * gopsPerSegment, max(gopsPerSegment, Int((prerollSeconds / ladder.gopSeconds).rounded(.up))))
+        let readStart = chunkStart - Double(preroll) * ladder.gopSeconds
+        let lo = max(0, TranscodeEngine.frameIndex(planner: planner, at: first + base.ticks(seconds: readStart - margin)) - 2)
         let hi = window.to.map { to in
             min(count, TranscodeEngine.frameIndex(planner: planner, at: first + base.ticks(seconds: Double(to) * ladder.segmentSeconds + margin)) + 2)
         } ?? count
@@ -139,6 +147,7 @@ public final class LadderChunkEncoder {
                                                 container: container, source: source, length: length,
                                                 cascadeInput: upstream?.videoOutput, readEnd: read.endPTS - first)
                 p.chunk = (Int64(window.from * gopsPerSegment), window.to.map { Int64($0 * gopsPerSegment) })
+                p.prerollGOPs = Int64(preroll)
                 upstream?.cascadeNext = p
                 upstream = p
                 pipelines.append(p)

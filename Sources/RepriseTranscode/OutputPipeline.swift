@@ -39,6 +39,10 @@ final class OutputPipeline: @unchecked Sendable {
     var chunk: (from: Int64, to: Int64?)? = nil {
         didSet { nextKeyframe = (chunk?.from ?? 0) * (keyframeTicks ?? 0) }
     }
+    /// GOPs before the chunk's start that are encoded and their packets dropped: the rate
+    /// control then enters the chunk warmed up, as the whole encode does (a cold start
+    /// undershoots the first GOPs). 0: none (transcode chunks).
+    var prerollGOPs: Int64 = 0
     /// The chunk ended at a later frame, which gave the last kept frame its duration.
     private var chunkClosed = false
     /// `Container.shiftsByDecodeDelay`: the shift, once the first packet has set it.
@@ -289,8 +293,10 @@ final class OutputPipeline: @unchecked Sendable {
         guard let videoEncoder, let videoStream else { return }
         if let frame {
             let pts = frame.pts
+            var preroll = false
             if let chunk, let ticks = keyframeTicks {
-                if pts < chunk.from * ticks || chunkClosed { return }
+                if pts < max(0, chunk.from - prerollGOPs) * ticks || chunkClosed { return }
+                preroll = pts < chunk.from * ticks
                 if let to = chunk.to, pts >= to * ticks {
                     if let previous = previousPTS { durations[previous] = pts - previous }
                     chunkClosed = true
@@ -306,7 +312,7 @@ final class OutputPipeline: @unchecked Sendable {
                 frame.pointer.pointee.pict_type = AV_PICTURE_TYPE_I
                 while nextKeyframe <= pts { nextKeyframe += keyframeTicks }
             }
-            framesOut += 1
+            if !preroll { framesOut += 1 }
         } else if let last = previousPTS, !chunkClosed {
             let end = sourceTimeBase.rescale(videoEnd, to: videoEncoder.timeBase)
             let nominal = max(1, av_rescale_q(1, av_inv_q(outputFrameRate), videoEncoder.timeBase.rational))
@@ -314,6 +320,8 @@ final class OutputPipeline: @unchecked Sendable {
         }
         try videoEncoder.encode(frame, into: packet) { packet in
             packet.duration = durations.removeValue(forKey: packet.pts) ?? 0
+            // A pre-roll frame's packet (closed GOPs: it precedes the chunk's IDR in decode order).
+            if prerollGOPs > 0, let chunk, let ticks = keyframeTicks, packet.pts < chunk.from * ticks { return }
             if firstVideoPacket.isEmpty { firstVideoPacket = Array(packet.bytes) }
             if shiftsByDecodeDelay {
                 let shift = decodeDelayShift ?? max(0, packet.pts - packet.dts)
