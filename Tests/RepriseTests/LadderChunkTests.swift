@@ -142,8 +142,8 @@ final class LadderChunkTests: XCTestCase {
         XCTAssertEqual(m.stitchResult?["rungs"]?.array?.map { $0["frames"]?.int ?? 0 }, [720, 720])
     }
 
-    /// A stitch without the middle part, or with a part that is not there, is refused in one line
-    /// naming the part, and writes nothing.
+    /// A stitch without the middle part, with a part that is not there, without the last part, or
+    /// with a part whose init segment differs is refused in one line naming the part, and writes nothing.
     func testTheStitchRefusesAGap() throws {
         let m = try LadderChunkTests.make()
         let target = m.root.appendingPathComponent("refused/hls-chunky")
@@ -162,7 +162,17 @@ final class LadderChunkTests: XCTestCase {
         let short = try Reprise.run(["stitch", m.parts[0], m.parts[1], "-o", target.path])
         XCTAssertNotEqual(short.status, 0)
         XCTAssertTrue(short.stderrLines.first?.contains("missing") ?? false, short.transcript)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: target.deletingLastPathComponent().path), [], "nothing written")
+        // A part whose rung was encoded with other settings (here: another rung's init segment).
+        let fm = FileManager.default
+        let tampered = m.root.appendingPathComponent("tampered/" + (m.parts[1] as NSString).lastPathComponent)
+        try fm.createDirectory(at: tampered.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try fm.copyItem(atPath: m.parts[1], toPath: tampered.path)
+        try fm.removeItem(at: tampered.appendingPathComponent("180p/init.mp4"))
+        try fm.copyItem(at: tampered.appendingPathComponent("90p/init.mp4"), to: tampered.appendingPathComponent("180p/init.mp4"))
+        let other = try Reprise.run(["stitch", m.parts[0], tampered.path, m.parts[2], "-o", target.path])
+        XCTAssertNotEqual(other.status, 0)
+        XCTAssertTrue(other.stderrLines.first?.contains(tampered.path + ": 180p/init.mp4 differs") ?? false, other.transcript)
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: target.deletingLastPathComponent().path), [], "nothing written")
     }
 
     /// Init segments that differ only in their edit lists (a later chunk's movenc writes its own)
