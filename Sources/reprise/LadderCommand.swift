@@ -24,8 +24,9 @@ struct LadderCommand: ParsableCommand {
         on the segment grid) and their part folders; `--chunk START,END` encodes every rung's \
         segments of [START, END) s of the output into the part folder DIR.chunk-SSSSSSSSS-EEEEEEEEE \
         (the same segment numbers, times and IDRs the whole ladder has there; the source-reuse \
-        top rung is off: every rung is encoded); `--audio-only` encodes the audio rendition, \
-        whole, into DIR.chunk-audio. `reprise stitch PART… --audio AUDIOPART -o DIR` joins them.
+        top rung is off: every rung is encoded; a chunk also encodes at least 4 s before its \
+        start and drops it, so the rate control is warm at its first IDR); `--audio-only` \
+        encodes the audio rendition, whole, into DIR.chunk-audio. `reprise stitch PART… --audio AUDIOPART -o DIR` joins them.
         """)
 
     @Argument(help: "The recording.") var input: String
