@@ -1,11 +1,13 @@
 import Foundation
 import RepriseJobs
 
-/// A long `transcode:PROFILE` job split into parts any node can run: one video chunk per stretch
-/// of the output's keyframe grid, one audio part for the whole recording (so joins have no audio
-/// seam), and a stitch that needs them all and finishes the parent. The parts are planned by a
-/// `reprise transcode --chunk-plan` child (it reads the recording); this file turns that plan
-/// into job drafts and each part back into its `reprise` command. Pure: tested without a store.
+/// A long `transcode:PROFILE` or `ladder:NAME` job split into parts any node can run: one video
+/// chunk per stretch of the output's keyframe grid (a ladder's: its segment grid, every rung in
+/// one part), one audio part for the whole recording (so joins have no audio seam), and a stitch
+/// that needs them all and finishes the parent. The parts are planned by a `reprise transcode
+/// --chunk-plan` (or `reprise ladder --chunk-plan`) child (it reads the recording); this file
+/// turns that plan into job drafts and each part back into its `reprise` command. Pure: tested
+/// without a store.
 public enum ChunkGraph {
     /// What `reprise transcode … --chunk-plan SECONDS --json` prints (its result line).
     public struct Layout: Decodable, Sendable, Equatable {
@@ -37,8 +39,14 @@ public enum ChunkGraph {
     /// Job kinds of the parts: `chunk:transcode:NAME`, `audio:…`, `stitch:…`.
     public static func partKind(_ role: Order.Role, of kind: String) -> String { "\(role.rawValue):\(kind)" }
 
-    /// The forms that can be split: a single transcode profile (its parts are MP4).
-    public static func canSplit(kind: String) -> Bool { kind.hasPrefix("transcode:") && !kind.dropFirst(10).contains(",") }
+    /// The forms that can be split: a single transcode profile (its parts are MP4) or a ladder
+    /// (its parts are folders of HLS segments).
+    public static func canSplit(kind: String) -> Bool {
+        (kind.hasPrefix("transcode:") && !kind.dropFirst(10).contains(",")) || (kind.hasPrefix("ladder:") && kind.count > 7)
+    }
+
+    /// `hls-NAME`: the folder a ladder job writes in its output folder (as `JobPlan` names it).
+    static func ladderFolder(_ name: String) -> String { "hls-\(name)" }
 
     /// The parts of `layout` as drafts, the stitch last (needing every other part, finishing the
     /// parent). nil when there is nothing to split (one chunk).
@@ -70,7 +78,18 @@ public enum ChunkGraph {
         }
         let dirs = profileFolders.flatMap { ["--profile-dir", $0] }
         let staged = (folder as NSString).appendingPathComponent((order.output as NSString).lastPathComponent)
-        let profile = String(job.kind.split(separator: ":", maxSplits: 2).last ?? "")
+        let fields = job.kind.split(separator: ":", maxSplits: 2)
+        let profile = String(fields.last ?? "")
+        if fields.count == 3 && fields[1] == "ladder" {
+            switch order.role {
+            case .chunk:
+                guard let start = order.start, let end = order.end else { throw JobStoreError("job \(job.id): a chunk without its range") }
+                return ["ladder", input, "--ladder", profile, "-o", staged, "--chunk", "\(start),\(end)", "--json"] + dirs
+            case .audio:
+                return ["ladder", input, "--ladder", profile, "-o", staged, "--audio-only", "--json"] + dirs
+            case .stitch: break  // the same stitch command: it knows part folders
+            }
+        }
         switch order.role {
         case .chunk:
             guard let start = order.start, let end = order.end else { throw JobStoreError("job \(job.id): a chunk without its range") }
@@ -84,17 +103,23 @@ public enum ChunkGraph {
         }
     }
 
-    /// The parts a finished stitch no longer needs (removed once the parent is done).
+    /// The parts a finished stitch no longer needs (removed once the parent is done): files, or
+    /// a ladder's part folders.
     public static func partFiles(of job: Job) -> [String] {
         guard let text = job.payload, let order = try? JSONDecoder().decode(Order.self, from: Data(text.utf8)),
               order.role == .stitch else { return [] }
         return (order.parts ?? []) + (order.audio.map { [$0] } ?? [])
     }
 
-    /// The `reprise` arguments that plan the parts of `kind` (a single transcode profile).
+    /// The `reprise` arguments that plan the parts of `kind` (a single transcode profile, or a ladder).
     public static func planArguments(kind: String, input: String, output folder: String, chunkSeconds: Double,
                                      profileFolders: [String]) -> [String] {
         let dirs = profileFolders.flatMap { ["--profile-dir", $0] }
+        if kind.hasPrefix("ladder:") {
+            let name = String(kind.dropFirst("ladder:".count))
+            return ["ladder", input, "--ladder", name, "-o", (folder as NSString).appendingPathComponent(ladderFolder(name)),
+                    "--chunk-plan", String(chunkSeconds), "--json"] + dirs
+        }
         return ["transcode", input, "--profile", String(kind.dropFirst("transcode:".count)), "-o", folder,
                 "--chunk-plan", String(chunkSeconds), "--json"] + dirs
     }

@@ -33,10 +33,11 @@ public enum ChunkPlan {
     /// The chunks of an output `duration` seconds long: every `chunkSeconds` on the grid, the
     /// last one ending at the end. A remainder shorter than one GOP joins the chunk before it
     /// (a chunk costs a decoder warm-up and a stitch join; a sliver is not worth one).
-    public static func chunks(duration: Double, gopSeconds: Double, chunkSeconds: Double) throws -> [Chunk] {
-        guard gopSeconds > 0, gopSeconds.isFinite else { throw Failure("gop_seconds \(format(gopSeconds)) is not a positive number of seconds") }
+    /// - Parameter grid: the grid's name in messages (a ladder's chunks lie on its segment_seconds grid).
+    public static func chunks(duration: Double, gopSeconds: Double, chunkSeconds: Double, grid: String = "gop_seconds") throws -> [Chunk] {
+        guard gopSeconds > 0, gopSeconds.isFinite else { throw Failure("\(grid) \(format(gopSeconds)) is not a positive number of seconds") }
         guard chunkSeconds > 0, let perChunk = gops(chunkSeconds, gopSeconds: gopSeconds), perChunk >= 1 else {
-            throw Failure("chunk_seconds \(format(chunkSeconds)) is not a positive multiple of gop_seconds \(format(gopSeconds))")
+            throw Failure("chunk_seconds \(format(chunkSeconds)) is not a positive multiple of \(grid) \(format(gopSeconds))")
         }
         guard duration > 0, duration.isFinite else { throw Failure("the output's duration \(format(duration)) s leaves nothing to encode") }
         var result: [Chunk] = []
@@ -57,17 +58,19 @@ public enum ChunkPlan {
     /// A chunk range as `--chunk START,END` gives it, checked against the grid: the start on it,
     /// the end on it or at the output's end (or past it: the last chunk). Returns the range in
     /// GOPs, the end nil for the last chunk.
-    public static func window(start: Double, end: Double, gopSeconds: Double, duration: Double) throws -> (from: Int, to: Int?) {
+    public static func window(start: Double, end: Double, gopSeconds: Double, duration: Double,
+                              grid: String = "gop_seconds") throws -> (from: Int, to: Int?) {
+        let name = grid == "gop_seconds" ? "keyframe" : grid
         guard start >= 0, end > start else { throw Failure("chunk \(format(start)),\(format(end)): the start must be before the end") }
         guard let from = gops(start, gopSeconds: gopSeconds) else {
-            throw Failure("chunk start \(format(start)) s is not on the \(format(gopSeconds)) s keyframe grid")
+            throw Failure("chunk start \(format(start)) s is not on the \(format(gopSeconds)) s \(name) grid")
         }
         guard start < duration - tolerance else {
             throw Failure("chunk start \(format(start)) s is at or past the output's end (\(format(duration)) s)")
         }
         if end >= duration - tolerance { return (from, nil) }
         guard let to = gops(end, gopSeconds: gopSeconds) else {
-            throw Failure("chunk end \(format(end)) s is neither on the \(format(gopSeconds)) s keyframe grid nor the output's end (\(format(duration)) s)")
+            throw Failure("chunk end \(format(end)) s is neither on the \(format(gopSeconds)) s \(name) grid nor the output's end (\(format(duration)) s)")
         }
         return (from, to)
     }

@@ -119,22 +119,7 @@ public final class LadderEngine {
         let started = Date()
         let ladder = request.ladder
         try InputChecks.validate(input: request.input)
-        let final = URL(fileURLWithPath: request.output).standardizedFileURL
-        let parent = final.deletingLastPathComponent()
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDir), isDir.boolValue,
-              access(parent.path, W_OK) == 0 else {
-            throw CutError(.unwritableOutput, path: request.output, detail: "the folder \(parent.path) does not exist or is not writable")
-        }
-        if FileManager.default.fileExists(atPath: final.path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw CutError(.unwritableOutput, path: request.output, detail: "is a file; a ladder is a folder") }
-            // Only a ladder (or nothing) is ever replaced: never a folder of other things.
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: final.path)) ?? []
-            if !names.isEmpty && !names.contains("master.m3u8") {
-                throw CutError(.unwritableOutput, path: request.output,
-                               detail: "is a folder that holds no ladder (no master.m3u8); give a new or empty folder")
-            }
-        }
+        let final = try LadderEngine.checkOutputFolder(request.output)
 
         if ladder.format == .ts && ladder.rungs.contains(where: { $0.video.codec != .h264 }) {
             throw CutError(.unsupported, path: request.output, detail: "\(ladder.name): HLS carries HEVC and AV1 in fMP4 only (use --format fmp4)")
@@ -147,36 +132,12 @@ public final class LadderEngine {
 
         // Built in a hidden sibling, published by rename: a crash never leaves a half-made ladder
         // under the final name.
-        LadderEngine.removeDeadWork(beside: final)
-        let work = parent.appendingPathComponent(".\(final.lastPathComponent).partial-\(getpid())")
-        try? FileManager.default.removeItem(at: work)
-        do { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: false) } catch {
-            throw CutError(.unwritableOutput, path: request.output, detail: "can't make \(work.path): \(error.localizedDescription)")
-        }
-        TemporaryFiles.shared.registerFolder(work.path)
-        defer {
-            if FileManager.default.fileExists(atPath: work.path) { try? FileManager.default.removeItem(at: work) }
-            TemporaryFiles.shared.unregisterFolder(work.path)
-        }
+        let work = try LadderEngine.makeWorkFolder(beside: final, path: request.output)
+        defer { LadderEngine.removeWorkFolder(work) }
 
         let isTS = ladder.format == .ts
-        let segmentExtension = isTS ? "ts" : "m4s"
         func hls(_ folder: String) throws -> OutputPipeline.Container {
-            let dir = work.appendingPathComponent(folder)
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            var options = [
-                "hls_time": String(ladder.segmentSeconds),
-                "hls_playlist_type": "vod",
-                "hls_list_size": "0",
-                "hls_segment_type": isTS ? "mpegts" : "fmp4",
-                "hls_segment_filename": dir.appendingPathComponent("seg_%05d.\(segmentExtension)").path,
-                "hls_flags": "independent_segments",
-                // Lets MPEG-TS gather audio frames into PES packets (as the ffmpeg program's
-                // default -muxdelay does); without it every AAC frame costs its own PES and TS packet.
-                "max_delay": "700000",
-            ]
-            if !isTS { options["hls_fmp4_init_filename"] = "init.mp4" }
-            return OutputPipeline.Container(format: "hls", options: options)
+            try LadderEngine.hlsContainer(ladder, folder: work.appendingPathComponent(folder))
         }
 
         // The top rung is the source's own frames when the source fits it; the other rungs come
@@ -258,21 +219,17 @@ public final class LadderEngine {
         var audioRates = (peak: 0, average: 0)
         var audioCodec: String? = nil
         if let a = pipelines.last, a.profile.name == "audio", let choice = a.audioChoice {
-            let folder = work.appendingPathComponent("audio")
-            let media = try LadderEngine.readPlaylist(folder.appendingPathComponent("index.m3u8"), path: request.output)
-            audioRates = try LadderEngine.segmentRates(media, folder: folder, path: request.output)
+            let measured = try LadderEngine.measureAudio(work.appendingPathComponent("audio"), path: request.output)
+            audioRates = measured.rates
             guard let codec = a.audioCodecString else {
                 throw CutError(.unsupported, path: request.output, detail: "audio: HLS has no codec string for \(codecName(encoder: choice.encoder))")
             }
             audioCodec = codec
             audioResult = .init(codec: codec, peakBitrate: audioRates.peak, averageBitrate: audioRates.average,
-                                segments: media.segments.count, playlist: "audio/index.m3u8", audioEncoder: choice.encoder,
+                                segments: measured.segments, playlist: "audio/index.m3u8", audioEncoder: choice.encoder,
                                 audioOptions: choice.options, audioFilter: a.audioRender?.filter ?? "")
         }
         for (n, k) in kept.enumerated() {
-            let folder = work.appendingPathComponent(k.rung.name)
-            let media = try LadderEngine.readPlaylist(folder.appendingPathComponent("index.m3u8"), path: request.output)
-            let rates = try LadderEngine.segmentRates(media, folder: folder, path: request.output)
             let isHEVC = k.rung.video.codec == .hevc
             let codecVideo: String?
             let frameRate: Double, framesOut: Int, encoderName: String, options: [String: String], filter: String
@@ -300,21 +257,18 @@ public final class LadderEngine {
             guard let video = codecVideo else {
                 throw CutError(.failed, path: request.output, detail: "\(k.rung.name): no parameter sets to name the codec")
             }
-            let iframes = try LadderEngine.iFramePlaylist(media, folder: folder, isTS: isTS, path: request.output)
-            try Data(iframes.playlist.render().utf8).write(to: folder.appendingPathComponent("iframes.m3u8"))
-            let codecs = [video, audioCodec].compactMap { $0 }.joined(separator: ",")
-            variants.append(.init(bandwidth: rates.peak + audioRates.peak, averageBandwidth: rates.average + audioRates.average,
-                                  codecs: codecs, videoCodec: video, width: k.width, height: k.height,
-                                  frameRate: frameRate, uri: "\(k.rung.name)/index.m3u8",
-                                  iFrameURI: "\(k.rung.name)/iframes.m3u8", iFrameBandwidth: iframes.peak,
-                                  iFrameAverageBandwidth: iframes.average))
+            let measured = try LadderEngine.measureRung(work.appendingPathComponent(k.rung.name), name: k.rung.name, width: k.width,
+                                                        height: k.height, frameRate: frameRate, videoCodec: video, audioCodec: audioCodec,
+                                                        audioRates: audioRates, isTS: isTS, path: request.output)
+            let (rates, codecs) = (measured.rates, measured.variant.codecs)
+            variants.append(measured.variant)
             rungs.append(.init(name: k.rung.name, video: encoded[n] == nil ? "copied" : "encoded",
                                reuse: n == 0 ? (ladder.reuse ? fit.reason : "reuse: never") : nil,
                                copiedPackets: copied, reencodedFrames: reencoded, scaledFrom: encoded[n]?.from,
                                quality: nil, width: k.width, height: k.height, frameRate: frameRate,
                                frames: framesOut, bandwidth: rates.peak + audioRates.peak,
                                averageBandwidth: rates.average + audioRates.average, videoPeakBitrate: rates.peak,
-                               videoAverageBitrate: rates.average, codecs: codecs, segments: media.segments.count,
+                               videoAverageBitrate: rates.average, codecs: codecs, segments: measured.segments,
                                playlist: "\(k.rung.name)/index.m3u8", iFramePlaylist: "\(k.rung.name)/iframes.m3u8",
                                videoEncoder: encoderName, videoOptions: options, videoFilter: filter))
         }
@@ -325,11 +279,7 @@ public final class LadderEngine {
                                                     path: request.output, progress: progress)
             for (i, q) in measured.enumerated() { rungs[i].quality = q }
         }
-        let audioGroup = audioResult.map { _ in
-            MasterPlaylist.Audio(groupID: "audio", name: "Main", channels: ladder.audio.channels, uri: "audio/index.m3u8")
-        }
-        let master = MasterPlaylist(version: isTS ? 4 : 7, audio: audioGroup, variants: variants)
-        try Data(master.render().utf8).write(to: work.appendingPathComponent("master.m3u8"))
+        try LadderEngine.writeMaster(work, isTS: isTS, audioChannels: audioResult.map { _ in ladder.audio.channels }, variants: variants)
         let bytes = LadderEngine.folderBytes(work)
         try LadderEngine.publish(work, as: final, path: request.output)
         progress?.update(stage: "done", fraction: 1)
@@ -344,18 +294,22 @@ public final class LadderEngine {
     /// - Parameter cascadeInput: the frames come from another rung's filter graph (upright, at
     ///   its rate, in its time base) rather than from the source.
     /// - Parameter ladderPath: the ladder's own folder, which errors name (not the hidden work folder).
-    private func makePipeline(_ profile: Profile, path: String, ladderPath: String, container: OutputPipeline.Container,
-                              source: SourceSession, length: Int64, cascadeInput: FilterGraph.VideoInput? = nil) throws -> OutputPipeline {
+    /// - Parameter readEnd: where the frames read end (relative, source time base), when a chunk
+    ///   reads less than the whole length: the video graph closes there.
+    func makePipeline(_ profile: Profile, path: String, ladderPath: String, container: OutputPipeline.Container,
+                      source: SourceSession, length: Int64, cascadeInput: FilterGraph.VideoInput? = nil,
+                      readEnd: Int64? = nil) throws -> OutputPipeline {
+        let end = min(length, readEnd ?? length)
         var setup = OutputPipeline.Setup(container: container, videoInput: source.videoInput, audioInput: source.audioInput,
                                          sourceRotation: source.info.rotation, sourceFrameRate: source.frameRate,
-                                         videoLimit: length, videoEnd: length, measured: nil, chapters: [])
+                                         videoLimit: length, videoEnd: end, measured: nil, chapters: [])
         if let input = cascadeInput {
             setup.videoInput = input
             setup.sourceRotation = 0
             setup.sourceFrameRate = input.frameRate
             // The rung above already left out frames past the range.
             setup.videoLimit = .max
-            setup.videoEnd = source.timeBase.rescale(length, to: input.timeBase)
+            setup.videoEnd = source.timeBase.rescale(end, to: input.timeBase)
         }
         do { return try OutputPipeline(profile: profile, path: path, setup: setup) } catch let e as MediaError {
             throw CutError(.failed, path: ladderPath, detail: "\(profile.name): \(e.description)")
@@ -466,4 +420,107 @@ public final class LadderEngine {
         }
     }
 
+
+    // MARK: Shared with the chunked ladder (LadderChunkEncoder, LadderStitcher)
+
+    /// The ladder's final folder, checked: its parent writable, and nothing there but a ladder
+    /// (or nothing), since only a ladder is ever replaced.
+    static func checkOutputFolder(_ output: String) throws -> URL {
+        let final = URL(fileURLWithPath: output).standardizedFileURL
+        let parent = final.deletingLastPathComponent()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDir), isDir.boolValue,
+              access(parent.path, W_OK) == 0 else {
+            throw CutError(.unwritableOutput, path: output, detail: "the folder \(parent.path) does not exist or is not writable")
+        }
+        if FileManager.default.fileExists(atPath: final.path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw CutError(.unwritableOutput, path: output, detail: "is a file; a ladder is a folder") }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: final.path)) ?? []
+            if !names.isEmpty && !names.contains("master.m3u8") && !names.contains(LadderChunkManifest.fileName) {
+                throw CutError(.unwritableOutput, path: output,
+                               detail: "is a folder that holds no ladder (no master.m3u8); give a new or empty folder")
+            }
+        }
+        return final
+    }
+
+    /// A hidden work folder beside `final` (`.NAME.partial-PID`), removed on a signal; dead
+    /// runs' work folders there are removed first.
+    static func makeWorkFolder(beside final: URL, path: String) throws -> URL {
+        LadderEngine.removeDeadWork(beside: final)
+        let work = final.deletingLastPathComponent().appendingPathComponent(".\(final.lastPathComponent).partial-\(getpid())")
+        try? FileManager.default.removeItem(at: work)
+        do { try FileManager.default.createDirectory(at: work, withIntermediateDirectories: false) } catch {
+            throw CutError(.unwritableOutput, path: path, detail: "can't make \(work.path): \(error.localizedDescription)")
+        }
+        TemporaryFiles.shared.registerFolder(work.path)
+        return work
+    }
+
+    /// Removes the work folder if it is still there (it is not once published).
+    static func removeWorkFolder(_ work: URL) {
+        if FileManager.default.fileExists(atPath: work.path) { try? FileManager.default.removeItem(at: work) }
+        TemporaryFiles.shared.unregisterFolder(work.path)
+    }
+
+    /// libavformat's HLS muxer writing one rendition into `folder` (made here).
+    /// - Parameters:
+    ///   - firstSegment: the first segment's number (a chunk's segments keep the whole ladder's numbers).
+    ///   - continuesTimeline: fMP4 only: the first packet is not the timeline's start (a later
+    ///     chunk): its decode time becomes the first fragment's `tfdt` (movenc's frag_discont),
+    ///     as the whole ladder has it there, and the fragments keep the whole ladder's sequence numbers.
+    static func hlsContainer(_ ladder: Ladder, folder dir: URL, firstSegment: Int = 0,
+                             continuesTimeline: Bool = false) throws -> OutputPipeline.Container {
+        let isTS = ladder.format == .ts
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var options = [
+            "hls_time": String(ladder.segmentSeconds),
+            "hls_playlist_type": "vod",
+            "hls_list_size": "0",
+            "hls_segment_type": isTS ? "mpegts" : "fmp4",
+            "hls_segment_filename": dir.appendingPathComponent("seg_%05d.\(isTS ? "ts" : "m4s")").path,
+            "hls_flags": "independent_segments",
+            // Lets MPEG-TS gather audio frames into PES packets (as the ffmpeg program's
+            // default -muxdelay does); without it every AAC frame costs its own PES and TS packet.
+            "max_delay": "700000",
+        ]
+        if !isTS { options["hls_fmp4_init_filename"] = "init.mp4" }
+        if firstSegment > 0 { options["start_number"] = String(firstSegment) }
+        if continuesTimeline && !isTS {
+            options["hls_segment_options"] = "movflags=+frag_discont:fragment_index=\(firstSegment + 1)"
+        }
+        return OutputPipeline.Container(format: "hls", options: options)
+    }
+
+    /// Reads a rung's playlist from `folder`, writes its I-frame playlist there, and measures
+    /// it: the rung's master-playlist variant (BANDWIDTH: peak segment rate, video and audio
+    /// together), its video rates and its segment count.
+    static func measureRung(_ folder: URL, name: String, width: Int, height: Int, frameRate: Double, videoCodec: String,
+                            audioCodec: String?, audioRates: (peak: Int, average: Int), isTS: Bool, path: String)
+        throws -> (variant: MasterPlaylist.Variant, rates: (peak: Int, average: Int), segments: Int) {
+        let media = try readPlaylist(folder.appendingPathComponent("index.m3u8"), path: path)
+        let rates = try segmentRates(media, folder: folder, path: path)
+        let iframes = try iFramePlaylist(media, folder: folder, isTS: isTS, path: path)
+        try Data(iframes.playlist.render().utf8).write(to: folder.appendingPathComponent("iframes.m3u8"))
+        let codecs = [videoCodec, audioCodec].compactMap { $0 }.joined(separator: ",")
+        let variant = MasterPlaylist.Variant(bandwidth: rates.peak + audioRates.peak, averageBandwidth: rates.average + audioRates.average,
+                                             codecs: codecs, videoCodec: videoCodec, width: width, height: height,
+                                             frameRate: frameRate, uri: "\(name)/index.m3u8",
+                                             iFrameURI: "\(name)/iframes.m3u8", iFrameBandwidth: iframes.peak,
+                                             iFrameAverageBandwidth: iframes.average)
+        return (variant, rates, media.segments.count)
+    }
+
+    /// The audio rendition's segment rates and count.
+    static func measureAudio(_ folder: URL, path: String) throws -> (rates: (peak: Int, average: Int), segments: Int) {
+        let media = try readPlaylist(folder.appendingPathComponent("index.m3u8"), path: path)
+        return (try segmentRates(media, folder: folder, path: path), media.segments.count)
+    }
+
+    /// `master.m3u8` in `work`: the audio group (when there is audio) and the variants.
+    static func writeMaster(_ work: URL, isTS: Bool, audioChannels: Int?, variants: [MasterPlaylist.Variant]) throws {
+        let audioGroup = audioChannels.map { MasterPlaylist.Audio(groupID: "audio", name: "Main", channels: $0, uri: "audio/index.m3u8") }
+        let master = MasterPlaylist(version: isTS ? 4 : 7, audio: audioGroup, variants: variants)
+        try Data(master.render().utf8).write(to: work.appendingPathComponent("master.m3u8"))
+    }
 }

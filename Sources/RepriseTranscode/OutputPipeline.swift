@@ -39,8 +39,15 @@ final class OutputPipeline: @unchecked Sendable {
     var chunk: (from: Int64, to: Int64?)? = nil {
         didSet { nextKeyframe = (chunk?.from ?? 0) * (keyframeTicks ?? 0) }
     }
+    /// GOPs before the chunk's start that are encoded and their packets dropped: the rate
+    /// control then enters the chunk warmed up, as the whole encode does (a cold start
+    /// undershoots the first GOPs). 0: none (transcode chunks).
+    var prerollGOPs: Int64 = 0
     /// The chunk ended at a later frame, which gave the last kept frame its duration.
     private var chunkClosed = false
+    /// `Container.shiftsByDecodeDelay`: the shift, once the first packet has set it.
+    private let shiftsByDecodeDelay: Bool
+    private var decodeDelayShift: Int64?
     /// The first video packet's bytes (its parameter sets name the codec when there is no extradata).
     private(set) var firstVideoPacket: [UInt8] = []
 
@@ -86,6 +93,10 @@ final class OutputPipeline: @unchecked Sendable {
         /// MP4 edit lists in the video track's timescale, not milliseconds: a chunk's part,
         /// which starts late, then reads back with its exact start and duration.
         var editsInTrackTimescale = false
+        /// Video timestamps moved later by the first packet's decode delay (pts − dts), as the muxer
+        /// moves a whole output's whose first dts is negative: a later chunk of an MPEG-TS ladder
+        /// rung then has the times the whole rung has there.
+        var shiftsByDecodeDelay = false
 
         init(format: String, options: [String: String] = [:]) { self.format = format; self.options = options }
 
@@ -116,6 +127,7 @@ final class OutputPipeline: @unchecked Sendable {
         self.sourceTimeBase = s.videoInput.timeBase
         videoLimit = s.videoLimit
         videoEnd = s.videoEnd
+        shiftsByDecodeDelay = s.container.shiftsByDecodeDelay
         let rate = s.sourceFrameRate.doubleValue
         render = RenderPlanner.plan(video: profile.video, source: (s.videoInput.width, s.videoInput.height),
                                     rotation: s.sourceRotation, frameRate: rate, colour: s.videoInput.colour)
@@ -281,8 +293,10 @@ final class OutputPipeline: @unchecked Sendable {
         guard let videoEncoder, let videoStream else { return }
         if let frame {
             let pts = frame.pts
+            var preroll = false
             if let chunk, let ticks = keyframeTicks {
-                if pts < chunk.from * ticks || chunkClosed { return }
+                if pts < max(0, chunk.from - prerollGOPs) * ticks || chunkClosed { return }
+                preroll = pts < chunk.from * ticks
                 if let to = chunk.to, pts >= to * ticks {
                     if let previous = previousPTS { durations[previous] = pts - previous }
                     chunkClosed = true
@@ -298,7 +312,7 @@ final class OutputPipeline: @unchecked Sendable {
                 frame.pointer.pointee.pict_type = AV_PICTURE_TYPE_I
                 while nextKeyframe <= pts { nextKeyframe += keyframeTicks }
             }
-            framesOut += 1
+            if !preroll { framesOut += 1 }
         } else if let last = previousPTS, !chunkClosed {
             let end = sourceTimeBase.rescale(videoEnd, to: videoEncoder.timeBase)
             let nominal = max(1, av_rescale_q(1, av_inv_q(outputFrameRate), videoEncoder.timeBase.rational))
@@ -306,7 +320,14 @@ final class OutputPipeline: @unchecked Sendable {
         }
         try videoEncoder.encode(frame, into: packet) { packet in
             packet.duration = durations.removeValue(forKey: packet.pts) ?? 0
+            // A pre-roll frame's packet (closed GOPs: it precedes the chunk's IDR in decode order).
+            if prerollGOPs > 0, let chunk, let ticks = keyframeTicks, packet.pts < chunk.from * ticks { return }
             if firstVideoPacket.isEmpty { firstVideoPacket = Array(packet.bytes) }
+            if shiftsByDecodeDelay {
+                let shift = decodeDelayShift ?? max(0, packet.pts - packet.dts)
+                decodeDelayShift = shift
+                packet.pts += shift; packet.dts += shift
+            }
             try write(packet, stream: videoStream, from: videoEncoder.timeBase)
         }
     }

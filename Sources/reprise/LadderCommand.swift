@@ -19,6 +19,14 @@ struct LadderCommand: ParsableCommand {
         larger one. DIR is written under a hidden name beside it and renamed into place \
         when complete (an older ladder there is replaced). Ladders are Profiles/ladder-*.yaml \
         (and the profile folders' ladder-*.yaml files).
+
+        Chunked: `--chunk-plan SECONDS` prints the chunks (SECONDS a multiple of segment_seconds, \
+        on the segment grid) and their part folders; `--chunk START,END` encodes every rung's \
+        segments of [START, END) s of the output into the part folder DIR.chunk-SSSSSSSSS-EEEEEEEEE \
+        (the same segment numbers, times and IDRs the whole ladder has there; the source-reuse \
+        top rung is off: every rung is encoded; a chunk also encodes at least 4 s before its \
+        start and drops it, so the rate control is warm at its first IDR); `--audio-only` \
+        encodes the audio rendition, whole, into DIR.chunk-audio. `reprise stitch PART… --audio AUDIOPART -o DIR` joins them.
         """)
 
     @Argument(help: "The recording.") var input: String
@@ -35,6 +43,12 @@ struct LadderCommand: ParsableCommand {
     @Flag(name: .customLong("quality-report"),
           help: "Measure each rung's PSNR and SSIM against the source (libavfilter psnr/ssim; one more decode).")
     var qualityReport = false
+    @Option(help: "Encode only every rung's segments of [START, END) seconds of the output (on the segment grid; END may be the end) into a part folder beside DIR.")
+    var chunk: String?
+    @Flag(name: .customLong("audio-only"), help: "Encode only the audio rendition, whole, into the audio part folder beside DIR.")
+    var audioOnly = false
+    @Option(name: .customLong("chunk-plan"), help: "Print the chunks of SECONDS (a multiple of segment_seconds) and their part folders; encode nothing.")
+    var chunkPlan: Double?
     @Flag(help: "Print progress and the result as JSON lines on stdout.") var json = false
 
     func run() throws {
@@ -65,6 +79,12 @@ struct LadderCommand: ParsableCommand {
                 chosen.reuse = reuse == "auto"
             }
             let range = try rangeOption(from: from, to: to, input: input)
+            if chunk != nil || audioOnly || chunkPlan != nil {
+                guard range == nil else { throw ValidationError("a chunked ladder covers the whole recording: leave out --from/--to") }
+                guard !qualityReport else { throw ValidationError("--quality-report measures a whole ladder, not a part") }
+                try runChunked(chosen, reporter: reporter)
+                return
+            }
             let result = try LadderEngine(progress: reporter).run(LadderRequest(input: input, output: output, ladder: chosen, range: range,
                                                                                 qualityReport: qualityReport))
             reporter.finish()
@@ -91,6 +111,43 @@ struct LadderCommand: ParsableCommand {
         } catch {
             reporter.finish()
             fail(error)
+        }
+    }
+
+    /// `--chunk`, `--audio-only`, `--chunk-plan`: one part of a chunked ladder.
+    func runChunked(_ ladder: Ladder, reporter: FinishingReporter) throws {
+        let modes = [chunk != nil, audioOnly, chunkPlan != nil].filter { $0 }.count
+        guard modes == 1 else { throw ValidationError("--chunk, --audio-only and --chunk-plan exclude each other") }
+        let engine = LadderChunkEncoder(progress: reporter)
+        if let seconds = chunkPlan {
+            let layout = try engine.layout(input: input, output: output, ladder: ladder, chunkSeconds: seconds)
+            reporter.finish()
+            if json { try printJSONResult(layout) } else {
+                print(String(format: "%@ → %@: %.3f s, %d chunk(s) of %g s (reuse %@)", input, output, layout.duration,
+                             layout.chunks.count, seconds, layout.reuse))
+                for c in layout.chunks { print(String(format: "  [%.3f, %.3f) → %@", c.start, c.end, c.part)) }
+                if let a = layout.audioPart { print("  audio → \(a)") }
+            }
+            return
+        }
+        let part: LadderChunkRequest.Part
+        if let chunk {
+            let fields = chunk.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard fields.count == 2, let start = fields[0], let end = fields[1] else {
+                throw CutError(.badTime, path: input, detail: "--chunk \(chunk) is not START,END in seconds")
+            }
+            part = .video(start: start, end: end)
+        } else {
+            part = .audio
+        }
+        let result = try engine.run(LadderChunkRequest(input: input, output: output, ladder: ladder, part: part))
+        reporter.finish()
+        if json { try printJSONResult(result) } else {
+            print(String(format: "%@: %@ part, %.1f MB, %.2f s (reuse %@)", result.output, result.start == nil ? "audio" : "video",
+                         Double(result.bytes) / 1_000_000, result.seconds, result.reuse))
+            for r in result.rungs {
+                print("  \(r.name) \(r.width)x\(r.height): \(r.frames) frames, \(r.segments.first ?? "-") … \(r.segments.last ?? "-")")
+            }
         }
     }
 }

@@ -19,7 +19,8 @@ final class DaemonChunkTests: XCTestCase {
         XCTAssertEqual(Set(drafts.map(\.priority)), [2])
         let oneChunk = ChunkGraph.Layout(output: layout.output, chunks: [layout.chunks[0]], audioPart: nil)
         XCTAssertNil(try ChunkGraph.drafts(kind: "transcode:tiny", priority: 2, layout: oneChunk), "one chunk: nothing to split")
-        XCTAssertFalse(ChunkGraph.canSplit(kind: "ladder:default"))
+        XCTAssertTrue(ChunkGraph.canSplit(kind: "ladder:default"))
+        XCTAssertFalse(ChunkGraph.canSplit(kind: "transcode:a,b"))
         XCTAssertFalse(ChunkGraph.canSplit(kind: "highlights"))
 
         // Each part's command, paths mapped to the node's own mount.
@@ -37,6 +38,30 @@ final class DaemonChunkTests: XCTestCase {
                         "--audio", "/mnt/out/rec/rec.tiny.chunk-audio.mp4", "-o", "/s/rec.tiny.mp4", "--json"])
         XCTAssertEqual(ChunkGraph.partFiles(of: job(3)), layout.chunks.map(\.part) + [layout.audioPart!])
         XCTAssertEqual(ChunkGraph.partFiles(of: job(0)), [], "only a stitch names parts to remove")
+    }
+
+    /// A ladder's parts: folders beside `hls-NAME`, made by `reprise ladder --chunk/--audio-only`
+    /// and joined by the same `reprise stitch`.
+    func testTheGraphOfALadder() throws {
+        XCTAssertEqual(ChunkGraph.planArguments(kind: "ladder:default", input: "/in/rec.mp4", output: "/out/rec", chunkSeconds: 60, profileFolders: ["/p"]),
+                       ["ladder", "/in/rec.mp4", "--ladder", "default", "-o", "/out/rec/hls-default", "--chunk-plan", "60.0", "--json", "--profile-dir", "/p"])
+        let layout = ChunkGraph.Layout(output: "/out/rec/hls-default", chunks: [
+            .init(index: 0, start: 0, end: 60, part: "/out/rec/hls-default.chunk-000000000-000060000"),
+            .init(index: 1, start: 60, end: 90.5, part: "/out/rec/hls-default.chunk-000060000-000090500"),
+        ], audioPart: "/out/rec/hls-default.chunk-audio")
+        let drafts = try XCTUnwrap(try ChunkGraph.drafts(kind: "ladder:default", priority: 3, layout: layout))
+        XCTAssertEqual(drafts.map(\.kind), ["chunk:ladder:default", "chunk:ladder:default", "audio:ladder:default", "stitch:ladder:default"])
+        func job(_ n: Int) -> Job {
+            Job(id: Int64(20 + n), input: InputIdentity(path: "/in/rec.mp4", size: 1, modified: 0, hash: "h"), watchFolder: "/in",
+                kind: drafts[n].kind, priority: 3, state: .running, attempts: 1, createdAt: Date(), parentID: 19, payload: drafts[n].payload)
+        }
+        XCTAssertEqual(try ChunkGraph.arguments(part: job(1), input: "/in/rec.mp4", folder: "/out/rec/.stage", profileFolders: []),
+                       ["ladder", "/in/rec.mp4", "--ladder", "default", "-o", "/out/rec/.stage/hls-default", "--chunk", "60.0,90.5", "--json"])
+        XCTAssertEqual(try ChunkGraph.arguments(part: job(2), input: "/in/rec.mp4", folder: "/s", profileFolders: []),
+                       ["ladder", "/in/rec.mp4", "--ladder", "default", "-o", "/s/hls-default", "--audio-only", "--json"])
+        XCTAssertEqual(try ChunkGraph.arguments(part: job(3), input: "/in/rec.mp4", folder: "/s", profileFolders: []),
+                       ["stitch"] + layout.chunks.map(\.part) + ["--audio", "/out/rec/hls-default.chunk-audio", "-o", "/s/hls-default", "--json"])
+        XCTAssertEqual(ChunkGraph.partFiles(of: job(3)), layout.chunks.map(\.part) + [layout.audioPart!], "part folders removed after the stitch")
     }
 
     func testASplitTranscodeIsRunByTwoWorkersAndStitched() throws {
@@ -76,5 +101,47 @@ final class DaemonChunkTests: XCTestCase {
         XCTAssertEqual(try FFprobe.describe(output).format?.durationSeconds ?? 0, 12, accuracy: 0.05)
         XCTAssertFalse(try FFprobe.packets(output, stream: "a:0").isEmpty, "the audio part is in")
         XCTAssertEqual(try DecodeCheck.errors(output), "")
+    }
+
+    /// A `ladder:` job with `chunk_seconds`: split into ladder parts, stitched into one playable
+    /// ladder (every frame once in the top rung, IDRs on the grid), part folders removed.
+    func testASplitLadderIsStitchedIntoOnePlayableLadder() throws {
+        let h = try DaemonTests.Harness("daemon-ladder-chunks")
+        try """
+            name: ladder-chunky
+            segment_seconds: 2
+            gop_seconds: 2
+            reuse: never
+            video: {codec: h264, encoder_options: {preset: ultrafast}}
+            rungs:
+              - {width: 320, height: 180, bitrate: 300k}
+              - {width: 160, height: 90, bitrate: 100k}
+            audio: {bitrate: 32k}
+            """.write(to: h.profiles.appendingPathComponent("ladder-chunky.yaml"), atomically: true, encoding: .utf8)
+        h.forms = "ladder:chunky"
+        h.workers = 2
+        let spec = FixtureSpec(seconds: 12, width: 320, height: 180, audioBed: true)
+        try FileManager.default.copyItem(at: try Fixtures.get(spec).url, to: h.watch.appendingPathComponent("rec.mp4"))
+        h.process = try h.launch(["--chunk-seconds", "4"])
+        defer { h.stop() }
+        _ = try h.waitFor("the ladder done", timeout: 300) { jobs in
+            jobs.contains { $0["kind"]?.string == "ladder:chunky" && $0["state"]?.string == "done" }
+        }
+        let store = try SQLiteJobStore(path: h.state.appendingPathComponent("jobs.sqlite").path)
+        let parent = try XCTUnwrap(try store.jobs().first { $0.kind == "ladder:chunky" })
+        let parts = try store.children(of: parent.id)
+        XCTAssertEqual(parts.map(\.kind), Array(repeating: "chunk:ladder:chunky", count: 3) + ["audio:ladder:chunky", "stitch:ladder:chunky"])
+        XCTAssertEqual(parts.map(\.state), Array(repeating: .done, count: 5))
+
+        let ladder = h.out.appendingPathComponent("rec/hls-chunky")
+        XCTAssertTrue(parent.outputs.contains(ladder.appendingPathComponent("master.m3u8").path), "\(parent.outputs)")
+        let files = h.outputFiles()
+        XCTAssertFalse(files.contains { $0.contains(".chunk-") || $0.contains("stage") || $0.contains("partial") }, "parts or staging left: \(files)")
+        XCTAssertTrue(files.contains("rec/hls-chunky/master.m3u8"))
+        let top = ladder.appendingPathComponent("180p/index.m3u8")
+        XCTAssertEqual(try VideoReadback.read(top).indices, Array(0..<spec.frameCount), "every frame once (barcode)")
+        let keys = try FFprobe.packets(top).filter(\.isKeyframe).compactMap(\.ptsSeconds).sorted()
+        XCTAssertEqual(keys.map { (($0 - (keys.first ?? 0)) * 1000).rounded() / 1000 }, [0, 2, 4, 6, 8, 10], "IDRs on the 2 s grid")
+        XCTAssertEqual(try DecodeCheck.errors(ladder.appendingPathComponent("master.m3u8")), "")
     }
 }
