@@ -170,24 +170,30 @@ public final class PostgresJobStore: JobStore {
                     WHERE id = \(job.id)
                     """, logger: self.logger)
             } else {
-                try await c.query("""
-                    UPDATE job SET state = 'failed', lastError = \(error), finishedAt = \(t), notBefore = NULL, leaseUntil = NULL
-                    WHERE id = \(job.id)
-                    """, logger: self.logger)
-                if let parent = job.parentID {
-                    let why = "part \(job.kind) failed: \(error)"
-                    // One child out of attempts fails the whole graph; its siblings stop being claimable.
-                    try await c.query("""
-                        UPDATE job SET state = 'failed', lastError = \(why), finishedAt = \(t)
-                        WHERE id = \(parent) AND state = 'waiting'
-                        """, logger: self.logger)
-                    try await c.query("""
-                        UPDATE job SET state = 'cancelled', finishedAt = \(t), notBefore = NULL
-                        WHERE parentID = \(parent) AND state = 'queued'
-                        """, logger: self.logger)
-                }
+                try await self.failForGood(c, job, error: error, at: t)
             }
             return try await self.fetch(c, job.id)
+        }
+    }
+
+    /// `job` (locked by the caller's transaction) out of attempts: failed, and a part's whole job with it.
+    private func failForGood(_ c: PostgresConnection, _ job: Job, error: String, at t: Double) async throws {
+        try await c.query("""
+            UPDATE job SET state = 'failed', lastError = \(error), finishedAt = \(t), notBefore = NULL, leaseUntil = NULL,
+                           workerPID = NULL
+            WHERE id = \(job.id)
+            """, logger: logger)
+        if let parent = job.parentID {
+            let why = "part \(job.kind) failed: \(error)"
+            // One child out of attempts fails the whole graph; its siblings stop being claimable.
+            try await c.query("""
+                UPDATE job SET state = 'failed', lastError = \(why), finishedAt = \(t)
+                WHERE id = \(parent) AND state = 'waiting'
+                """, logger: logger)
+            try await c.query("""
+                UPDATE job SET state = 'cancelled', finishedAt = \(t), notBefore = NULL
+                WHERE parentID = \(parent) AND state = 'queued'
+                """, logger: logger)
         }
     }
 
@@ -244,13 +250,24 @@ public final class PostgresJobStore: JobStore {
 
     // MARK: - Crash recovery and housekeeping
 
-    public func expireLeases(now: Date) throws -> Int {
-        try transaction { c in
-            try await c.query("""
-                UPDATE job SET state = 'queued', workerPID = NULL, leaseUntil = NULL
-                WHERE state = 'running' AND (leaseUntil IS NULL OR leaseUntil < \(now.timeIntervalSince1970))
-                RETURNING id
-                """, logger: self.logger).collect().count
+    public func expireLeases(now: Date, maxAttempts: Int) throws -> Int {
+        let t = now.timeIntervalSince1970
+        return try transaction { c in
+            // Locked, skipping rows a claim or an outcome holds now: those are not stuck.
+            let expired = try await c.query("""
+                SELECT \(unescaped: PostgresJobRow.columns) FROM job
+                WHERE state = 'running' AND (leaseUntil IS NULL OR leaseUntil < \(t))
+                ORDER BY id FOR UPDATE SKIP LOCKED
+                """, logger: self.logger).collect().map(PostgresJobRow.job)
+            for job in expired {
+                if job.attempts < maxAttempts {
+                    try await c.query("UPDATE job SET state = 'queued', workerPID = NULL, leaseUntil = NULL WHERE id = \(job.id)",
+                                      logger: self.logger)
+                } else {
+                    try await self.failForGood(c, job, error: Self.leaseExpiredError(node: job.node, attempts: job.attempts), at: t)
+                }
+            }
+            return expired.count
         }
     }
 
