@@ -35,6 +35,13 @@ struct LiveProcess: Hashable, CustomStringConvertible {
     /// Its threads now (0 once gone).
     var threadCount: Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).count }
 
+    /// What /proc/PID/status says of its state and signals (for messages).
+    var status: String {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").filter { ["State", "PPid", "SigPnd", "ShdPnd", "SigBlk", "Threads"].contains($0.split(separator: ":").first ?? "") }
+            .joined(separator: "; ")
+    }
+
     /// Its command line, arguments separated by spaces.
     var commandLine: String {
         let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()
