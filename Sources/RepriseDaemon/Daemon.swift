@@ -112,7 +112,7 @@ public final class Daemon: @unchecked Sendable {
         if isSoleDaemon {
             // The only daemon on this store: whatever is left running was a previous run's, so its
             // leases need not be waited out. Anywhere else, leases expire on their own.
-            let recovered = (try? store.expireLeases(now: .distantFuture)) ?? 0
+            let recovered = (try? store.expireLeases(now: .distantFuture, maxAttempts: config.maxAttempts)) ?? 0
             if recovered > 0 { logger.notice("re-queued jobs a previous run left running", metadata: ["jobs": "\(recovered)"]) }
         }
         if role.watches {
@@ -121,7 +121,7 @@ public final class Daemon: @unchecked Sendable {
             updateHolds(now: Date())
         }
         let beat = NodeBeat(store: store, heartbeatSeconds: config.heartbeatSeconds, leaseSeconds: config.leaseSeconds,
-                            logger: logger) { [self] now in nodeStatus(now: now) }
+                            maxAttempts: config.maxAttempts, logger: logger) { [self] now in nodeStatus(now: now) }
         beat.start()
         let workers = (0..<(role.works ? config.workers : 0)).map { n -> Thread in
             let t = Thread { [self] in self.workerLoop(n) }

@@ -26,6 +26,7 @@ public final class JobRunner: @unchecked Sendable {
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
+        // The child binds its life to ours (reprise's DaemonChildLifeline).
         env["REPRISE_DAEMON_CHILD"] = String(getpid())
         env.removeValue(forKey: "NOTIFY_SOCKET")  // the child is not the service
         p.environment = env

@@ -5,11 +5,13 @@ import RepriseJobs
 
 /// A node's housekeeping thread: tells the store it is alive every `heartbeatSeconds` (name, role,
 /// load, running jobs, held folders) and, about every half lease, re-queues jobs whose lease ran
-/// out, so a dead node's jobs come back on whichever node is left.
+/// out, so a dead node's jobs come back on whichever node is left; a job whose lease ran out on its
+/// last attempt (`maxAttempts`) fails instead: one that kills every node that takes it stops there.
 final class NodeBeat: @unchecked Sendable {
     let store: any JobStore
     let heartbeatSeconds: TimeInterval
     let leaseSeconds: TimeInterval
+    let maxAttempts: Int
     let logger: Logger
     let status: @Sendable (Date) -> NodeStatus
     private let lock = NSLock()
@@ -17,9 +19,10 @@ final class NodeBeat: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private var thread: Thread?
 
-    init(store: any JobStore, heartbeatSeconds: TimeInterval, leaseSeconds: TimeInterval, logger: Logger,
+    init(store: any JobStore, heartbeatSeconds: TimeInterval, leaseSeconds: TimeInterval, maxAttempts: Int, logger: Logger,
          status: @escaping @Sendable (Date) -> NodeStatus) {
         self.store = store; self.heartbeatSeconds = heartbeatSeconds; self.leaseSeconds = leaseSeconds
+        self.maxAttempts = maxAttempts
         self.logger = logger; self.status = status
     }
 
@@ -46,8 +49,10 @@ final class NodeBeat: @unchecked Sendable {
                 try store.heartbeat(status(now))
                 if now.timeIntervalSince(lastExpiry) >= leaseSeconds / 2 {
                     lastExpiry = now
-                    let back = try store.expireLeases(now: now)
-                    if back > 0 { logger.notice("re-queued jobs whose lease ran out", metadata: ["jobs": "\(back)"]) }
+                    let expired = try store.expireLeases(now: now, maxAttempts: maxAttempts)
+                    if expired > 0 {
+                        logger.notice("jobs whose lease ran out re-queued (failed when out of attempts)", metadata: ["jobs": "\(expired)"])
+                    }
                 }
                 if failing { logger.notice("job store reachable again") }
                 failing = false

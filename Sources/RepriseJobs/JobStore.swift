@@ -53,8 +53,11 @@ public protocol JobStore: AnyObject, Sendable {
     // MARK: Crash recovery and housekeeping
 
     /// Running jobs whose lease ended before `now` go back to queued (attempts kept: the attempt may
-    /// be what killed the node). Returns how many.
-    func expireLeases(now: Date) throws -> Int
+    /// be what killed the node), or, once `attempts` reached `maxAttempts`, fail as `markFailed`
+    /// would (error "lease expired on node N after K attempts"; a part's whole job fails with
+    /// it): a job that crashes every node that takes it must not loop forever. Returns how many
+    /// expired (re-queued and failed).
+    func expireLeases(now: Date, maxAttempts: Int) throws -> Int
 
     /// Deletes finished top-level jobs (and their children) that finished before `cutoff` and
     /// whose input file is gone (a row is also the record that its input was seen).
@@ -98,6 +101,14 @@ public extension JobStore {
         try enqueue(input, watchFolder: watchFolder, kinds: kinds, now: Date())
     }
     func jobs(states: Set<Job.State>? = nil) throws -> [Job] { try jobs(states: states, limit: 1000) }
+
+    /// Expired leases re-queued whatever their attempts.
+    func expireLeases(now: Date) throws -> Int { try expireLeases(now: now, maxAttempts: Int.max) }
+
+    /// Why a job whose lease ran out on its last attempt failed.
+    static func leaseExpiredError(node: String?, attempts: Int) -> String {
+        "lease expired on node \(node ?? "?") after \(attempts) attempt\(attempts == 1 ? "" : "s")"
+    }
 
     /// Wait before the next attempt after `attempts` failed ones: 30 s × 2^(attempts-1), at most 1 h.
     static func backoff(afterAttempts attempts: Int) -> TimeInterval { JobBackoff.after(attempts: attempts) }

@@ -139,22 +139,27 @@ public final class SQLiteJobStore: JobStore {
                     WHERE id = ?
                     """, arguments: [error, t + JobBackoff.after(attempts: job.attempts), job.id])
             } else {
-                try db.execute(sql: """
-                    UPDATE job SET state = 'failed', lastError = ?, finishedAt = ?, notBefore = NULL, leaseUntil = NULL
-                    WHERE id = ?
-                    """, arguments: [error, t, job.id])
-                if let parent = job.parentID {
-                    // One child out of attempts fails the whole graph; its siblings stop being claimable.
-                    try db.execute(sql: """
-                        UPDATE job SET state = 'failed', lastError = ?, finishedAt = ? WHERE id = ? AND state = 'waiting'
-                        """, arguments: ["part \(job.kind) failed: \(error)", t, parent])
-                    try db.execute(sql: """
-                        UPDATE job SET state = 'cancelled', finishedAt = ?, notBefore = NULL
-                        WHERE parentID = ? AND state = 'queued'
-                        """, arguments: [t, parent])
-                }
+                try failForGood(db, job, error: error, at: t)
             }
             return try fetch(db, job.id)
+        }
+    }
+
+    /// `job` out of attempts: failed, and a part's whole job with it.
+    private func failForGood(_ db: Database, _ job: Job, error: String, at t: Double) throws {
+        try db.execute(sql: """
+            UPDATE job SET state = 'failed', lastError = ?, finishedAt = ?, notBefore = NULL, leaseUntil = NULL, workerPID = NULL
+            WHERE id = ?
+            """, arguments: [error, t, job.id])
+        if let parent = job.parentID {
+            // One child out of attempts fails the whole graph; its siblings stop being claimable.
+            try db.execute(sql: """
+                UPDATE job SET state = 'failed', lastError = ?, finishedAt = ? WHERE id = ? AND state = 'waiting'
+                """, arguments: ["part \(job.kind) failed: \(error)", t, parent])
+            try db.execute(sql: """
+                UPDATE job SET state = 'cancelled', finishedAt = ?, notBefore = NULL
+                WHERE parentID = ? AND state = 'queued'
+                """, arguments: [t, parent])
         }
     }
 
@@ -206,13 +211,21 @@ public final class SQLiteJobStore: JobStore {
 
     // MARK: - Crash recovery and housekeeping
 
-    public func expireLeases(now: Date) throws -> Int {
+    public func expireLeases(now: Date, maxAttempts: Int) throws -> Int {
         try write { db in
-            try db.execute(sql: """
-                UPDATE job SET state = 'queued', workerPID = NULL, leaseUntil = NULL
-                WHERE state = 'running' AND (leaseUntil IS NULL OR leaseUntil < ?)
-                """, arguments: [now.timeIntervalSince1970])
-            return db.changesCount
+            let t = now.timeIntervalSince1970
+            let expired = try Row.fetchAll(db, sql: """
+                SELECT * FROM job WHERE state = 'running' AND (leaseUntil IS NULL OR leaseUntil < ?) ORDER BY id
+                """, arguments: [t]).map(Job.init(row:))
+            for job in expired {
+                if job.attempts < maxAttempts {
+                    try db.execute(sql: "UPDATE job SET state = 'queued', workerPID = NULL, leaseUntil = NULL WHERE id = ?",
+                                   arguments: [job.id])
+                } else {
+                    try failForGood(db, job, error: Self.leaseExpiredError(node: job.node, attempts: job.attempts), at: t)
+                }
+            }
+            return expired.count
         }
     }
 

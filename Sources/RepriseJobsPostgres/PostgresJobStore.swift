@@ -12,10 +12,18 @@ import RepriseJobs
 /// `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)`, so nodes claiming at once each
 /// get a different job without waiting on each other. An outcome locks its job's row, checks that
 /// the claim's fencing token is still the job's, and only then writes.
+///
+/// Every call has a time limit (`callTimeout`): a server behind a cut link or one that stopped
+/// answering must not hang the daemon's loop. A call past it throws a `JobStoreError` saying so,
+/// and its connection is closed (the pool opens a fresh one). A change the server had already
+/// committed when the limit passed stays committed: claims and outcomes are safe to find so
+/// (a claim nobody holds expires with its lease; an outcome's retry meets `StaleClaim`).
 public final class PostgresJobStore: JobStore {
     public let url: PostgresStoreURL
     /// `postgres://user@host:port/db`: never the password.
     public var location: String { url.display }
+    /// Seconds a call may take before it is given up on (`?call_timeout=` in the URL, default 10).
+    public let callTimeout: TimeInterval
 
     private let client: PostgresClient
     /// The pool's background work, started on open and cancelled on close.
@@ -35,6 +43,7 @@ public final class PostgresJobStore: JobStore {
     /// the database and the password), then the pool starts.
     public init(url: PostgresStoreURL, password: String?, logger: Logger? = nil, maximumConnections: Int = 20) throws {
         self.url = url
+        callTimeout = url.callTimeout
         let logger = logger ?? Logger(label: "reprise.jobs.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
         self.logger = logger
         let tls = try PostgresTLS(url)
@@ -53,13 +62,18 @@ public final class PostgresJobStore: JobStore {
             pooled.options.tlsServerName = tls.serverName
         }
         pooled.options.maximumConnections = maximumConnections
+        // A connection that can't be made in time fails the call that waits for it no later.
+        session.options.connectTimeout = .milliseconds(Int64(url.callTimeout * 1000))
+        pooled.options.connectTimeout = .milliseconds(Int64(url.callTimeout * 1000))
         sessionConfiguration = session
 
         let location = url.display
         let sessionConfig = session
+        let inUse = ConnectionInUse()
         do {
-            try blocking {
+            try blocking(timeout: url.callTimeout) {
                 let connection = try await PostgresConnection.connect(configuration: sessionConfig, id: 0, logger: logger)
+                inUse.use(connection)
                 do {
                     try await PostgresSchema.migrate(connection, logger: logger)
                 } catch {
@@ -68,6 +82,9 @@ public final class PostgresJobStore: JobStore {
                 }
                 try await connection.close()
             }
+        } catch let error as BlockingTimedOut {
+            inUse.abandon()
+            throw JobStoreError("\(location): cannot open the job store: \(error): the server does not answer")
         } catch {
             throw JobStoreError("\(location): cannot open the job store: \(PostgresErrorText.describe(error))")
         }
@@ -170,24 +187,30 @@ public final class PostgresJobStore: JobStore {
                     WHERE id = \(job.id)
                     """, logger: self.logger)
             } else {
-                try await c.query("""
-                    UPDATE job SET state = 'failed', lastError = \(error), finishedAt = \(t), notBefore = NULL, leaseUntil = NULL
-                    WHERE id = \(job.id)
-                    """, logger: self.logger)
-                if let parent = job.parentID {
-                    let why = "part \(job.kind) failed: \(error)"
-                    // One child out of attempts fails the whole graph; its siblings stop being claimable.
-                    try await c.query("""
-                        UPDATE job SET state = 'failed', lastError = \(why), finishedAt = \(t)
-                        WHERE id = \(parent) AND state = 'waiting'
-                        """, logger: self.logger)
-                    try await c.query("""
-                        UPDATE job SET state = 'cancelled', finishedAt = \(t), notBefore = NULL
-                        WHERE parentID = \(parent) AND state = 'queued'
-                        """, logger: self.logger)
-                }
+                try await self.failForGood(c, job, error: error, at: t)
             }
             return try await self.fetch(c, job.id)
+        }
+    }
+
+    /// `job` (locked by the caller's transaction) out of attempts: failed, and a part's whole job with it.
+    private func failForGood(_ c: PostgresConnection, _ job: Job, error: String, at t: Double) async throws {
+        try await c.query("""
+            UPDATE job SET state = 'failed', lastError = \(error), finishedAt = \(t), notBefore = NULL, leaseUntil = NULL,
+                           workerPID = NULL
+            WHERE id = \(job.id)
+            """, logger: logger)
+        if let parent = job.parentID {
+            let why = "part \(job.kind) failed: \(error)"
+            // One child out of attempts fails the whole graph; its siblings stop being claimable.
+            try await c.query("""
+                UPDATE job SET state = 'failed', lastError = \(why), finishedAt = \(t)
+                WHERE id = \(parent) AND state = 'waiting'
+                """, logger: logger)
+            try await c.query("""
+                UPDATE job SET state = 'cancelled', finishedAt = \(t), notBefore = NULL
+                WHERE parentID = \(parent) AND state = 'queued'
+                """, logger: logger)
         }
     }
 
@@ -244,13 +267,24 @@ public final class PostgresJobStore: JobStore {
 
     // MARK: - Crash recovery and housekeeping
 
-    public func expireLeases(now: Date) throws -> Int {
-        try transaction { c in
-            try await c.query("""
-                UPDATE job SET state = 'queued', workerPID = NULL, leaseUntil = NULL
-                WHERE state = 'running' AND (leaseUntil IS NULL OR leaseUntil < \(now.timeIntervalSince1970))
-                RETURNING id
-                """, logger: self.logger).collect().count
+    public func expireLeases(now: Date, maxAttempts: Int) throws -> Int {
+        let t = now.timeIntervalSince1970
+        return try transaction { c in
+            // Locked, skipping rows a claim or an outcome holds now: those are not stuck.
+            let expired = try await c.query("""
+                SELECT \(unescaped: PostgresJobRow.columns) FROM job
+                WHERE state = 'running' AND (leaseUntil IS NULL OR leaseUntil < \(t))
+                ORDER BY id FOR UPDATE SKIP LOCKED
+                """, logger: self.logger).collect().map(PostgresJobRow.job)
+            for job in expired {
+                if job.attempts < maxAttempts {
+                    try await c.query("UPDATE job SET state = 'queued', workerPID = NULL, leaseUntil = NULL WHERE id = \(job.id)",
+                                      logger: self.logger)
+                } else {
+                    try await self.failForGood(c, job, error: Self.leaseExpiredError(node: job.node, attempts: job.attempts), at: t)
+                }
+            }
+            return expired.count
         }
     }
 
@@ -413,7 +447,9 @@ public final class PostgresJobStore: JobStore {
     /// A session-level advisory lock on a connection of its own, held while that session lives.
     public func holdWatch(_ folder: String, node: String) throws -> WatchHold? {
         do {
-            return try PostgresWatchHold.take(folder: folder, configuration: sessionConfiguration, logger: logger)
+            return try PostgresWatchHold.take(folder: folder, configuration: sessionConfiguration, timeout: callTimeout, logger: logger)
+        } catch let error as BlockingTimedOut {
+            throw JobStoreError("\(location): cannot take the watch of \(folder): \(error); the call timed out and its connection was closed")
         } catch {
             throw JobStoreError("\(location): cannot take the watch of \(folder): \(PostgresErrorText.describe(error))")
         }
@@ -428,8 +464,7 @@ public final class PostgresJobStore: JobStore {
     /// all-or-nothing, so running them again is safe.
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
         try wrapped {
-            try blocking {
-                try await self.client.withConnection { c in
+            try onConnection { c in
                     var attempt = 0
                     while true {
                         attempt += 1
@@ -444,7 +479,6 @@ public final class PostgresJobStore: JobStore {
                             throw error
                         }
                     }
-                }
             }
         }
     }
@@ -453,7 +487,24 @@ public final class PostgresJobStore: JobStore {
     /// own, in one round trip instead of three (BEGIN, it, COMMIT). For reads, and for changes that
     /// are a single statement (a claim is one UPDATE).
     private func statement<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
-        try wrapped { try blocking { try await self.client.withConnection { c in try await body(c) } } }
+        try wrapped { try onConnection(body) }
+    }
+
+    /// `body` on a pooled connection, within `callTimeout`: past it, the call throws and its
+    /// connection is closed, so a query the server never answers does not hold it (or the caller).
+    private func onConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) throws -> T {
+        let inUse = ConnectionInUse()
+        do {
+            return try blocking(timeout: callTimeout) {
+                try await self.client.withConnection { c in
+                    inUse.use(c)
+                    return try await body(c)
+                }
+            }
+        } catch let error as BlockingTimedOut {
+            inUse.abandon()
+            throw JobStoreError("\(location): \(error): the call timed out; its connection was closed and is replaced")
+        }
     }
 
     private func wrapped<T>(_ body: () throws -> T) throws -> T {

@@ -17,6 +17,8 @@ final class PostgresWatchHold: WatchHold, @unchecked Sendable {
 
     /// How often the session is checked while idle; one that does not answer within twice that is lost.
     static let checkInterval: Duration = .seconds(1)
+    /// How long `release` waits for the server before closing the session without a goodbye.
+    static let releaseTimeout: TimeInterval = 10
 
     private init(folder: String, key: Int64, connection: PostgresConnection, logger: Logger) {
         self.folder = folder; self.key = key; self.connection = connection; self.logger = logger
@@ -47,22 +49,37 @@ final class PostgresWatchHold: WatchHold, @unchecked Sendable {
     }
 
     /// The hold, or nil when another session holds the folder's lock.
-    static func take(folder: String, configuration: PostgresConnection.Configuration, logger: Logger) throws -> PostgresWatchHold? {
+    /// Past `timeout` (seconds) it throws `BlockingTimedOut`, its session closed (a lock taken late
+    /// goes with it).
+    static func take(folder: String, configuration: PostgresConnection.Configuration, timeout: TimeInterval? = nil,
+                     logger: Logger) throws -> PostgresWatchHold? {
         let key = lockKey(folder)
-        return try blocking {
-            let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-            do {
-                let got = try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger)
-                    .collect().first?.decode(Bool.self) ?? false
-                guard got else {
-                    try await connection.close()
-                    return nil
-                }
-                return PostgresWatchHold(folder: folder, key: key, connection: connection, logger: logger)
-            } catch {
-                try? await connection.close()
-                throw error
+        let inUse = ConnectionInUse()
+        do {
+            return try blocking(timeout: timeout) { () async throws -> PostgresWatchHold? in
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+                inUse.use(connection)
+                return try await locked(connection, key: key, folder: folder, logger: logger)
             }
+        } catch let error as BlockingTimedOut {
+            inUse.abandon()
+            throw error
+        }
+    }
+
+    /// The folder's lock on the fresh session `connection`, which is closed when the lock is not got.
+    private static func locked(_ connection: PostgresConnection, key: Int64, folder: String, logger: Logger) async throws -> PostgresWatchHold? {
+        do {
+            let got = try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger)
+                .collect().first?.decode(Bool.self) ?? false
+            guard got else {
+                try await connection.close()
+                return nil
+            }
+            return PostgresWatchHold(folder: folder, key: key, connection: connection, logger: logger)
+        } catch {
+            try? await connection.close()
+            throw error
         }
     }
 
@@ -73,9 +90,14 @@ final class PostgresWatchHold: WatchHold, @unchecked Sendable {
         checker.cancel()
         guard state.lose() else { return }
         let (connection, key, logger) = (self.connection, self.key, self.logger)
-        _ = try? blocking {
-            _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger).collect()
-            try? await connection.close()
+        // A server that does not answer gets the session closed instead: that drops the lock too.
+        do {
+            try blocking(timeout: Self.releaseTimeout) {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger).collect()
+                try? await connection.close()
+            }
+        } catch {
+            ConnectionInUse.close(connection)
         }
     }
 

@@ -4,6 +4,7 @@ import RepriseJobs
 /// Where a PostgreSQL job store is: `postgres://user@host:port/db?sslmode=…`, or a unix socket
 /// folder, `postgres://user@/db?host=/run/postgresql`. The password is never part of it (the
 /// URL sits in the daemon's YAML and in logs): it comes from `PGPASSWORD` or a passfile.
+/// `?call_timeout=SECONDS` (default 10) limits every store call (`PostgresJobStore.callTimeout`).
 public struct PostgresStoreURL: Sendable, Equatable {
     public enum TLSMode: String, Sendable {
         /// libpq's names; `prefer` is libpq's default too.
@@ -20,6 +21,9 @@ public struct PostgresStoreURL: Sendable, Equatable {
     public var port: Int
     public var database: String
     public var tls: TLSMode
+    /// Seconds one store call may take before it is given up on.
+    public var callTimeout: TimeInterval = Self.defaultCallTimeout
+    public static let defaultCallTimeout: TimeInterval = 10
 
     /// `postgres://user@host:port/db` (the socket form keeps its `?host=`): how messages name the
     /// store. Never holds a password.
@@ -74,10 +78,17 @@ public struct PostgresStoreURL: Sendable, Equatable {
         } else {
             tls = .prefer
         }
-        let unknown = Set(query.keys).subtracting(["host", "port", "sslmode"])
+        var callTimeout = Self.defaultCallTimeout
+        if let t = query["call_timeout"] {
+            guard let seconds = TimeInterval(t), seconds.isFinite, (0.1...3600).contains(seconds) else {
+                throw invalid(Self.redacted(text), "call_timeout '\(t)' is not a number of seconds from 0.1 to 3600")
+            }
+            callTimeout = seconds
+        }
+        let unknown = Set(query.keys).subtracting(["host", "port", "sslmode", "call_timeout"])
         guard unknown.isEmpty else {
             throw invalid(Self.redacted(text),
-                "unknown parameter \(unknown.sorted().joined(separator: ", ")) (known: host, port, sslmode)")
+                "unknown parameter \(unknown.sorted().joined(separator: ", ")) (known: host, port, sslmode, call_timeout)")
         }
         guard !user.isEmpty else { throw invalid(Self.redacted(text), "no user (postgres://USER@host/db)") }
         guard !database.isEmpty, !database.contains("/") else {
@@ -88,6 +99,7 @@ public struct PostgresStoreURL: Sendable, Equatable {
         }
         self.init(user: user, host: socketFolder == nil ? host : nil, socketFolder: socketFolder, port: port,
                   database: database, tls: socketFolder == nil ? tls : .disable)
+        self.callTimeout = callTimeout
         if parts.password != nil {
             throw invalid(display,
                 "a password in the store URL is refused (it would sit in the YAML and the logs); set PGPASSWORD or use a passfile (PGPASSFILE, ~/.pgpass)")

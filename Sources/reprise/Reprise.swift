@@ -19,13 +19,8 @@ struct Reprise: ParsableCommand {
         sigemptyset(&stopSignals)
         for s in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&stopSignals, s) }
         sigprocmask(SIG_UNBLOCK, &stopSignals, nil)
-        // A job the daemon started must not outlive it (kill -9 included): the next daemon
-        // re-runs the job, and two writers must never share an output.
-        if let daemon = ProcessInfo.processInfo.environment["REPRISE_DAEMON_CHILD"].flatMap(Int32.init) {
-            _ = cff_set_parent_death_signal(SIGTERM)
-            // The daemon died before the line above took effect: we were handed to a reaper.
-            if getppid() != daemon { Foundation.exit(1) }
-        }
+        // A job the daemon started must not outlive it (kill -9 included).
+        DaemonChildLifeline.bind()
         // FFmpeg's own chatter stays quiet unless asked for; our errors carry its messages.
         av_log_set_level(ProcessInfo.processInfo.environment["REPRISE_FFMPEG_LOG"] == nil ? AV_LOG_FATAL : AV_LOG_INFO)
         do {

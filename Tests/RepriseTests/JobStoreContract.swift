@@ -256,6 +256,53 @@ final class JobStoreContract {
         XCTAssertEqual(Set(jobs.map(\.id)).count, 3)
     }
 
+    /// A job whose node dies on every attempt: its lease expires, it comes back, until its last
+    /// attempt's lease expires; then it fails, saying so, and stays failed. A part that fails so
+    /// fails its whole job and cancels its queued siblings, as `markFailed` does.
+    func anExpiredLeaseOnTheLastAttemptFailsTheJob() throws {
+        let store = try makeStore()
+        let id = try store.enqueue(identity("crashy.mkv"), watchFolder: "/w", kinds: [("transcode:x", 10)], now: t0)[0].id
+        var t = t0
+        for attempt in 1...3 {
+            let (job, _) = try XCTUnwrap(try store.claimNext(node: "n\(attempt)", pid: Int32(attempt), lease: 10, now: t), "attempt \(attempt)")
+            XCTAssertEqual(job.id, id)
+            XCTAssertEqual(job.attempts, attempt)
+            XCTAssertEqual(try store.expireLeases(now: t + 9, maxAttempts: 3), 0, "the lease still holds")
+            XCTAssertEqual(try store.expireLeases(now: t + 11, maxAttempts: 3), 1)
+            t += 20
+            let after = try XCTUnwrap(try store.job(id))
+            if attempt < 3 {
+                XCTAssertEqual(after.state, .queued, "attempt \(attempt)")
+                XCTAssertNil(after.notBefore, "a dead node's job comes back at once")
+            } else {
+                XCTAssertEqual(after.state, .failed)
+                XCTAssertEqual(after.lastError, "lease expired on node n3 after 3 attempts")
+                XCTAssertEqual(after.finishedAt, t0 + 40 + 11)
+                XCTAssertNil(after.leaseUntil)
+            }
+        }
+        XCTAssertNil(try store.claimNext(node: "n4", pid: 4, lease: 10, now: t + 10_000), "a failed job is not claimed again")
+        XCTAssertEqual(try store.expireLeases(now: .distantFuture, maxAttempts: 3), 0)
+        // Without a limit (the old call) an expired lease always re-queues.
+        let other = try store.enqueue(identity("other.mkv"), watchFolder: "/w", kinds: [("transcode:x", 10)], now: t)[0].id
+        _ = try XCTUnwrap(try store.claimNext(node: "n5", pid: 5, lease: 10, now: t))
+        XCTAssertEqual(try store.expireLeases(now: t + 11), 1)
+        XCTAssertEqual(try store.job(other)?.state, .queued)
+
+        // A part on its last attempt fails its whole job; its queued siblings are cancelled.
+        let parentID = try store.enqueue(identity("long.mkv"), watchFolder: "/w", kinds: [("transcode:long", 0)], now: t)[0].id
+        let (_, parentClaim) = try XCTUnwrap(try store.claimNext(node: "a", pid: 1, lease: 60, now: t))
+        let children = try store.split(parentClaim, into: chunkedDrafts(), now: t)
+        let (c0, _) = try XCTUnwrap(try store.claimNext(node: "b", pid: 2, lease: 10, now: t))
+        XCTAssertEqual(c0.id, children[0].id)
+        XCTAssertEqual(try store.expireLeases(now: t + 11, maxAttempts: 1), 1)
+        XCTAssertEqual(try store.job(c0.id)?.lastError, "lease expired on node b after 1 attempt")
+        XCTAssertEqual(try store.children(of: parentID).map(\.state), [.failed, .cancelled, .cancelled, .cancelled])
+        let parent = try XCTUnwrap(try store.job(parentID))
+        XCTAssertEqual(parent.state, .failed)
+        XCTAssertEqual(parent.lastError, "part chunk:transcode:long failed: lease expired on node b after 1 attempt")
+    }
+
     func releaseOnShutdownGivesTheAttemptBack() throws {
         let store = try makeStore()
         let jobs = try store.enqueue(identity("a.mkv"), watchFolder: "/w", kinds: allKinds, now: t0)

@@ -48,6 +48,7 @@ final class PostgresJobStoreTests: XCTestCase {
     func testMarkFailedBacksOffThenFailsAtMaxAttempts() throws { try contract.markFailedBacksOffThenFailsAtMaxAttempts() }
     func testMarkDoneAndQuarantined() throws { try contract.markDoneAndQuarantined() }
     func testExpiredLeasesGoBackToTheQueueAndTheirClaimsTurnStale() throws { try contract.expiredLeasesGoBackToTheQueueAndTheirClaimsTurnStale() }
+    func testAnExpiredLeaseOnTheLastAttemptFailsTheJob() throws { try contract.anExpiredLeaseOnTheLastAttemptFailsTheJob() }
     func testReleaseOnShutdownGivesTheAttemptBack() throws { try contract.releaseOnShutdownGivesTheAttemptBack() }
     func testRetryRules() throws { try contract.retryRules() }
     func testCancelRules() throws { try contract.cancelRules() }
@@ -89,6 +90,75 @@ final class PostgresJobStoreTests: XCTestCase {
         XCTAssertThrowsError(try PostgresStoreURL("postgres://alice@db.example")) {
             XCTAssertEqual("\($0)", "postgres://alice@db.example: no database name (postgres://user@host/DB)")
         }
+    }
+
+    func testCallTimeoutComesFromTheURL() throws {
+        XCTAssertEqual(try PostgresStoreURL("postgres://alice@db.example/jobs").callTimeout, 10, "the default")
+        XCTAssertEqual(try PostgresStoreURL("postgres://alice@db.example/jobs?call_timeout=2.5").callTimeout, 2.5)
+        XCTAssertEqual(try PostgresStoreURL("postgres://alice@db.example/jobs?call_timeout=2.5").display, "postgres://alice@db.example:5432/jobs")
+        for bad in ["0", "-1", "soon", "nan", "99999"] {
+            XCTAssertThrowsError(try PostgresStoreURL("postgres://alice@db.example/jobs?call_timeout=\(bad)")) {
+                XCTAssertEqual("\($0)", "postgres://alice@db.example/jobs?call_timeout=\(bad): call_timeout '\(bad)' is not a number of seconds from 0.1 to 3600")
+            }
+        }
+    }
+
+    /// A server that stops answering (every process of it SIGSTOPped: sockets open, nothing
+    /// replies) fails each call within the store's time limit, whether the call had a connection
+    /// already or needs a new one; once the server answers again (SIGCONT), the same store
+    /// works, on fresh connections.
+    func testACallToAServerThatStoppedAnsweringFailsWithinItsLimitAndTheStoreRecovers() throws {
+        let server = try ThrowawayPostgres.start()
+        defer { server.stop() }
+        let database = try server.createDatabase()
+        var url = try PostgresStoreURL(server.url(database))
+        url.callTimeout = 2
+        let store = try PostgresJobStore(url: url, password: server.password)
+        XCTAssertEqual(store.callTimeout, 2)
+        let id = try store.enqueue(InputIdentity(path: "/w/a.mp4", size: 1, modified: 0, hash: "h"), watchFolder: "/w",
+                                   kinds: [("transcode:x", 1)], now: Date())[0].id
+        let stopped = server.pause()
+        XCTAssertGreaterThan(stopped.count, 1, "the postmaster and its backends")
+        var resumed = false
+        defer { if !resumed { server.resume(stopped) } }
+
+        // The first call finds the pooled connection (its backend stopped); the next needs a new
+        // one, which the stopped postmaster never completes.
+        for call in ["on the pooled connection", "on a new connection"] {
+            let asked = Date()
+            XCTAssertThrowsError(try store.claimNext(node: "n", pid: 1, lease: 30, now: Date()), call) {
+                XCTAssertTrue($0 is JobStoreError, "\($0)")
+                XCTAssertEqual("\($0)", "\(store.location): no answer within 2 s: the call timed out; its connection was closed and is replaced", call)
+            }
+            let took = Date().timeIntervalSince(asked)
+            XCTAssertGreaterThanOrEqual(took, 1.9, call)
+            XCTAssertLessThan(took, 3.5, "\(call): took \(took) s")
+        }
+        // Taking a watch hold (a session of its own) fails in time too.
+        let holding = Date()
+        XCTAssertThrowsError(try store.holdWatch("/w", node: "n")) {
+            XCTAssertEqual("\($0)", "\(store.location): cannot take the watch of /w: no answer within 2 s; the call timed out and its connection was closed")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(holding), 3.5)
+        // Opening a store on a silent server fails in time too.
+        let opening = Date()
+        XCTAssertThrowsError(try PostgresJobStore(url: url, password: server.password)) {
+            XCTAssertEqual("\($0)", "\(store.location): cannot open the job store: no answer within 2 s: the server does not answer")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(opening), 3.5)
+
+        server.resume(stopped)
+        resumed = true
+        // What the timed-out calls began may still reach the server (a claim nobody holds expires
+        // with its lease); the store answers again.
+        XCTAssertTrue(pollUntil(timeout: 15, every: 0.2) { (try? store.counts()) != nil }, "the store never answered again")
+        _ = try store.expireLeases(now: .distantFuture)
+        let (job, claim) = try XCTUnwrap(try store.claimNext(node: "n", pid: 1, lease: 30, now: Date()))
+        XCTAssertEqual(job.id, id)
+        try store.markDone(claim, outputs: ["/out/a.mp4"], now: Date())
+        XCTAssertEqual(try store.job(id)?.state, .done)
+        let hold = try XCTUnwrap(try store.holdWatch("/w", node: "n"), "the hold taken late by the timed-out call was let go")
+        hold.release()
     }
 
     func testThePasswordComesFromTheEnvironmentOrThePassfile() throws {

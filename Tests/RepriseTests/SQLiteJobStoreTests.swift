@@ -29,6 +29,7 @@ final class SQLiteJobStoreTests: XCTestCase {
     func testMarkFailedBacksOffThenFailsAtMaxAttempts() throws { try contract.markFailedBacksOffThenFailsAtMaxAttempts() }
     func testMarkDoneAndQuarantined() throws { try contract.markDoneAndQuarantined() }
     func testExpiredLeasesGoBackToTheQueueAndTheirClaimsTurnStale() throws { try contract.expiredLeasesGoBackToTheQueueAndTheirClaimsTurnStale() }
+    func testAnExpiredLeaseOnTheLastAttemptFailsTheJob() throws { try contract.anExpiredLeaseOnTheLastAttemptFailsTheJob() }
     func testReleaseOnShutdownGivesTheAttemptBack() throws { try contract.releaseOnShutdownGivesTheAttemptBack() }
     func testRetryRules() throws { try contract.retryRules() }
     func testCancelRules() throws { try contract.cancelRules() }
