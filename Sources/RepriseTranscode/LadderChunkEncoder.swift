@@ -82,7 +82,12 @@ public final class LadderChunkEncoder {
         }
         switch r.part {
         case .audio: return try encodeAudio(r)
-        case .video(let start, let end): return try encodeVideo(r, start: start, end: end)
+        case .video(let start, let end):
+            if r.ladder.format == .ts {
+                throw CutError(.unsupported, path: r.output, detail: "\(r.ladder.name): MPEG-TS ladders are not encoded in chunks yet "
+                               + "(each chunk's muxer would restart the continuity counters at its join); encode it whole or use fMP4")
+            }
+            return try encodeVideo(r, start: start, end: end)
         }
     }
 
@@ -117,8 +122,11 @@ public final class LadderChunkEncoder {
         // At least one segment and 4 s before the chunk are encoded and dropped, so the rate control
         // is warm at the chunk's IDR (as in the whole ladder) rather than undershooting its first
         // GOPs (one 2-s GOP of pre-roll still left a 12-s chunk 5 % under the whole; two, within 1-2 %).
-        let prerollSeconds = 4.0
-        let preroll = min(window.from * gopsPerSegment, max(gopsPerSegment, Int((prerollSeconds / ladder.gopSeconds).rounded(.up))))
+        guard let preroll = LadderChunkEncoder.preroll(planner: planner, first: first, base: base, gopSeconds: ladder.gopSeconds,
+                                                       fromGOP: window.from * gopsPerSegment, gopsPerSegment: gopsPerSegment) else {
+            throw CutError(.unsupported, path: r.input, detail: "\(ladder.name): a frame is missing at the recording's start or near the join at \(ChunkPlan.format(chunkStart)) s, so a chunk "
+                           + "starting there would join a frame off; encode this ladder whole")
+        }
         let readStart = chunkStart - Double(preroll) * ladder.gopSeconds
         let lo = max(0, TranscodeEngine.frameIndex(planner: planner, at: first + base.ticks(seconds: readStart - margin)) - 2)
         let hi = window.to.map { to in
@@ -227,6 +235,44 @@ public final class LadderChunkEncoder {
 
     /// The HLS muxer's segment file name for segment `n` (`seg_%05d`).
     static func segmentName(_ n: Int, isTS: Bool) -> String { String(format: "seg_%05d.%@", n, isTS ? "ts" : "m4s") }
+
+    /// Pre-roll at least this long (and at least a segment): one 2-s GOP of pre-roll still left a
+    /// 12-s chunk 5 % under the whole ladder's bitrate; two, within 1-2 %.
+    static let prerollSeconds = 4.0
+    /// How many GOPs past the shortest pre-roll are tried for a start spaced like the output's.
+    static let prerollSearchGOPs = 8
+
+    /// GOPs before a chunk starting at GOP `fromGOP` that its encoder is fed and whose packets are
+    /// dropped (pre-roll): at least `prerollSeconds` and a segment, so the rate control is warm at
+    /// the chunk's IDR. x264 and x265 take their decode delay from the first frames they are given
+    /// and the muxer its edit list from the first packet kept; where a frame is missing there (a
+    /// dropped frame at the recording's start, just before the join, or where the pre-roll
+    /// starts, as live recordings have), a chunk's decode times differ from the whole ladder's by a
+    /// frame at the join. So a chunk is made only where the frames are evenly spaced at the
+    /// output's start, around the join and where its pre-roll starts (a later start is tried when
+    /// not); nil otherwise, and the ladder is encoded whole.
+    static func preroll(planner: CutPlanner, first: Int64, base: TimeBase, gopSeconds: Double, fromGOP: Int, gopsPerSegment: Int) -> Int? {
+        if fromGOP == 0 { return 0 }  // the first chunk is the whole ladder's start
+        func index(_ gop: Int) -> Int { TranscodeEngine.frameIndex(planner: planner, at: first + base.ticks(seconds: Double(gop) * gopSeconds)) }
+        let startSpacing = spacing(planner: planner, at: index(0))
+        guard let step = startSpacing.first, startSpacing.count == 3, startSpacing.allSatisfy({ $0 == step }) else { return nil }
+        let join = index(fromGOP)
+        guard join >= 3, spacing(planner: planner, at: join - 3) + spacing(planner: planner, at: join) == Array(repeating: step, count: 6) else { return nil }
+        let shortest = min(fromGOP, max(gopsPerSegment, Int((prerollSeconds / gopSeconds).rounded(.up))))
+        for p in shortest...min(fromGOP, shortest + prerollSearchGOPs) {
+            if p == fromGOP { return p }  // fed from the output's start: the same frames
+            if spacing(planner: planner, at: index(fromGOP - p)) == startSpacing { return p }
+        }
+        return nil
+    }
+
+    /// The gaps between the presentation times of frames `i`…`i + 3` (the encoders' reorder delay is
+    /// at most 2 frames with B-pyramids, so these decide it); fewer at the end of the recording.
+    static func spacing(planner: CutPlanner, at i: Int) -> [Int64] {
+        let order = planner.order, packets = planner.packets
+        guard i < order.count else { return [] }
+        return (i..<min(order.count - 1, i + 3)).map { packets[order[$0 + 1]].pts - packets[order[$0]].pts }
+    }
 }
 
 /// A chunked ladder laid out: its chunks on the segment grid and the part folders they write.
@@ -246,6 +292,8 @@ public struct LadderChunkLayout: Encodable, Sendable {
     public var segmentSeconds: Double
     public var chunkSeconds: Double
     public var reuse: String
+    /// Why the ladder is not split (one chunk, the whole output), when it is not.
+    public var whole: String?
     public var chunks: [Part]
     public var audioPart: String?
 }
@@ -263,9 +311,26 @@ extension LadderChunkEncoder {
         } catch let e as ChunkPlan.Failure {
             throw CutError(.badRange, path: input, detail: "\(ladder.name): \(e.description)")
         }
+        var planned = chunks
+        var whole: String? = nil
+        if ladder.format == .ts {
+            // A fresh MPEG-TS muxer per chunk restarts the continuity counters at every join, which
+            // players count as a lost packet there; until the stitch renumbers them, whole.
+            whole = "MPEG-TS segments are not chunked (continuity counters would restart at each join)"
+        } else if let gopsPerSegment = ChunkPlan.gops(ladder.segmentSeconds, gopSeconds: ladder.gopSeconds), gopsPerSegment >= 1,
+                  let bad = chunks.dropFirst().first(where: { c in
+                      LadderChunkEncoder.preroll(planner: source.planner, first: source.plan.firstPTS, base: source.timeBase,
+                                                 gopSeconds: ladder.gopSeconds, fromGOP: Int((c.start / ladder.gopSeconds).rounded()),
+                                                 gopsPerSegment: gopsPerSegment) == nil }) {
+            whole = String(format: "a frame is missing at the recording's start or near the join at %g s (a chunk there would join a frame off)", bad.start)
+        }
+        if let whole {
+            progress?.note("\(input): \(ladder.name): encoded whole: \(whole)")
+            planned = [ChunkPlan.Chunk(index: 0, start: 0, end: duration)]
+        }
         return LadderChunkLayout(input: input, ladder: ladder.name, output: output, duration: duration, segmentSeconds: ladder.segmentSeconds,
-                                 chunkSeconds: chunkSeconds, reuse: LadderChunkEncoder.reuseNote,
-                                 chunks: chunks.map { .init(index: $0.index, start: $0.start, end: $0.end,
+                                 chunkSeconds: chunkSeconds, reuse: LadderChunkEncoder.reuseNote, whole: whole,
+                                 chunks: planned.map { .init(index: $0.index, start: $0.start, end: $0.end,
                                                             part: LadderChunkEncoder.partFolder(output: output, start: $0.start, end: $0.end)) },
                                  audioPart: source.audioInput == nil ? nil : LadderChunkEncoder.audioPartFolder(output: output))
     }

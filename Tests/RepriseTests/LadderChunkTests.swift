@@ -175,22 +175,99 @@ final class LadderChunkTests: XCTestCase {
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: target.deletingLastPathComponent().path), [], "nothing written")
     }
 
-    /// Init segments that differ only in their edit lists (a later chunk's movenc writes its own)
-    /// are interchangeable; any other difference (parameter sets) is not.
-    func testInitSegmentsDifferingOnlyInEditListsAreInterchangeable() {
+    /// Init segments that differ only by the leading empty edit (a later chunk's movenc writes
+    /// none) are interchangeable; another media edit start (another decode delay: a frame off at
+    /// the join) or any other difference (parameter sets) is not.
+    func testInitSegmentsDifferingOnlyByTheEmptyEditAreInterchangeable() {
         func box(_ type: String, _ body: [UInt8]) -> [UInt8] {
             let size = UInt32(body.count + 8)
             return [UInt8(size >> 24), UInt8(size >> 16 & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)] + Array(type.utf8) + body
+        }
+        func be32(_ v: Int32) -> [UInt8] { let u = UInt32(bitPattern: v); return [UInt8(u >> 24), UInt8(u >> 16 & 0xFF), UInt8(u >> 8 & 0xFF), UInt8(u & 0xFF)] }
+        /// A version-0 `elst` of (segment_duration, media_time) entries at rate 1.
+        func elst(_ entries: [(Int32, Int32)]) -> [UInt8] {
+            [0, 0, 0, 0] + be32(Int32(entries.count)) + entries.flatMap { be32($0.0) + be32($0.1) + be32(1 << 16) }
         }
         func initSegment(elst: [UInt8], avcC: [UInt8]) -> [UInt8] {
             box("ftyp", Array("iso5".utf8)) + box("moov", box("mvhd", [0, 0, 0, 0]) + box("trak", box("tkhd", [1, 2]) + box("edts", box("elst", elst))
                 + box("mdia", box("stsd", avcC))))
         }
-        let first = initSegment(elst: [0, 0, 4, 0], avcC: [1, 100, 0, 30])
-        let later = initSegment(elst: [0, 0, 0, 0, 0, 0, 0, 0], avcC: [1, 100, 0, 30])
-        let other = initSegment(elst: [0, 0, 4, 0], avcC: [1, 77, 0, 30])
+        let first = initSegment(elst: elst([(66, -1), (0, 1024)]), avcC: [1, 100, 0, 30])
+        let later = initSegment(elst: elst([(0, 1024)]), avcC: [1, 100, 0, 30])
+        let shifted = initSegment(elst: elst([(0, 1536)]), avcC: [1, 100, 0, 30])
+        let other = initSegment(elst: elst([(66, -1), (0, 1024)]), avcC: [1, 77, 0, 30])
+        XCTAssertEqual(InitSegment.mediaEdits(first), [[[1024, 1 << 16]]])
         XCTAssertTrue(InitSegment.interchangeable(first, later))
+        XCTAssertFalse(InitSegment.interchangeable(first, shifted), "another decode delay")
         XCTAssertFalse(InitSegment.interchangeable(first, other))
         XCTAssertFalse(InitSegment.interchangeable(first, Array(first.dropLast())), "a truncated box")
+    }
+
+    /// A recording that lost frames (as live ingest does) re-encoded with those frames missing:
+    /// the fixture with every 60th frame from `phase` dropped, at its own times (VFR).
+    static func droppingFrames(phase: Int, name: String) throws -> URL {
+        let fixture = try Fixtures.get(spec)
+        let out = ScratchSpace.makeFolder(name).appendingPathComponent("dropped.mp4")
+        try Subprocess.checked("ffmpeg", ["-hide_banner", "-nostdin", "-v", "error", "-y", "-i", fixture.url.path,
+                                          "-vf", "select='not(eq(mod(n-\(phase)\\,60)\\,0))'", "-fps_mode", "vfr",
+                                          "-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-c:a", "copy", out.path])
+        return out
+    }
+
+    /// Frames dropped inside GOPs: chunks join with the whole ladder's packet times exactly (every
+    /// frame once, none a frame off, as the encoders' decode delay is the same in every part).
+    func testDroppedFramesInsideGOPsJoinAtTheWholeLaddersTimes() throws {
+        let input = try LadderChunkTests.droppingFrames(phase: 45, name: "ladder-chunks-dropped")
+        let root = input.deletingLastPathComponent()
+        let profiles = root.appendingPathComponent("profiles")
+        try FileManager.default.createDirectory(at: profiles, withIntermediateDirectories: true)
+        try LadderChunkTests.ladderFile.write(to: profiles.appendingPathComponent("ladder-chunky.yaml"), atomically: true, encoding: .utf8)
+        let common = ["--ladder", "chunky", "--profile-dir", profiles.path, "--json"]
+        func run(_ args: [String]) throws -> JSONValue? {
+            let r = try Reprise.run(args, timeout: 600)
+            XCTAssertEqual(r.status, 0, r.transcript)
+            return r.summary()
+        }
+        let whole = root.appendingPathComponent("whole"), chunked = root.appendingPathComponent("chunked")
+        _ = try run(["ladder", input.path, "-o", whole.path] + common)
+        let plan = try run(["ladder", input.path, "-o", chunked.path, "--chunk-plan", "8"] + common)
+        let chunks = plan?["chunks"]?.array ?? []
+        XCTAssertEqual(chunks.count, 3, "split: \(plan?["whole"]?.string ?? "")")
+        var parts: [String] = []
+        for c in chunks {
+            parts.append(try run(["ladder", input.path, "-o", chunked.path, "--chunk", "\(c["start"]?.double ?? -1),\(c["end"]?.double ?? -1)"] + common)?["output"]?.string ?? "")
+        }
+        let audio = try run(["ladder", input.path, "-o", chunked.path, "--audio-only"] + common)?["output"]?.string ?? ""
+        _ = try run(["stitch"] + parts + ["--audio", audio, "-o", chunked.path, "--json"])
+        let source = try FFprobe.packets(input)
+        XCTAssertLessThan(source.count, LadderChunkTests.spec.frameCount, "the fixture lost frames")
+        for rung in ["180p", "90p"] {
+            let wp = try FFprobe.packets(whole.appendingPathComponent("\(rung)/index.m3u8"))
+            let cp = try FFprobe.packets(chunked.appendingPathComponent("\(rung)/index.m3u8"))
+            XCTAssertEqual(cp.count, source.count, "\(rung): every frame once")
+            XCTAssertEqual(cp.map(\.pts), wp.map(\.pts), "\(rung): pts")
+            XCTAssertEqual(cp.map(\.dts), wp.map(\.dts), "\(rung): dts")
+            XCTAssertEqual(cp.map(\.isKeyframe), wp.map(\.isKeyframe), "\(rung): keyframes")
+        }
+    }
+
+    /// A frame missing at the recording's start sets a decode delay no later chunk's encoder would
+    /// take: the plan keeps the ladder whole and says why, and a chunk asked for by hand is refused.
+    func testAFrameMissingAtTheStartKeepsTheLadderWhole() throws {
+        let input = try LadderChunkTests.droppingFrames(phase: 1, name: "ladder-chunks-dropped-start")
+        let root = input.deletingLastPathComponent()
+        let profiles = root.appendingPathComponent("profiles")
+        try FileManager.default.createDirectory(at: profiles, withIntermediateDirectories: true)
+        try LadderChunkTests.ladderFile.write(to: profiles.appendingPathComponent("ladder-chunky.yaml"), atomically: true, encoding: .utf8)
+        let common = ["--ladder", "chunky", "--profile-dir", profiles.path, "--json"]
+        let out = root.appendingPathComponent("hls")
+        let plan = try Reprise.run(["ladder", input.path, "-o", out.path, "--chunk-plan", "8"] + common)
+        XCTAssertEqual(plan.status, 0, plan.transcript)
+        XCTAssertEqual(plan.summary()?["chunks"]?.array?.count, 1, plan.transcript)
+        XCTAssertTrue(plan.summary()?["whole"]?.string?.contains("a frame is missing") ?? false, plan.transcript)
+        let chunk = try Reprise.run(["ladder", input.path, "-o", out.path, "--chunk", "8,16"] + common)
+        XCTAssertNotEqual(chunk.status, 0)
+        XCTAssertTrue(chunk.stderrLines.first?.contains("join a frame off") ?? false, chunk.transcript)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path + ".chunk-000008000-000016000"), "nothing written")
     }
 }
