@@ -83,10 +83,8 @@ public final class LadderChunkEncoder {
         switch r.part {
         case .audio: return try encodeAudio(r)
         case .video(let start, let end):
-            if r.ladder.format == .ts {
-                throw CutError(.unsupported, path: r.output, detail: "\(r.ladder.name): MPEG-TS ladders are not encoded in chunks yet "
-                               + "(each chunk's muxer would restart the continuity counters at its join); encode it whole or use fMP4")
-            }
+            // MPEG-TS too: each chunk's muxer restarts the continuity counters, which the stitch
+            // renumbers at each join (TSContinuity).
             return try encodeVideo(r, start: start, end: end)
         }
     }
@@ -313,11 +311,7 @@ extension LadderChunkEncoder {
         }
         var planned = chunks
         var whole: String? = nil
-        if ladder.format == .ts {
-            // A fresh MPEG-TS muxer per chunk restarts the continuity counters at every join, which
-            // players count as a lost packet there; until the stitch renumbers them, whole.
-            whole = "MPEG-TS segments are not chunked (continuity counters would restart at each join)"
-        } else if let gopsPerSegment = ChunkPlan.gops(ladder.segmentSeconds, gopSeconds: ladder.gopSeconds), gopsPerSegment >= 1,
+        if let gopsPerSegment = ChunkPlan.gops(ladder.segmentSeconds, gopSeconds: ladder.gopSeconds), gopsPerSegment >= 1,
                   let bad = chunks.dropFirst().first(where: { c in
                       LadderChunkEncoder.preroll(planner: source.planner, first: source.plan.firstPTS, base: source.timeBase,
                                                  gopSeconds: ladder.gopSeconds, fromGOP: Int((c.start / ladder.gopSeconds).rounded()),

@@ -189,7 +189,7 @@ public enum LadderStitcher {
             for rung in first.rungs {
                 let folder = work.appendingPathComponent(rung.name)
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
-                for f in sources[rung.name] ?? [] { try place(f.from, at: folder.appendingPathComponent(f.name)) }
+                try placeSegments(sources[rung.name] ?? [], in: folder, rung: rung.name, parts: r.videoParts, isTS: isTS)
                 try Data(playlists[rung.name]!.render().utf8).write(to: folder.appendingPathComponent("index.m3u8"))
             }
             if let audio = r.audio {
@@ -249,6 +249,40 @@ public enum LadderStitcher {
     }
 
     static func rungKey(_ r: LadderChunkManifest.Rung) -> String { "\(r.name) \(r.width)x\(r.height) \(r.videoCodec)" }
+
+    /// A rung's files from every part into `folder`: linked (see `place`), except MPEG-TS segments
+    /// after the first part, whose continuity counters restart at the join (each part had its own
+    /// muxer): those are written renumbered to continue the part before, the part's files left as
+    /// they are. A TS segment that is not whole 188-byte packets is refused, naming it.
+    static func placeSegments(_ files: [(from: URL, name: String)], in folder: URL, rung: String, parts: [String], isTS: Bool) throws {
+        guard isTS else {
+            for f in files { try place(f.from, at: folder.appendingPathComponent(f.name)) }
+            return
+        }
+        var continuity = TSContinuity()
+        var currentPart: URL? = nil
+        for f in files {
+            let source = f.from.deletingLastPathComponent()
+            if source != currentPart {
+                continuity.startPart()
+                currentPart = source
+            }
+            let part = parts.first { URL(fileURLWithPath: $0).appendingPathComponent(rung) == source } ?? source.deletingLastPathComponent().path
+            guard let data = FileManager.default.contents(atPath: f.from.path) else {
+                throw CutError(.badPart, path: part, detail: "\(rung)/\(f.name) can't be read")
+            }
+            var bytes = [UInt8](data)
+            do {
+                if try continuity.renumber(&bytes) {
+                    try Data(bytes).write(to: folder.appendingPathComponent(f.name))
+                    continue
+                }
+            } catch let e as TSContinuity.Malformed {
+                throw CutError(.badPart, path: part, detail: "\(rung)/\(f.name) \(e.description)")
+            }
+            try place(f.from, at: folder.appendingPathComponent(f.name))
+        }
+    }
 
     /// A hard link (the parts stay whole until the daemon removes them), or a copy across file systems.
     static func place(_ from: URL, at to: URL) throws {

@@ -270,4 +270,135 @@ final class LadderChunkTests: XCTestCase {
         XCTAssertTrue(chunk.stderrLines.first?.contains("join a frame off") ?? false, chunk.transcript)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path + ".chunk-000008000-000016000"), "nothing written")
     }
+
+    // MARK: MPEG-TS ladders: the stitch renumbers the continuity counters at each join.
+
+    /// Synthetic packets: a later part's counters (restarting at 0, with an adaptation-only packet
+    /// that repeats its counter) are shifted per PID to continue the part before; a PID new in the
+    /// part and null packets are left as they are; bytes that aren't whole packets are refused.
+    func testTSContinuityContinuesEachPIDAcrossAJoin() throws {
+        /// A 188-byte packet: PID, counter, adaptation_field_control (1 payload, 2 adaptation only).
+        func packet(_ pid: UInt16, _ cc: UInt8, control: UInt8 = 1) -> [UInt8] {
+            [0x47, UInt8(pid >> 8), UInt8(pid & 0xFF), control << 4 | cc] + [UInt8](repeating: 0xFF, count: 184)
+        }
+        func counters(_ bytes: [UInt8], _ pid: UInt16) -> [UInt8] {
+            stride(from: 0, to: bytes.count, by: 188).map { TSContinuity.header(bytes, $0) }.filter { $0.pid == pid }.map(\.counter)
+        }
+        var continuity = TSContinuity()
+        var first = packet(0, 0) + packet(0x100, 0) + packet(0x100, 1) + packet(0x100, 2) + packet(0x1FFF, 0)
+        let original = first
+        XCTAssertFalse(try continuity.renumber(&first), "the first part is left as written")
+        XCTAssertEqual(first, original)
+        continuity.startPart()
+        // The next file of the same muxer continues already: unchanged.
+        var more = packet(0x100, 3) + packet(0x100, 4)
+        XCTAssertFalse(try continuity.renumber(&more))
+        continuity.startPart()
+        var later = packet(0, 0) + packet(0x100, 15, control: 2) + packet(0x100, 0) + packet(0x100, 1) + packet(0x101, 7) + packet(0x1FFF, 9)
+        XCTAssertTrue(try continuity.renumber(&later))
+        XCTAssertEqual(counters(later, 0), [1])
+        XCTAssertEqual(counters(later, 0x100), [4, 5, 6], "adaptation-only repeats 4, then 5, 6")
+        XCTAssertEqual(counters(later, 0x101), [7], "a PID new in the part")
+        XCTAssertEqual(counters(later, 0x1FFF), [9], "null packets untouched")
+        XCTAssertEqual(later[188 + 3] >> 4, 2, "adaptation_field_control kept")
+        // A second file of that part keeps the part's offset.
+        var next = packet(0x100, 2) + packet(0x100, 3)
+        XCTAssertTrue(try continuity.renumber(&next))
+        XCTAssertEqual(counters(next, 0x100), [7, 8])
+        XCTAssertEqual(continuity.last[0x100], 8)
+
+        var truncated = packet(0x100, 0) + packet(0x100, 1).dropLast()
+        XCTAssertThrowsError(try continuity.renumber(&truncated)) { XCTAssertTrue("\($0)".contains("188-byte packets"), "\($0)") }
+        var unsynced = packet(0x100, 0) + [0x00] + packet(0x100, 1).dropFirst()
+        XCTAssertThrowsError(try continuity.renumber(&unsynced)) { XCTAssertTrue("\($0)".contains("0x47"), "\($0)") }
+    }
+
+    /// Per PID, every counter follows the one before it through all of `segments` in order:
+    /// +1 (mod 16) for a packet with payload, the same for an adaptation-only one. Returns the
+    /// complaints and the number of PIDs seen.
+    static func continuityBreaks(_ segments: [URL]) throws -> (breaks: [String], pids: Set<UInt16>) {
+        var last: [UInt16: UInt8] = [:], breaks: [String] = []
+        for url in segments {
+            let bytes = [UInt8](try Data(contentsOf: url))
+            try TSContinuity.check(bytes)
+            for at in stride(from: 0, to: bytes.count, by: TSContinuity.packetSize) {
+                let (pid, cc, payload) = TSContinuity.header(bytes, at)
+                guard pid != 0x1FFF else { continue }
+                if let previous = last[pid], cc != (payload ? (previous + 1) & 0x0F : previous) {
+                    breaks.append("\(url.lastPathComponent) byte \(at): PID \(pid) counter \(cc) after \(previous)")
+                }
+                last[pid] = cc
+            }
+        }
+        return (breaks, Set(last.keys))
+    }
+
+    /// A TS ladder in chunks against the same ladder whole: per rung the same packet times and
+    /// keyframes, every PID's continuity counter running on across both joins (so FFmpeg reports
+    /// no corrupt packet there), and a part's segment that is not whole packets refused by name.
+    func testChunkedTSLadderContinuesTheCountersAcrossJoins() throws {
+        let fixture = try Fixtures.get(LadderChunkTests.spec)
+        let root = ScratchSpace.makeFolder("ladder-chunks-ts")
+        let profiles = root.appendingPathComponent("profiles")
+        try FileManager.default.createDirectory(at: profiles, withIntermediateDirectories: true)
+        let yaml = LadderChunkTests.ladderFile.replacingOccurrences(of: "format: fmp4", with: "format: ts")
+        XCTAssertTrue(yaml.contains("format: ts"))
+        try yaml.write(to: profiles.appendingPathComponent("ladder-chunky.yaml"), atomically: true, encoding: .utf8)
+        let common = ["--ladder", "chunky", "--profile-dir", profiles.path, "--json"]
+        func run(_ args: [String]) throws -> JSONValue? {
+            let r = try Reprise.run(args, timeout: 600)
+            XCTAssertEqual(r.status, 0, r.transcript)
+            return r.summary()
+        }
+        let whole = root.appendingPathComponent("whole"), chunked = root.appendingPathComponent("chunked")
+        _ = try run(["ladder", fixture.url.path, "-o", whole.path] + common)
+        let plan = try run(["ladder", fixture.url.path, "-o", chunked.path, "--chunk-plan", "8"] + common)
+        let chunks = plan?["chunks"]?.array ?? []
+        XCTAssertEqual(chunks.count, 3, "split: \(plan?["whole"]?.string ?? "")")
+        var parts: [String] = []
+        for c in chunks {
+            parts.append(try run(["ladder", fixture.url.path, "-o", chunked.path, "--chunk", "\(c["start"]?.double ?? -1),\(c["end"]?.double ?? -1)"] + common)?["output"]?.string ?? "")
+        }
+        let audio = try run(["ladder", fixture.url.path, "-o", chunked.path, "--audio-only"] + common)?["output"]?.string ?? ""
+        _ = try run(["stitch"] + parts + ["--audio", audio, "-o", chunked.path, "--json"])
+
+        for rung in ["180p", "90p"] {
+            let playlist = chunked.appendingPathComponent("\(rung)/index.m3u8")
+            let wp = try FFprobe.packets(whole.appendingPathComponent("\(rung)/index.m3u8"))
+            let cp = try FFprobe.packets(playlist)
+            XCTAssertEqual(cp.count, LadderChunkTests.spec.frameCount, "\(rung): frame count")
+            XCTAssertEqual(cp.map(\.pts), wp.map(\.pts), "\(rung): pts")
+            XCTAssertEqual(cp.map(\.dts), wp.map(\.dts), "\(rung): dts")
+            XCTAssertEqual(cp.map(\.isKeyframe), wp.map(\.isKeyframe), "\(rung): keyframes")
+
+            let warnings = try Subprocess.run("ffmpeg", ["-hide_banner", "-nostdin", "-v", "warning", "-i", playlist.path, "-f", "null", "-"])
+            XCTAssertEqual(warnings.status, 0, warnings.stderrText)
+            XCTAssertFalse(warnings.stderrText.lowercased().contains("corrupt"), "\(rung): \(warnings.stderrText)")
+
+            let media = try XCTUnwrap(MediaPlaylist.parse(try String(contentsOf: playlist, encoding: .utf8)))
+            XCTAssertEqual(media.segments.count, 12, "\(rung): 12 segments, joins at seg_00004 and seg_00008")
+            let (breaks, pids) = try LadderChunkTests.continuityBreaks(media.segments.map { playlist.deletingLastPathComponent().appendingPathComponent($0.uri) })
+            XCTAssertEqual(breaks, [], "\(rung): continuity")
+            XCTAssertGreaterThanOrEqual(pids.count, 3, "\(rung): PAT, PMT and video at least: \(pids.sorted())")
+            // The parts' own files are left as their muxers wrote them (restarting at the join).
+            let partSegment = URL(fileURLWithPath: parts[1]).appendingPathComponent("\(rung)/seg_00004.ts")
+            XCTAssertNotEqual(try Data(contentsOf: partSegment), try Data(contentsOf: chunked.appendingPathComponent("\(rung)/seg_00004.ts")),
+                              "\(rung): the join's segment renumbered in a copy")
+        }
+
+        // A later part's segment cut short (not whole packets): refused in one line naming it.
+        let fm = FileManager.default
+        let tampered = root.appendingPathComponent("tampered/" + (parts[1] as NSString).lastPathComponent)
+        try fm.createDirectory(at: tampered.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try fm.copyItem(atPath: parts[1], toPath: tampered.path)
+        let cut = tampered.appendingPathComponent("180p/seg_00005.ts")
+        try Data(try Data(contentsOf: cut).dropLast(100)).write(to: cut)
+        let target = root.appendingPathComponent("refused/hls")
+        try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let refused = try Reprise.run(["stitch", parts[0], tampered.path, parts[2], "--audio", audio, "-o", target.path])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertEqual(refused.stderrLines.count, 1, refused.transcript)
+        XCTAssertTrue(refused.stderrLines.first?.contains(tampered.path + ": 180p/seg_00005.ts is not MPEG-TS") ?? false, refused.transcript)
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: target.deletingLastPathComponent().path), [], "nothing written")
+    }
 }
