@@ -553,7 +553,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// A split job that ended without its stitch (failed: a part out of attempts; cancelled;
     /// quarantined) will never use its published parts: removed, best effort. Called as each of
-    /// its parts' attempts ends on this node. Not while a part of the graph is still running: its
+    /// its parts' attempts ends on this node (and by `sweepEndedGraphs`). Not while a part of the graph is still running: its
     /// node holds a live claim and may be about to publish into the parts folder; it calls this
     /// itself when its attempt ends, so the last part to end cleans up. Known gaps, left on
     /// purpose (parts stay, nothing is lost): two parts ending at the same moment each see the
@@ -573,6 +573,22 @@ public final class Daemon: @unchecked Sendable {
         let published = parts.filter { FileManager.default.fileExists(atPath: pathMap.local($0)) }
         removeParts(parts, pathMap: pathMap)
         if !published.isEmpty { log.notice("parts of the ended job removed", metadata: ["parent": "\(parentID)", "state": "\(parent.state.rawValue)", "parts": "\(published.count)"]) }
+    }
+
+    /// Parts of split jobs that ended while none of their parts ran (cancelled or quarantined
+    /// while its parts waited out a backoff or for the stitch; a node that crashed): no attempt's
+    /// end removes those, so every node looks for them at start and hourly. Only graphs that
+    /// ended over a lease ago: a part that proved its claim just before the end may still
+    /// publish for up to that long.
+    private func sweepEndedGraphs() {
+        let lease = lock.withLock { config.leaseSeconds }
+        guard let ended = try? store.jobs(states: [.failed, .cancelled, .quarantined], limit: 1000) else { return }
+        for job in ended where job.parentID == nil && ChunkGraph.canSplit(kind: job.kind) {
+            guard let finished = job.finishedAt, Date().timeIntervalSince(finished) > lease else { continue }
+            var log = logger
+            log[metadataKey: "job"] = "\(job.id)"
+            removeParts(ofEndedGraph: job.id, log: log)
+        }
     }
 
     private enum SplitOutcome { case split, whole, handled }
@@ -739,6 +755,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     private func cleanup() {
+        sweepEndedGraphs()
         // The store drops a finished job only when its input is gone, looking at the canonical
         // path: a node that mounts the storage elsewhere would see every input gone.
         guard lock.withLock({ config.pathMap.entries.isEmpty }) else { return }

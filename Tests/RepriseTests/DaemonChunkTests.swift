@@ -204,4 +204,45 @@ final class DaemonChunkTests: XCTestCase {
                       "parts, their folder or staging left after the failure: \(files)")
         XCTAssertTrue(h.logText().contains("parts of the ended job removed"), h.logText().suffix(3000).description)
     }
+
+    /// A split job cancelled while none of its parts runs (the audio part waiting out its
+    /// backoff after a failed attempt): no attempt's end sees it, so a node sweeps such jobs at
+    /// start (and hourly) once they ended over a lease ago, removing the published chunk parts.
+    func testACancelledSplitJobsPartsAreSweptAtStart() throws {
+        let h = try DaemonTests.Harness("daemon-chunks-cancelled")
+        try """
+            name: chunky
+            video: {width: 320, height: 180, quality: 30, encoder_options: {preset: ultrafast}}
+            audio: {bitrate: 32k, sample_rate: 12345}
+            """.write(to: h.profiles.appendingPathComponent("chunky.yaml"), atomically: true, encoding: .utf8)
+        h.forms = "transcode:chunky"
+        h.workers = 1
+        h.maxAttempts = 2
+        h.extraConfig = "lease_seconds: 3\nheartbeat_seconds: 1"
+        let spec = FixtureSpec(seconds: 12, width: 320, height: 180, audioBed: true)
+        try FileManager.default.copyItem(at: try Fixtures.get(spec).url, to: h.watch.appendingPathComponent("rec.mp4"))
+        h.process = try h.launch(["--chunk-seconds", "4"])
+        defer { h.stop() }
+        let storePath = h.state.appendingPathComponent("jobs.sqlite").path
+        // The audio part failed once and waits (30 s backoff); the chunks are published.
+        _ = try h.waitFor("the audio part's first failure", timeout: 300) { jobs in
+            jobs.contains { $0["kind"]?.string == "audio:transcode:chunky" && $0["state"]?.string == "queued" && $0["attempts"]?.int == 1 }
+        }
+        let store = try SQLiteJobStore(path: storePath)
+        let parent = try XCTUnwrap(try store.jobs().first { $0.kind == "transcode:chunky" })
+        XCTAssertEqual(try store.children(of: parent.id).map(\.state), [.done, .done, .done, .queued, .queued])
+        let partsFolder = h.out.appendingPathComponent("rec/.reprise-parts")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: partsFolder.path).count, 3, "the chunks are published")
+
+        let cancel = try Reprise.run(["jobs", "cancel", String(parent.id), "--state-dir", h.state.path])
+        XCTAssertEqual(cancel.status, 0, cancel.transcript)
+        h.stop()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: partsFolder.path).count, 3, "no part ended: nothing removed yet")
+        // Over a lease after the cancel, a node starting sweeps the ended graph.
+        let ended = try XCTUnwrap(try store.job(parent.id)?.finishedAt)
+        XCTAssertTrue(pollUntil(timeout: 30) { Date().timeIntervalSince(ended) > 3.5 })
+        h.process = try h.launch(["--chunk-seconds", "4"])
+        var files: [String] = []
+        XCTAssertTrue(pollUntil(timeout: 30) { files = h.outputFiles(); return files == ["rec"] }, "parts left after the sweep: \(files)")
+    }
 }
