@@ -77,6 +77,32 @@ final class DaemonChunkTests: XCTestCase {
         XCTAssertEqual(ChunkGraph.partFiles(of: job(3)), layout.chunks.map(\.part) + [layout.audioPart!], "part folders removed after the stitch")
     }
 
+    /// A part job's staged parts (in the staging folder's `.reprise-parts/`) are published into
+    /// the recording's `.reprise-parts/` (made when missing), a ladder part's folder whole,
+    /// nothing among the outputs; the staging folder goes.
+    func testAPartIsPublishedIntoThePartsFolder() throws {
+        let target = ScratchSpace.makeFolder("chunk-publish").appendingPathComponent("rec").path
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: target, withIntermediateDirectories: true)
+        try "keep".write(toFile: target + "/rec.other.mp4", atomically: true, encoding: .utf8)
+        let staging = StagedPublish(target: target, jobID: 3, fence: 1, parts: true)
+        try staging.prepare()
+        let staged = staging.folder + "/.reprise-parts"
+        try fm.createDirectory(atPath: staged + "/hls-x.chunk-000000000-000004000/180p", withIntermediateDirectories: true)
+        try "seg".write(toFile: staged + "/hls-x.chunk-000000000-000004000/180p/seg_00000.m4s", atomically: true, encoding: .utf8)
+        try "part".write(toFile: staged + "/rec.tiny.chunk-000000000-000004000.mp4", atomically: true, encoding: .utf8)
+        try fm.createDirectory(atPath: staged + "/.hls-x.chunk-work", withIntermediateDirectories: true)
+        XCTAssertEqual(staging.finalPath(staged + "/rec.tiny.chunk-000000000-000004000.mp4"),
+                       target + "/.reprise-parts/rec.tiny.chunk-000000000-000004000.mp4")
+
+        XCTAssertEqual(try staging.publish(), [target + "/.reprise-parts/hls-x.chunk-000000000-000004000",
+                                               target + "/.reprise-parts/rec.tiny.chunk-000000000-000004000.mp4"])
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: target).sorted(), [".reprise-parts", "rec.other.mp4"], "no staging folder left, no part among the outputs")
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: target + "/.reprise-parts").sorted(),
+                       ["hls-x.chunk-000000000-000004000", "rec.tiny.chunk-000000000-000004000.mp4"], "hidden work folders are not published")
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: target + "/.reprise-parts/hls-x.chunk-000000000-000004000/180p"), ["seg_00000.m4s"])
+    }
+
     func testASplitTranscodeIsRunByTwoWorkersAndStitched() throws {
         let h = try DaemonTests.Harness("daemon-chunks")
         // The source's own size, so the barcode reads back.
