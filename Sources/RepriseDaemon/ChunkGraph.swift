@@ -103,6 +103,21 @@ public enum ChunkGraph {
         }
     }
 
+    /// The hidden folder in a recording's output folder where parts are published until the stitch
+    /// (the name `ChunkEncoder.partsFolderName` gives it; this target doesn't link the encoder).
+    public static let partsFolderName = ".reprise-parts"
+
+    /// Whether `job` is a chunk or the audio part: its staged outputs are parts, published into
+    /// the parts folder rather than among the outputs.
+    public static func publishesParts(_ job: Job) -> Bool {
+        guard job.parentID != nil, let text = job.payload,
+              let order = try? JSONDecoder().decode(Order.self, from: Data(text.utf8)) else { return false }
+        return order.role != .stitch
+    }
+
+    /// Every part of a graph, from its jobs (`children(of:)` of the parent): the stitch names them all.
+    public static func partFiles(ofGraph children: [Job]) -> [String] { children.flatMap(partFiles(of:)) }
+
     /// The parts a finished stitch no longer needs (removed once the parent is done): files, or
     /// a ladder's part folders.
     public static func partFiles(of job: Job) -> [String] {

@@ -388,6 +388,8 @@ public final class Daemon: @unchecked Sendable {
         log[metadataKey: "form"] = "\(job.kind)"
         log[metadataKey: "fence"] = "\(claim.fence)"
         let (canonicalWatch, cfg) = lock.withLock { (config.watches.first { $0.folder == job.watchFolder }, config) }
+        // Whatever this part's attempt came to, a graph that can no longer finish loses its parts.
+        defer { if let parent = job.parentID { removeParts(ofEndedGraph: parent, log: log) } }
         // A job this node can't see (its folder not in this node's settings, its input not on this
         // node's mounts) may be fine for another node: a failed attempt with backoff, not the end.
         guard let canonicalWatch else {
@@ -424,7 +426,8 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         // The child writes into a staging folder; its outputs are published only under a live claim.
-        let staging = StagedPublish(target: out, jobID: job.id, fence: claim.fence)
+        // A chunk's or the audio part's outputs are published into the hidden parts folder.
+        let staging = StagedPublish(target: out, jobID: job.id, fence: claim.fence, parts: ChunkGraph.publishesParts(job))
         do {
             let stale = try staging.prepare()
             if !stale.isEmpty { log.notice("removed what an earlier attempt left in staging", metadata: ["folders": "\(stale)"]) }
@@ -504,7 +507,7 @@ public final class Daemon: @unchecked Sendable {
             guard recorded else { return }
             log.notice("done", metadata: ["seconds": "\(seconds)", "outputs": "\(outputs.count)"])
             // A stitched output is in place: its parts have served.
-            for part in ChunkGraph.partFiles(of: job) { try? FileManager.default.removeItem(atPath: cfg.pathMap.local(part)) }
+            removeParts(ChunkGraph.partFiles(of: job), pathMap: cfg.pathMap)
             moveToDoneIfFinished(job, watch: canonicalWatch)
         case .stopped(let reason):
             staging.discard()
@@ -533,6 +536,58 @@ public final class Daemon: @unchecked Sendable {
                 log.error("failed", metadata: ["error": "\(message)", "state": "\(after?.state.rawValue ?? "-")", "seconds": "\(seconds)"])
                 quarantineIfOutOfAttempts(after, watch: canonicalWatch)
             }
+        }
+    }
+
+    /// Removes published parts (store paths), then their parts folder if that is left empty (a
+    /// recording's other split jobs may have parts there too).
+    private func removeParts(_ parts: [String], pathMap: PathMap) {
+        var folders = Set<String>()
+        for part in parts.map(pathMap.local) {
+            try? FileManager.default.removeItem(atPath: part)
+            let folder = (part as NSString).deletingLastPathComponent
+            if (folder as NSString).lastPathComponent == ChunkGraph.partsFolderName { folders.insert(folder) }
+        }
+        for folder in folders { _ = rmdir(folder) }  // fails, as meant, while the folder has entries
+    }
+
+    /// A split job that ended without its stitch (failed: a part out of attempts; cancelled;
+    /// quarantined) will never use its published parts: removed, best effort. Called as each of
+    /// its parts' attempts ends on this node (and by `sweepEndedGraphs`). Not while a part of the graph is still running: its
+    /// node holds a live claim and may be about to publish into the parts folder; it calls this
+    /// itself when its attempt ends, so the last part to end cleans up. Known gaps, left on
+    /// purpose (parts stay, nothing is lost): two parts ending at the same moment each see the
+    /// other running; and a part that proved its claim just before a cancel and publishes just
+    /// after this ran cleans up only through its own call (the store refuses its `markDone`).
+    /// Note `reprise jobs retry` of such a job re-runs only its unfinished parts, whose done
+    /// siblings' files are gone now: its stitch then fails naming the missing part.
+    private func removeParts(ofEndedGraph parentID: Int64, log: Logger) {
+        guard let parent = try? store.job(parentID), parent.isFinal, parent.state != .done,
+              let children = try? store.children(of: parentID) else { return }
+        if let running = children.first(where: { $0.state == .running }) {
+            log.notice("parts of the ended job left for now: a part is still running", metadata: ["parent": "\(parentID)", "part": "\(running.id)"])
+            return
+        }
+        let parts = ChunkGraph.partFiles(ofGraph: children)
+        let pathMap = lock.withLock { config.pathMap }
+        let published = parts.filter { FileManager.default.fileExists(atPath: pathMap.local($0)) }
+        removeParts(parts, pathMap: pathMap)
+        if !published.isEmpty { log.notice("parts of the ended job removed", metadata: ["parent": "\(parentID)", "state": "\(parent.state.rawValue)", "parts": "\(published.count)"]) }
+    }
+
+    /// Parts of split jobs that ended while none of their parts ran (cancelled or quarantined
+    /// while its parts waited out a backoff or for the stitch; a node that crashed): no attempt's
+    /// end removes those, so every node looks for them at start and hourly. Only graphs that
+    /// ended over a lease ago: a part that proved its claim just before the end may still
+    /// publish for up to that long.
+    private func sweepEndedGraphs() {
+        let lease = lock.withLock { config.leaseSeconds }
+        guard let ended = try? store.jobs(states: [.failed, .cancelled, .quarantined], limit: 1000) else { return }
+        for job in ended where job.parentID == nil && ChunkGraph.canSplit(kind: job.kind) {
+            guard let finished = job.finishedAt, Date().timeIntervalSince(finished) > lease else { continue }
+            var log = logger
+            log[metadataKey: "job"] = "\(job.id)"
+            removeParts(ofEndedGraph: job.id, log: log)
         }
     }
 
@@ -700,6 +755,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     private func cleanup() {
+        sweepEndedGraphs()
         // The store drops a finished job only when its input is gone, looking at the canonical
         // path: a node that mounts the storage elsewhere would see every input gone.
         guard lock.withLock({ config.pathMap.entries.isEmpty }) else { return }

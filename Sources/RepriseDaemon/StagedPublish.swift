@@ -12,6 +12,9 @@ struct StagedPublish {
     let target: String
     let jobID: Int64
     let fence: Int64
+    /// A part job's: its entries are staged in `folder/.reprise-parts/` and published into
+    /// `target/.reprise-parts/` (made when missing), not among the outputs.
+    var parts = false
 
     var folder: String { (target as NSString).appendingPathComponent(Self.prefix(jobID) + "\(fence)") }
 
@@ -36,12 +39,17 @@ struct StagedPublish {
     /// Deletes this attempt's staging folder and everything in it.
     func discard() { try? FileManager.default.removeItem(atPath: folder) }
 
-    /// Where a staged path ends up once published (paths outside the staging folder unchanged).
+    /// Where a staged path ends up once published (paths outside the staging folder unchanged; a
+    /// part's `folder/.reprise-parts/X` becomes `target/.reprise-parts/X`).
     func finalPath(_ staged: String) -> String {
         if staged == folder { return target }
         guard staged.hasPrefix(folder + "/") else { return staged }
         return target + staged.dropFirst(folder.count)
     }
+
+    /// Where the staged entries to publish are, and where they go.
+    var source: String { parts ? (folder as NSString).appendingPathComponent(ChunkGraph.partsFolderName) : folder }
+    var destination: String { parts ? (target as NSString).appendingPathComponent(ChunkGraph.partsFolderName) : target }
 
     /// Renames every staged entry into the target folder and removes the staging folder; returns
     /// the final paths of the entries. An existing output of the same name is replaced in one step
@@ -50,11 +58,13 @@ struct StagedPublish {
     /// behind and go with the staging folder.
     func publish() throws -> [String] {
         let fm = FileManager.default
-        let names = try fm.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }.sorted()
+        let names = try fm.contentsOfDirectory(atPath: source).filter { !$0.hasPrefix(".") }.sorted()
         var published: [String] = []
         for name in names {
-            let from = (folder as NSString).appendingPathComponent(name)
-            let to = (target as NSString).appendingPathComponent(name)
+            let from = (source as NSString).appendingPathComponent(name)
+            let to = (destination as NSString).appendingPathComponent(name)
+            // The parts folder is removed when a stitch leaves it empty: made again for each entry.
+            if parts { try fm.createDirectory(atPath: destination, withIntermediateDirectories: true) }
             var old = stat()
             var aside: String?
             if lstat(to, &old) == 0 && ((old.st_mode & S_IFMT) == S_IFDIR || Self.isDirectory(from)) {
@@ -63,7 +73,13 @@ struct StagedPublish {
                 guard rename(to, place) == 0 else { throw Self.failure("move the old \(to) aside", errno) }
                 aside = place
             }
-            guard rename(from, to) == 0 else {
+            var moved = rename(from, to) == 0
+            if !moved && errno == ENOENT && parts {
+                // Another graph's stitch removed the emptied parts folder just now: once more.
+                try fm.createDirectory(atPath: destination, withIntermediateDirectories: true)
+                moved = rename(from, to) == 0
+            }
+            guard moved else {
                 let failure = Self.failure("publish \(to)", errno)
                 // The old output goes back where it was: a failed publish must not lose it.
                 if let aside { rename(aside, to) }
@@ -71,7 +87,7 @@ struct StagedPublish {
             }
             published.append(to)
         }
-        Self.syncFolder(target)
+        Self.syncFolder(destination)
         discard()
         return published
     }

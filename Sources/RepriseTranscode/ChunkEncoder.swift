@@ -31,15 +31,38 @@ public final class ChunkEncoder {
     let progress: ProgressReporter?
     public init(progress: ProgressReporter? = nil) { self.progress = progress }
 
-    /// `OUT.chunk-SSSSSSSSS-EEEEEEEEE.mp4` beside `output` (start and end in milliseconds):
-    /// names that sort in time order and that a stitch job can make from the chunk plan alone.
-    public static func videoPartPath(output: String, start: Double, end: Double) -> String {
-        func ms(_ s: Double) -> String { String(format: "%09lld", Int64((s * 1000).rounded())) }
-        return stem(output) + ".chunk-\(ms(start))-\(ms(end)).mp4"
+    /// The hidden folder beside a chunked output that holds its parts until the stitch has
+    /// joined them (`DIR/.reprise-parts/` for `DIR/OUT`), so no part shows among the outputs.
+    /// The daemon names the same folder (`ChunkGraph.partsFolderName`).
+    public static let partsFolderName = ".reprise-parts"
+
+    /// `DIR/.reprise-parts` for `output` = `DIR/NAME`.
+    public static func partsFolder(of output: String) -> String {
+        ((output as NSString).deletingLastPathComponent as NSString).appendingPathComponent(partsFolderName)
     }
 
-    /// `OUT.chunk-audio.mp4` beside `output`.
-    public static func audioPartPath(output: String) -> String { stem(output) + ".chunk-audio.mp4" }
+    /// `DIR/.reprise-parts/NAME` for `path` = `DIR/NAME`: where a part named from `path` lives.
+    static func inPartsFolder(_ path: String) -> String {
+        (partsFolder(of: path) as NSString).appendingPathComponent((path as NSString).lastPathComponent)
+    }
+
+    /// Makes the parts folder a part at `part` goes into (its parent: the output's folder, which
+    /// must exist, so a missing output folder is still reported as such).
+    static func makePartsFolder(for part: String) {
+        // Not with intermediates: without the output folder this fails, and the part's own
+        // output check then names the missing folder.
+        try? FileManager.default.createDirectory(atPath: (part as NSString).deletingLastPathComponent, withIntermediateDirectories: false)
+    }
+
+    /// `OUT.chunk-SSSSSSSSS-EEEEEEEEE.mp4` in the parts folder beside `output` (start and end in
+    /// milliseconds): names that sort in time order and that a stitch job can make from the chunk plan alone.
+    public static func videoPartPath(output: String, start: Double, end: Double) -> String {
+        func ms(_ s: Double) -> String { String(format: "%09lld", Int64((s * 1000).rounded())) }
+        return inPartsFolder(stem(output) + ".chunk-\(ms(start))-\(ms(end)).mp4")
+    }
+
+    /// `OUT.chunk-audio.mp4` in the parts folder beside `output`.
+    public static func audioPartPath(output: String) -> String { inPartsFolder(stem(output) + ".chunk-audio.mp4") }
 
     static func stem(_ path: String) -> String { (path as NSString).deletingPathExtension }
 
@@ -63,6 +86,7 @@ public final class ChunkEncoder {
     func encodeAudio(_ r: ChunkRequest) throws -> TranscodeResult {
         try checkProfile(r)
         let part = ChunkEncoder.audioPartPath(output: r.output)
+        ChunkEncoder.makePartsFolder(for: part)
         var request = TranscodeRequest(input: r.input, outputs: [.init(profile: r.profile, path: part)])
         request.audioOnly = true
         try InputChecks.validate(input: r.input)
@@ -81,6 +105,7 @@ public final class ChunkEncoder {
         try checkProfile(r)
         try InputChecks.validate(input: r.input)
         let part = ChunkEncoder.videoPartPath(output: r.output, start: start, end: end)
+        ChunkEncoder.makePartsFolder(for: part)
         try InputChecks.validate(output: part, input: r.input)
 
         let source = try SourceSession(input: r.input, range: nil, progress: progress, audio: false)

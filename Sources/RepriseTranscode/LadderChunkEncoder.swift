@@ -59,15 +59,15 @@ public final class LadderChunkEncoder {
 
     static let reuseNote = "off: a chunked ladder encodes every rung (the source-reuse top rung depends on the whole range)"
 
-    /// `FOLDER.chunk-SSSSSSSSS-EEEEEEEEE` beside the ladder folder (start and end in ms), as
-    /// `ChunkEncoder.videoPartPath` names a transcode's chunks.
+    /// `FOLDER.chunk-SSSSSSSSS-EEEEEEEEE` in the parts folder beside the ladder folder
+    /// (`DIR/.reprise-parts/`, start and end in ms), as `ChunkEncoder.videoPartPath` names a transcode's chunks.
     public static func partFolder(output: String, start: Double, end: Double) -> String {
         func ms(_ s: Double) -> String { String(format: "%09lld", Int64((s * 1000).rounded())) }
-        return stem(output) + ".chunk-\(ms(start))-\(ms(end))"
+        return ChunkEncoder.inPartsFolder(stem(output) + ".chunk-\(ms(start))-\(ms(end))")
     }
 
-    /// `FOLDER.chunk-audio` beside the ladder folder.
-    public static func audioPartFolder(output: String) -> String { stem(output) + ".chunk-audio" }
+    /// `FOLDER.chunk-audio` in the parts folder beside the ladder folder.
+    public static func audioPartFolder(output: String) -> String { ChunkEncoder.inPartsFolder(stem(output) + ".chunk-audio") }
 
     static func stem(_ output: String) -> String {
         var s = output
@@ -93,6 +93,7 @@ public final class LadderChunkEncoder {
         let started = Date()
         let ladder = r.ladder
         let partPath = LadderChunkEncoder.partFolder(output: r.output, start: start, end: end)
+        ChunkEncoder.makePartsFolder(for: partPath)
         let final = try LadderEngine.checkOutputFolder(partPath)
         let source = try SourceSession(input: r.input, range: nil, progress: progress, audio: false)
         let (plan, planner, base) = (source.plan, source.planner, source.timeBase)
@@ -200,6 +201,7 @@ public final class LadderChunkEncoder {
         let started = Date()
         let ladder = r.ladder
         let partPath = LadderChunkEncoder.audioPartFolder(output: r.output)
+        ChunkEncoder.makePartsFolder(for: partPath)
         let final = try LadderEngine.checkOutputFolder(partPath)
         let source = try SourceSession(input: r.input, range: nil, progress: progress)
         guard source.audioInput != nil else {

@@ -22,11 +22,11 @@ struct LadderCommand: ParsableCommand {
 
         Chunked: `--chunk-plan SECONDS` prints the chunks (SECONDS a multiple of segment_seconds, \
         on the segment grid) and their part folders; `--chunk START,END` encodes every rung's \
-        segments of [START, END) s of the output into the part folder DIR.chunk-SSSSSSSSS-EEEEEEEEE \
-        (the same segment numbers, times and IDRs the whole ladder has there; the source-reuse \
+        segments of [START, END) s of the output into the part folder .reprise-parts/DIR.chunk-SSSSSSSSS-EEEEEEEEE \
+        beside DIR         (the same segment numbers, times and IDRs the whole ladder has there; the source-reuse \
         top rung is off: every rung is encoded; a chunk also encodes at least 4 s before its \
         start and drops it, so the rate control is warm at its first IDR); `--audio-only` \
-        encodes the audio rendition, whole, into DIR.chunk-audio. `reprise stitch PART… --audio AUDIOPART -o DIR` joins them.
+        encodes the audio rendition, whole, into .reprise-parts/DIR.chunk-audio. `reprise stitch PART… --audio AUDIOPART -o DIR` joins them.
         """)
 
     @Argument(help: "The recording.") var input: String

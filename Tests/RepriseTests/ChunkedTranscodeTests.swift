@@ -246,7 +246,11 @@ final class ChunkedTranscodeTests: XCTestCase {
             XCTAssertEqual(run.stderrLines, ["reprise: error: \(audio): lasts 12.000 s but the video parts 4.000 s: not the audio of this output"])
             XCTAssertFalse(FileManager.default.fileExists(atPath: output.path))
         }
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix(".") }, [], "no partial file left")
+        // The parts are in the hidden parts folder beside the output, nothing else hidden.
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix(".") }, [".reprise-parts"], "no partial file left")
+        let partsFolder = folder.appendingPathComponent(".reprise-parts")
+        XCTAssertEqual(Set([a, b, c].map { ($0 as NSString).deletingLastPathComponent }), [partsFolder.path], "the parts are in .reprise-parts")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: partsFolder.path).filter { $0.hasPrefix(".") }, [], "no partial part left")
 
         let off = try TranscodeRun.run(fixture.url, profiles: ["chunky"], output: output, extra: ["--chunk", "3,6"], profileDirs: [dir])
         XCTAssertNotEqual(off.status, 0)

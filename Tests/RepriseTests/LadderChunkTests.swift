@@ -81,6 +81,9 @@ final class LadderChunkTests: XCTestCase {
         XCTAssertEqual(m.parts.map { ($0 as NSString).lastPathComponent },
                        ["hls-chunky.chunk-000000000-000008000", "hls-chunky.chunk-000008000-000016000", "hls-chunky.chunk-000016000-000024000"])
         XCTAssertEqual((m.audioPart as NSString).lastPathComponent, "hls-chunky.chunk-audio")
+        let partsFolder = m.chunked.deletingLastPathComponent().appendingPathComponent(".reprise-parts").path
+        XCTAssertEqual(Set((m.parts + [m.audioPart]).map { ($0 as NSString).deletingLastPathComponent }), [partsFolder],
+                       "the parts are in the hidden parts folder beside the ladder")
         let rungs = (m.wholeResult?["rungs"]?.array ?? []).compactMap { $0["name"]?.string }
         XCTAssertEqual(rungs, ["180p", "90p"])
         let fm = FileManager.default
