@@ -559,8 +559,7 @@ public final class Daemon: @unchecked Sendable {
     /// purpose (parts stay, nothing is lost): two parts ending at the same moment each see the
     /// other running; and a part that proved its claim just before a cancel and publishes just
     /// after this ran cleans up only through its own call (the store refuses its `markDone`).
-    /// Note `reprise jobs retry` of such a job re-runs only its unfinished parts, whose done
-    /// siblings' files are gone now: its stitch then fails naming the missing part.
+    /// That is why `reprise jobs retry` of such a job runs every part again, done ones too.
     private func removeParts(ofEndedGraph parentID: Int64, log: Logger) {
         guard let parent = try? store.job(parentID), parent.isFinal, parent.state != .done,
               let children = try? store.children(of: parentID) else { return }

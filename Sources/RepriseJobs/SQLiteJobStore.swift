@@ -303,8 +303,10 @@ public final class SQLiteJobStore: JobStore {
                                    startedAt = NULL, finishedAt = NULL, workerPID = NULL, leaseUntil = NULL
                     """
                 if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job WHERE parentID = ?", arguments: [id]) ?? 0 > 0 {
-                    // A split job goes on from its parts: the unfinished ones run again, the parent waits.
-                    try db.execute(sql: reset + " WHERE parentID = ? AND state <> 'done'", arguments: [id])
+                    // A split job runs all its parts again, the parent waiting: a job that ended
+                    // unfinished has lost its published parts (the daemon removes them), so a
+                    // finished part's file can't be trusted to be there.
+                    try db.execute(sql: reset + ", outputs = '[]' WHERE parentID = ?", arguments: [id])
                     try db.execute(sql: """
                         UPDATE job SET state = 'waiting', lastError = NULL, finishedAt = NULL, notBefore = NULL WHERE id = ?
                         """, arguments: [id])

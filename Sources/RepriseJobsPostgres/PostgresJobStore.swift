@@ -365,8 +365,10 @@ public final class PostgresJobStore: JobStore {
                 let children = try await c.query("SELECT COUNT(*) FROM job WHERE parentID = \(id)", logger: self.logger)
                     .collect().first?.decode(Int64.self) ?? 0
                 if children > 0 {
-                    // A split job goes on from its parts: the unfinished ones run again, the parent waits.
-                    try await c.query("\(unescaped: reset) WHERE parentID = \(id) AND state <> 'done'", logger: self.logger)
+                    // A split job runs all its parts again, the parent waiting: a job that ended
+                    // unfinished has lost its published parts (the daemon removes them), so a
+                    // finished part's file can't be trusted to be there.
+                    try await c.query("\(unescaped: reset), outputs = '{}' WHERE parentID = \(id)", logger: self.logger)
                     try await c.query("""
                         UPDATE job SET state = 'waiting', lastError = NULL, finishedAt = NULL, notBefore = NULL WHERE id = \(id)
                         """, logger: self.logger)

@@ -548,7 +548,7 @@ final class JobStoreContract {
         XCTAssertNil(try store.claimNext(node: "c", pid: 3, lease: 60, now: t0 + 6))
     }
 
-    func aChildOutOfAttemptsFailsTheParentAndRetryRunsOnlyUnfinishedChildren() throws {
+    func aChildOutOfAttemptsFailsTheParentAndRetryRunsEveryChildAgain() throws {
         let store = try makeStore()
         let parentID = try store.enqueue(identity("long.mkv"), watchFolder: "/w", kinds: [("transcode:long", 10)], now: t0)[0].id
         let (_, parentClaim) = try XCTUnwrap(try store.claimNext(node: "a", pid: 1, lease: 60, now: t0))
@@ -576,17 +576,18 @@ final class JobStoreContract {
         XCTAssertNil(retried.lastError)
         XCTAssertNil(retried.finishedAt)
         let again = try store.children(of: parentID)
-        XCTAssertEqual(again.map(\.state), [.queued, .done, .queued, .queued])
-        XCTAssertEqual(again.map(\.attempts), [0, 1, 0, 0])
-        XCTAssertEqual(again[1].outputs, ["/work/c1.mp4"], "a finished part is not redone")
-        // The graph goes on from where it stopped.
+        XCTAssertEqual(again.map(\.state), [.queued, .queued, .queued, .queued],
+                       "a finished part runs again too: its file went with the failed job")
+        XCTAssertEqual(again.map(\.attempts), [0, 0, 0, 0])
+        XCTAssertEqual(again[1].outputs, [], "the finished part's old output is forgotten")
+        // The graph runs again, the stitch last.
         var order: [Int64] = []
         while let next = try store.claimNext(node: "c", pid: 3, lease: 60, now: t0 + 20) {
             let (job, claim) = next
             order.append(job.id)
             try store.markDone(claim, outputs: job.completesParent ? ["/out/long.mp4"] : ["/work/\(job.id)"], now: t0 + 21)
         }
-        XCTAssertEqual(order, [children[0].id, children[2].id, children[3].id])
+        XCTAssertEqual(order, [children[0].id, children[1].id, children[2].id, children[3].id])
         XCTAssertEqual(try store.job(parentID)?.state, .done)
         XCTAssertEqual(try store.job(parentID)?.outputs, ["/out/long.mp4"])
     }

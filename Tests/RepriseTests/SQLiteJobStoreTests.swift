@@ -38,7 +38,7 @@ final class SQLiteJobStoreTests: XCTestCase {
     func testAReopenedStoreSeesTheSameData() throws { try contract.aReopenedStoreSeesTheSameData() }
     func testRenewLeaseExtendsOnlyTheCurrentClaim() throws { try contract.renewLeaseExtendsOnlyTheCurrentClaim() }
     func testSplitChildrenWaitForWhatTheyNeedAndTheStitchFinishesTheParent() throws { try contract.splitChildrenWaitForWhatTheyNeedAndTheStitchFinishesTheParent() }
-    func testAChildOutOfAttemptsFailsTheParentAndRetryRunsOnlyUnfinishedChildren() throws { try contract.aChildOutOfAttemptsFailsTheParentAndRetryRunsOnlyUnfinishedChildren() }
+    func testAChildOutOfAttemptsFailsTheParentAndRetryRunsEveryChildAgain() throws { try contract.aChildOutOfAttemptsFailsTheParentAndRetryRunsEveryChildAgain() }
     func testCancellingTheParentCancelsItsChildren() throws { try contract.cancellingTheParentCancelsItsChildren() }
     func testCancellingAPartCancelsItsWholeJob() throws { try contract.cancellingAPartCancelsItsWholeJob() }
     func testHeartbeatsRecordNodesAndOldOnesDropOut() throws { try contract.heartbeatsRecordNodesAndOldOnesDropOut() }
