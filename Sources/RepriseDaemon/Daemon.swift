@@ -428,6 +428,16 @@ public final class Daemon: @unchecked Sendable {
         // The child writes into a staging folder; its outputs are published only under a live claim.
         // A chunk's or the audio part's outputs are published into the hidden parts folder.
         let staging = StagedPublish(target: out, jobID: job.id, fence: claim.fence, parts: ChunkGraph.publishesParts(job))
+        // An earlier attempt was lost while publishing (after proving its claim, before the store
+        // recorded it): its outputs are whole; finish its renames instead of encoding again.
+        if let earlier = staging.unfinishedPublish() {
+            log.notice("finishing the publish an earlier attempt began", metadata: ["folder": "\(earlier.folder)"])
+            if publishAndRecord(earlier, outputs: nil, job: job, claim: claim, cfg: cfg, watch: canonicalWatch, seconds: "0.0", log: log) {
+                // Other attempts' leftovers (no journal) go too.
+                if (try? staging.prepare()) != nil { staging.discard() }
+            }
+            return
+        }
         do {
             let stale = try staging.prepare()
             if !stale.isEmpty { log.notice("removed what an earlier attempt left in staging", metadata: ["folders": "\(stale)"]) }
@@ -463,52 +473,8 @@ public final class Daemon: @unchecked Sendable {
         let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
         switch outcome {
         case .finished(let result):
-            let staged = Daemon.outputs(fromResult: result)
-            // Proof that the claim still holds just before publishing: renewed, it is good for a
-            // whole lease, far longer than the renames take.
-            var held: Bool
-            let asked = Date()
-            do { held = try store.renewLease(claim, lease: cfg.leaseSeconds, now: asked) } catch {
-                log.error("can't reach the job store to prove the claim; nothing published", metadata: ["error": "\(error)"])
-                held = false
-            }
-            // A slow answer may come after the renewed lease is nearly over: then it proves nothing.
-            if held, Date() >= asked.addingTimeInterval(cfg.leaseSeconds * 5 / 6) {
-                log.error("the job store answered too late to prove the claim; nothing published")
-                held = false
-            }
-            guard held else {
-                staging.discard()
-                if (try? store.isCancelled(job.id)) == true {
-                    log.notice("cancelled; nothing published", metadata: ["seconds": "\(seconds)"])
-                } else {
-                    logLeaseLost(claim, log: log, detail: "finished, nothing published")
-                }
-                return
-            }
-            do { _ = try staging.publish() } catch {
-                staging.discard()
-                let after = markFailed(claim, error: "\(error)", maxAttempts: cfg.maxAttempts, log: log)
-                log.error("can't publish", metadata: ["error": "\(error)", "state": "\(after?.state.rawValue ?? "-")"])
-                return
-            }
-            let outputs = staged.map(staging.finalPath).filter { FileManager.default.fileExists(atPath: $0) }.map(cfg.pathMap.canonical)
-            // Recorded, or the job runs again elsewhere: then its parts and its input must stay.
-            var recorded = false
-            for attempt in 1...5 where !recorded {
-                do { try store.markDone(claim, outputs: outputs, now: Date()); recorded = true } catch is StaleClaim {
-                    logLeaseLost(claim, log: log, detail: "after publishing")
-                    return
-                } catch {
-                    log.error("job store", metadata: ["error": "\(error)", "try": "\(attempt)"])
-                    if attempt < 5 { sleep(1) }
-                }
-            }
-            guard recorded else { return }
-            log.notice("done", metadata: ["seconds": "\(seconds)", "outputs": "\(outputs.count)"])
-            // A stitched output is in place: its parts have served.
-            removeParts(ChunkGraph.partFiles(of: job), pathMap: cfg.pathMap)
-            moveToDoneIfFinished(job, watch: canonicalWatch)
+            publishAndRecord(staging, outputs: Daemon.outputs(fromResult: result), job: job, claim: claim, cfg: cfg,
+                             watch: canonicalWatch, seconds: seconds, log: log)
         case .stopped(let reason):
             staging.discard()
             if reason == "daemon stopping" {
@@ -588,6 +554,69 @@ public final class Daemon: @unchecked Sendable {
             log[metadataKey: "job"] = "\(job.id)"
             removeParts(ofEndedGraph: job.id, log: log)
         }
+    }
+
+    /// Proves `claim` still holds, publishes `publisher`'s staged entries, records the job done,
+    /// then does what a done job allows (a stitch's parts removed, the input moved to done).
+    /// `outputs`: the child's reported paths (staged), or nil to record the published entries
+    /// (finishing an earlier attempt's publish, whose child's report is gone).
+    @discardableResult
+    private func publishAndRecord(_ publisher: StagedPublish, outputs staged: [String]?, job: Job, claim: Claim, cfg: DaemonConfig,
+                                  watch canonicalWatch: DaemonConfig.Watch, seconds: String, log: Logger) -> Bool {
+        // Proof that the claim still holds just before publishing: renewed, it is good for a
+        // whole lease, far longer than the renames take.
+        var held: Bool
+        let asked = Date()
+        do { held = try store.renewLease(claim, lease: cfg.leaseSeconds, now: asked) } catch {
+            log.error("can't reach the job store to prove the claim; nothing published", metadata: ["error": "\(error)"])
+            held = false
+        }
+        // A slow answer may come after the renewed lease is nearly over: then it proves nothing.
+        if held, Date() >= asked.addingTimeInterval(cfg.leaseSeconds * 5 / 6) {
+            log.error("the job store answered too late to prove the claim; nothing published")
+            held = false
+        }
+        guard held else {
+            // An earlier attempt's unfinished publish stays for the job's next attempt.
+            if staged != nil { publisher.discard() }
+            if (try? store.isCancelled(job.id)) == true {
+                log.notice("cancelled; nothing published", metadata: ["seconds": "\(seconds)"])
+            } else {
+                logLeaseLost(claim, log: log, detail: "finished, nothing published")
+            }
+            return false
+        }
+        let published: [String]
+        do { published = try publisher.publish() } catch {
+            publisher.discard()
+            let after = markFailed(claim, error: "\(error)", maxAttempts: cfg.maxAttempts, log: log)
+            log.error("can't publish", metadata: ["error": "\(error)", "state": "\(after?.state.rawValue ?? "-")"])
+            return false
+        }
+        let outputs = (staged.map { $0.map(publisher.finalPath) } ?? published)
+            .filter { FileManager.default.fileExists(atPath: $0) }.map(cfg.pathMap.canonical)
+        // Recorded, or the job runs again: then its parts, its input and the journal must stay
+        // (the next attempt finishes this publish instead of encoding again).
+        var recorded = false
+        for attempt in 1...5 where !recorded {
+            do { try store.markDone(claim, outputs: outputs, now: Date()); recorded = true } catch is StaleClaim {
+                // Another attempt holds the job: it publishes its own outputs (or finishes this
+                // publish, if it looks before this folder goes).
+                publisher.discard()
+                logLeaseLost(claim, log: log, detail: "after publishing")
+                return false
+            } catch {
+                log.error("job store", metadata: ["error": "\(error)", "try": "\(attempt)"])
+                if attempt < 5 { sleep(1) }
+            }
+        }
+        guard recorded else { return false }
+        publisher.discard()
+        log.notice("done", metadata: ["seconds": "\(seconds)", "outputs": "\(outputs.count)"])
+        // A stitched output is in place: its parts have served.
+        removeParts(ChunkGraph.partFiles(of: job), pathMap: cfg.pathMap)
+        moveToDoneIfFinished(job, watch: canonicalWatch)
+        return true
     }
 
     private enum SplitOutcome { case split, whole, handled }

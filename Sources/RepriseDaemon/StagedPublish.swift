@@ -39,6 +39,47 @@ struct StagedPublish {
     /// Deletes this attempt's staging folder and everything in it.
     func discard() { try? FileManager.default.removeItem(atPath: folder) }
 
+    /// Written into the staging folder before the first rename: the entries this attempt
+    /// publishes, a name a line. It says the claim was proven and publishing began; the folder
+    /// (and it) goes only once the store has recorded the job done (`discard`). A node lost in
+    /// between leaves it behind, and the job's next attempt finishes those renames (`resume`)
+    /// instead of encoding again: outputs are never left half replaced (a job's several outputs,
+    /// some new, some old) and never published twice.
+    static let journalName = ".publishing"
+    var journal: String { (folder as NSString).appendingPathComponent(Self.journalName) }
+
+    /// An earlier attempt's staging folder of this job that began publishing (the latest, if
+    /// several), to be finished under this attempt's claim. Call before `prepare`, which removes it.
+    func unfinishedPublish() -> StagedPublish? {
+        let fm = FileManager.default
+        let fences = ((try? fm.contentsOfDirectory(atPath: target)) ?? []).compactMap { name -> Int64? in
+            guard name.hasPrefix(Self.prefix(jobID)), let fence = Int64(name.dropFirst(Self.prefix(jobID).count)), fence != self.fence else { return nil }
+            return fence
+        }
+        for fence in fences.sorted(by: >) {
+            let earlier = StagedPublish(target: target, jobID: jobID, fence: fence, parts: parts)
+            if fm.fileExists(atPath: earlier.journal) { return earlier }
+        }
+        return nil
+    }
+
+    /// The entries the journal lists; nil when there is none (or it can't be read).
+    func journalEntries() -> [String]? {
+        guard let text = try? String(contentsOfFile: journal, encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.hasPrefix(".") && !$0.contains("/") }
+    }
+
+    func writeJournal(_ names: [String]) throws {
+        let temporary = journal + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(names.map { $0 + "\n" }.joined().utf8)) else {
+            throw PublishError(message: "can't write \(temporary)")
+        }
+        let fd = open(temporary, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+        guard rename(temporary, journal) == 0 else { throw Self.failure("write \(journal)", errno) }
+        Self.syncFolder(folder)
+    }
+
     /// Where a staged path ends up once published (paths outside the staging folder unchanged; a
     /// part's `folder/.reprise-parts/X` becomes `target/.reprise-parts/X`).
     func finalPath(_ staged: String) -> String {
@@ -51,18 +92,29 @@ struct StagedPublish {
     var source: String { parts ? (folder as NSString).appendingPathComponent(ChunkGraph.partsFolderName) : folder }
     var destination: String { parts ? (target as NSString).appendingPathComponent(ChunkGraph.partsFolderName) : target }
 
-    /// Renames every staged entry into the target folder and removes the staging folder; returns
-    /// the final paths of the entries. An existing output of the same name is replaced in one step
-    /// for a file (rename over it); a folder is first renamed aside into the staging folder, the new
-    /// one renamed in, then the old one deleted. Hidden entries (a child's temporary files) stay
-    /// behind and go with the staging folder.
+    /// Renames every staged entry into the target folder (the journal first: see `journalName`);
+    /// returns the final paths of the entries. The staging folder stays until `discard`. An
+    /// existing output of the same name is replaced in one step for a file (rename over it); a
+    /// folder is first renamed aside into the staging folder, the new one renamed in, and the old
+    /// one goes with the staging folder. Hidden entries (a child's temporary files) stay behind.
     func publish() throws -> [String] {
         let fm = FileManager.default
-        let names = try fm.contentsOfDirectory(atPath: source).filter { !$0.hasPrefix(".") }.sorted()
+        let names: [String]
+        if let listed = journalEntries() {
+            names = listed  // resuming an attempt's publish: its entries, some already in place
+        } else {
+            names = try fm.contentsOfDirectory(atPath: source).filter { !$0.hasPrefix(".") }.sorted()
+            try writeJournal(names)
+        }
         var published: [String] = []
         for name in names {
             let from = (source as NSString).appendingPathComponent(name)
             let to = (destination as NSString).appendingPathComponent(name)
+            var staged = stat()
+            if lstat(from, &staged) != 0 && errno == ENOENT {
+                published.append(to)  // renamed into place before the attempt that began this was lost
+                continue
+            }
             // The parts folder is removed when a stitch leaves it empty: made again for each entry.
             if parts { try fm.createDirectory(atPath: destination, withIntermediateDirectories: true) }
             var old = stat()
@@ -88,7 +140,6 @@ struct StagedPublish {
             published.append(to)
         }
         Self.syncFolder(destination)
-        discard()
         return published
     }
 

@@ -97,6 +97,7 @@ final class DaemonChunkTests: XCTestCase {
 
         XCTAssertEqual(try staging.publish(), [target + "/.reprise-parts/hls-x.chunk-000000000-000004000",
                                                target + "/.reprise-parts/rec.tiny.chunk-000000000-000004000.mp4"])
+        staging.discard()  // as the daemon does once the part is recorded done
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: target).sorted(), [".reprise-parts", "rec.other.mp4"], "no staging folder left, no part among the outputs")
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: target + "/.reprise-parts").sorted(),
                        ["hls-x.chunk-000000000-000004000", "rec.tiny.chunk-000000000-000004000.mp4"], "hidden work folders are not published")

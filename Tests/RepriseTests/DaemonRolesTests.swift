@@ -138,10 +138,44 @@ final class DaemonRolesTests: XCTestCase {
         XCTAssertEqual(staging.finalPath("/elsewhere/x"), "/elsewhere/x")
 
         XCTAssertEqual(try staging.publish(), [target + "/hls-default", target + "/rec.tiny.mp4"])
+        XCTAssertTrue(fm.fileExists(atPath: staging.journal), "the journal stays until the store has recorded the job")
+        staging.discard()  // as the daemon does once the job is recorded done
         XCTAssertEqual(try String(contentsOfFile: target + "/rec.tiny.mp4", encoding: .utf8), "new")
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: target + "/hls-default"), ["master.m3u8"], "the old folder is replaced whole")
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: target).sorted(), ["hls-default", "other.txt", "rec.tiny.mp4"],
                        "no staging folder, no old copy, nothing hidden left")
+    }
+
+    /// A node lost between the renames of a publish and the store's record: the job's next
+    /// attempt finds the earlier staging folder's journal and finishes those renames (outputs
+    /// never left half replaced, nothing encoded or published twice); a stale folder without a
+    /// journal (lost before publishing) is not resumed but removed.
+    func testAnUnfinishedPublishIsFinishedByTheNextAttempt() throws {
+        let target = ScratchSpace.makeFolder("roles-resume").appendingPathComponent("rec").path
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: target, withIntermediateDirectories: true)
+        for name in ["rec.reel.mp4", "rec.teaser.mp4"] { try "old".write(toFile: target + "/" + name, atomically: true, encoding: .utf8) }
+        let lost = StagedPublish(target: target, jobID: 9, fence: 1)
+        try lost.prepare()
+        for name in ["rec.reel.mp4", "rec.teaser.mp4"] { try "new".write(toFile: lost.folder + "/" + name, atomically: true, encoding: .utf8) }
+        // The lost attempt proved its claim, wrote its journal and renamed one output of two.
+        try lost.writeJournal(["rec.reel.mp4", "rec.teaser.mp4"])
+        XCTAssertEqual(rename(lost.folder + "/rec.reel.mp4", target + "/rec.reel.mp4"), 0)
+        let beforePublish = StagedPublish(target: target, jobID: 9, fence: 2)
+        try fm.createDirectory(atPath: beforePublish.folder, withIntermediateDirectories: false)  // lost before publishing
+
+        let next = StagedPublish(target: target, jobID: 9, fence: 3)
+        let earlier = try XCTUnwrap(next.unfinishedPublish())
+        XCTAssertEqual(earlier.folder, lost.folder)
+        XCTAssertEqual(try earlier.publish(), [target + "/rec.reel.mp4", target + "/rec.teaser.mp4"])
+        for name in ["rec.reel.mp4", "rec.teaser.mp4"] {
+            XCTAssertEqual(try String(contentsOfFile: target + "/" + name, encoding: .utf8), "new", name)
+        }
+        earlier.discard()
+        XCTAssertNil(next.unfinishedPublish(), "a folder without a journal is not a publish under way")
+        XCTAssertEqual(try next.prepare(), [beforePublish.folder])
+        next.discard()
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: target).sorted(), ["rec.reel.mp4", "rec.teaser.mp4"])
     }
 
     /// `reprise jobs` names each job's node and lists a split job's parts under it with their
