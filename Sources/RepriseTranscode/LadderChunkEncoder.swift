@@ -62,13 +62,14 @@ public final class LadderChunkEncoder {
     /// `FOLDER.chunk-SSSSSSSSS-EEEEEEEEE` in the parts folder beside the ladder folder
     /// (`DIR/.reprise-parts/`, start and end in ms), as `ChunkEncoder.videoPartPath` names a transcode's chunks.
     public static func partFolder(output: String, start: Double, end: Double) -> String {
-        func ms(_ s: Double) -> String { String(format: "%09lld", Int64((s * 1000).rounded())) }
-        return ChunkEncoder.inPartsFolder(stem(output) + ".chunk-\(ms(start))-\(ms(end))")
+        ChunkEncoder.inPartsFolder(stem(output) + ChunkEncoder.rangeSuffix(start: start, end: end))
     }
 
     /// `FOLDER.chunk-audio` in the parts folder beside the ladder folder.
     public static func audioPartFolder(output: String) -> String { ChunkEncoder.inPartsFolder(stem(output) + ".chunk-audio") }
 
+    /// The ladder folder's path without trailing slashes (not `ChunkEncoder.stem`: a folder's
+    /// name keeps any dot in it).
     static func stem(_ output: String) -> String {
         var s = output
         while s.count > 1 && s.hasSuffix("/") { s.removeLast() }
