@@ -46,7 +46,7 @@ public enum ChunkGraph {
     }
 
     /// `hls-NAME`: the folder a ladder job writes in its output folder (as `JobPlan` names it).
-    static func ladderFolder(_ name: String) -> String { "hls-\(name)" }
+    static func ladderFolder(_ name: String) -> String { JobPlan.ladderFolder(name) }
 
     /// The parts of `layout` as drafts, the stitch last (needing every other part, finishing the
     /// parent). nil when there is nothing to split (one chunk).

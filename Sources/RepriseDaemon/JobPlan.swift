@@ -21,6 +21,9 @@ public enum JobPlan {
         return (watch.output as NSString).appendingPathComponent(base)
     }
 
+    /// `hls-NAME`: the folder a ladder job writes in the recording's output folder.
+    public static func ladderFolder(_ name: String) -> String { "hls-\(name)" }
+
     /// Arguments for `reprise` (after the executable). Paths are absolute, so a file named
     /// "-x.mp4" is never read as an option. `into` replaces the recording's output folder (the
     /// daemon's staging folder, whose entries it publishes once the job is done).
@@ -33,7 +36,7 @@ public enum JobPlan {
         }
         if kind.hasPrefix("ladder:") {
             let name = String(kind.dropFirst("ladder:".count))
-            return ["ladder", input, "-o", (out as NSString).appendingPathComponent("hls-\(name)"), "--ladder", name, "--json"] + dirs
+            return ["ladder", input, "-o", (out as NSString).appendingPathComponent(ladderFolder(name)), "--ladder", name, "--json"] + dirs
         }
         let forms = kind == "shorts" ? "shorts" : "reel,teaser,products,covers"
         return ["highlights", input, "-o", out, "--recipe", watch.recipe, "--forms", forms, "--json"] + dirs

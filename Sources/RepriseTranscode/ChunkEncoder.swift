@@ -57,8 +57,14 @@ public final class ChunkEncoder {
     /// `OUT.chunk-SSSSSSSSS-EEEEEEEEE.mp4` in the parts folder beside `output` (start and end in
     /// milliseconds): names that sort in time order and that a stitch job can make from the chunk plan alone.
     public static func videoPartPath(output: String, start: Double, end: Double) -> String {
+        inPartsFolder(stem(output) + rangeSuffix(start: start, end: end) + ".mp4")
+    }
+
+    /// `.chunk-SSSSSSSSS-EEEEEEEEE`: the range in a video part's name (start and end in whole
+    /// milliseconds, zero-padded so names sort in time order), for transcode and ladder parts alike.
+    static func rangeSuffix(start: Double, end: Double) -> String {
         func ms(_ s: Double) -> String { String(format: "%09lld", Int64((s * 1000).rounded())) }
-        return inPartsFolder(stem(output) + ".chunk-\(ms(start))-\(ms(end)).mp4")
+        return ".chunk-\(ms(start))-\(ms(end))"
     }
 
     /// `OUT.chunk-audio.mp4` in the parts folder beside `output`.

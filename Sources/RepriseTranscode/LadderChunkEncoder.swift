@@ -62,13 +62,14 @@ public final class LadderChunkEncoder {
     /// `FOLDER.chunk-SSSSSSSSS-EEEEEEEEE` in the parts folder beside the ladder folder
     /// (`DIR/.reprise-parts/`, start and end in ms), as `ChunkEncoder.videoPartPath` names a transcode's chunks.
     public static func partFolder(output: String, start: Double, end: Double) -> String {
-        func ms(_ s: Double) -> String { String(format: "%09lld", Int64((s * 1000).rounded())) }
-        return ChunkEncoder.inPartsFolder(stem(output) + ".chunk-\(ms(start))-\(ms(end))")
+        ChunkEncoder.inPartsFolder(stem(output) + ChunkEncoder.rangeSuffix(start: start, end: end))
     }
 
     /// `FOLDER.chunk-audio` in the parts folder beside the ladder folder.
     public static func audioPartFolder(output: String) -> String { ChunkEncoder.inPartsFolder(stem(output) + ".chunk-audio") }
 
+    /// The ladder folder's path without trailing slashes (not `ChunkEncoder.stem`: a folder's
+    /// name keeps any dot in it).
     static func stem(_ output: String) -> String {
         var s = output
         while s.count > 1 && s.hasSuffix("/") { s.removeLast() }
@@ -94,7 +95,8 @@ public final class LadderChunkEncoder {
         let ladder = r.ladder
         let partPath = LadderChunkEncoder.partFolder(output: r.output, start: start, end: end)
         ChunkEncoder.makePartsFolder(for: partPath)
-        let final = try LadderEngine.checkOutputFolder(partPath)
+        let final = try LadderEngine.checkOutputFolder(partPath, replacingPart: true)
+        let recording = try LadderChunkManifest.Recording.of(r.input)
         let source = try SourceSession(input: r.input, range: nil, progress: progress, audio: false)
         let (plan, planner, base) = (source.plan, source.planner, source.timeBase)
         let first = plan.firstPTS
@@ -187,7 +189,9 @@ public final class LadderChunkEncoder {
         }
         let manifest = LadderChunkManifest(ladder: ladder.name, format: ladder.format.rawValue, segmentSeconds: ladder.segmentSeconds,
                                            gopSeconds: ladder.gopSeconds, duration: duration, start: chunkStart, end: chunkEnd,
-                                           firstSegment: window.from, rungs: rungs, audio: nil)
+                                           firstSegment: window.from, rungs: rungs, audio: nil, recording: recording,
+                                           ladderFingerprint: LadderFingerprint.of(ladder),
+                                           hasAudio: LadderChunkEncoder.hasAudio(source.demuxer))
         try manifest.write(into: work)
         let bytes = LadderEngine.folderBytes(work)
         try LadderEngine.publish(work, as: final, path: partPath)
@@ -202,7 +206,8 @@ public final class LadderChunkEncoder {
         let ladder = r.ladder
         let partPath = LadderChunkEncoder.audioPartFolder(output: r.output)
         ChunkEncoder.makePartsFolder(for: partPath)
-        let final = try LadderEngine.checkOutputFolder(partPath)
+        let final = try LadderEngine.checkOutputFolder(partPath, replacingPart: true)
+        let recording = try LadderChunkManifest.Recording.of(r.input)
         let source = try SourceSession(input: r.input, range: nil, progress: progress)
         guard source.audioInput != nil else {
             throw CutError(.unsupported, path: r.input, detail: "has no audio: a chunked ladder of it has no audio part")
@@ -223,7 +228,8 @@ public final class LadderChunkEncoder {
         let measured = try LadderEngine.measureAudio(work.appendingPathComponent("audio"), path: partPath)
         let manifest = LadderChunkManifest(ladder: ladder.name, format: ladder.format.rawValue, segmentSeconds: ladder.segmentSeconds,
                                            gopSeconds: ladder.gopSeconds, duration: source.timeBase.seconds(length), start: nil, end: nil,
-                                           firstSegment: nil, rungs: [], audio: .init(codec: codec, channels: ladder.audio.channels))
+                                           firstSegment: nil, rungs: [], audio: .init(codec: codec, channels: ladder.audio.channels),
+                                           recording: recording, ladderFingerprint: LadderFingerprint.of(ladder), hasAudio: true)
         try manifest.write(into: work)
         let bytes = LadderEngine.folderBytes(work)
         try LadderEngine.publish(work, as: final, path: partPath)
@@ -231,6 +237,15 @@ public final class LadderChunkEncoder {
         return LadderChunkResult(input: r.input, output: final.path, ladder: ladder.name, start: nil, end: nil,
                                  reuse: LadderChunkEncoder.reuseNote, rungs: [], audioSegments: measured.segments, bytes: bytes,
                                  seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Whether the whole ladder of the recording behind `demuxer` has an audio rendition: as
+    /// `SourceReader` decides it (the best audio stream, when its decoder opens), for a video
+    /// chunk that reads no audio.
+    static func hasAudio(_ demuxer: Demuxer) -> Bool {
+        guard let a = demuxer.bestAudioStream else { return false }
+        let s = demuxer.stream(a)
+        return (try? Decoder(parameters: s.pointee.codecpar, timeBase: TimeBase(s.pointee.time_base), threads: 1)) != nil
     }
 
     /// The HLS muxer's segment file name for segment `n` (`seg_%05d`).

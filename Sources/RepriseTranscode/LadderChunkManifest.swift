@@ -20,6 +20,28 @@ public struct LadderChunkManifest: Codable, Sendable, Equatable {
         public var codec: String
         public var channels: Int
     }
+    /// The recording a part was made from, told apart cheaply (no content hash: recordings are
+    /// many gigabytes): its path (symlinks resolved), size and modification time. Parts of two
+    /// recordings of the same length, or of one recording replaced between chunk runs, differ here.
+    public struct Recording: Codable, Sendable, Equatable, CustomStringConvertible {
+        public var path: String
+        public var size: Int64
+        /// Seconds since 1970.
+        public var modified: Double
+
+        static func of(_ input: String) throws -> Recording {
+            let identity = try FileIdentity(path: input)
+            let absolute = URL(fileURLWithPath: input).standardizedFileURL.path
+            let resolved = realpath(absolute, nil).map { p in defer { free(p) }; return String(cString: p) } ?? absolute
+            return Recording(path: resolved, size: identity.size, modified: identity.modificationTime)
+        }
+
+        public var description: String {
+            let date = ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: modified), timeZone: TimeZone(identifier: "UTC")!,
+                                                   formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+            return "\(path), \(size) bytes, modified \(date)"
+        }
+    }
 
     public var ladder: String
     public var format: String
@@ -34,6 +56,14 @@ public struct LadderChunkManifest: Codable, Sendable, Equatable {
     public var firstSegment: Int?
     public var rungs: [Rung]
     public var audio: Audio?
+    /// The recording the part was made from (nil only in parts made before this was recorded,
+    /// which the stitch refuses).
+    public var recording: Recording?
+    /// `LadderFingerprint` of the ladder definition the part was encoded with.
+    public var ladderFingerprint: String?
+    /// Video parts: whether the recording has audio the whole ladder would carry, so a stitch
+    /// without the audio part is refused rather than making a silent ladder.
+    public var hasAudio: Bool?
 
     func write(into folder: URL) throws {
         let e = JSONEncoder()

@@ -424,8 +424,10 @@ public final class LadderEngine {
     // MARK: Shared with the chunked ladder (LadderChunkEncoder, LadderStitcher)
 
     /// The ladder's final folder, checked: its parent writable, and nothing there but a ladder
-    /// (or nothing), since only a ladder is ever replaced.
-    static func checkOutputFolder(_ output: String) throws -> URL {
+    /// (or nothing), since only a ladder is ever replaced. A part folder of a chunked ladder
+    /// (`chunk.json`) is replaced only by a chunk run (`replacingPart`), which replaces nothing
+    /// else; and no output goes inside a part folder (parts are removed once stitched).
+    static func checkOutputFolder(_ output: String, replacingPart: Bool = false) throws -> URL {
         let final = URL(fileURLWithPath: output).standardizedFileURL
         let parent = final.deletingLastPathComponent()
         var isDir: ObjCBool = false
@@ -433,10 +435,27 @@ public final class LadderEngine {
               access(parent.path, W_OK) == 0 else {
             throw CutError(.unwritableOutput, path: output, detail: "the folder \(parent.path) does not exist or is not writable")
         }
+        var above = parent
+        while above.path != "/" {
+            if FileManager.default.fileExists(atPath: above.appendingPathComponent(LadderChunkManifest.fileName).path) {
+                throw CutError(.unwritableOutput, path: output, detail: "is inside the ladder part folder \(above.path) (removed once stitched); "
+                               + "give a folder outside it")
+            }
+            above = above.deletingLastPathComponent()
+        }
         if FileManager.default.fileExists(atPath: final.path, isDirectory: &isDir) {
             guard isDir.boolValue else { throw CutError(.unwritableOutput, path: output, detail: "is a file; a ladder is a folder") }
             let names = (try? FileManager.default.contentsOfDirectory(atPath: final.path)) ?? []
-            if !names.isEmpty && !names.contains("master.m3u8") && !names.contains(LadderChunkManifest.fileName) {
+            let isPart = names.contains(LadderChunkManifest.fileName)
+            if isPart && !replacingPart {
+                throw CutError(.unwritableOutput, path: output,
+                               detail: "is a ladder part folder (it holds \(LadderChunkManifest.fileName)), removed once stitched; give the ladder a folder of its own")
+            }
+            if !names.isEmpty && replacingPart && !isPart {
+                throw CutError(.unwritableOutput, path: output,
+                               detail: "is a folder that holds no ladder part (no \(LadderChunkManifest.fileName)); move it away or give another output")
+            }
+            if !names.isEmpty && !replacingPart && !names.contains("master.m3u8") {
                 throw CutError(.unwritableOutput, path: output,
                                detail: "is a folder that holds no ladder (no master.m3u8); give a new or empty folder")
             }

@@ -57,9 +57,11 @@ public struct LadderStitchResult: Encodable, Sendable {
 /// playlists written over them, the audio rendition from the audio part, and the master
 /// playlist from the measured segment rates, as `LadderEngine` writes them. Nothing is
 /// re-encoded or re-muxed: the parts already hold the whole ladder's segments (numbers, times,
-/// IDR grid). It refuses a gap, an overlap, a missing segment, rungs differing between parts or
-/// init segments that are not interchangeable, with one line naming the part folder, before
-/// anything is written. The ladder is made in a hidden folder and renamed into place.
+/// IDR grid). It refuses parts of another recording or of another ladder definition (each
+/// part's `chunk.json` records both), a missing audio part when the recording has audio, an
+/// output at, inside or around a part folder, a gap, an overlap, a missing segment, rungs
+/// differing between parts or init segments that are not interchangeable, with one line naming
+/// the part folder, before anything is written. The ladder is made in a hidden folder and renamed into place.
 public enum LadderStitcher {
     static let tolerance = 1e-3
 
@@ -69,6 +71,7 @@ public enum LadderStitcher {
         guard Set(r.videoParts).count == r.videoParts.count else {
             throw CutError(.badPart, path: r.output, detail: "a video part is listed twice")
         }
+        try checkOutputApart(r.output, parts: r.videoParts + (r.audio.map { [$0] } ?? []))
         let parts = try r.videoParts.map { (path: $0, manifest: try LadderChunkManifest.read($0)) }
         let first = parts[0].manifest
         var previousEnd = 0.0
@@ -76,11 +79,10 @@ public enum LadderStitcher {
             guard let start = m.start, let end = m.end, m.firstSegment != nil else {
                 throw CutError(.badPart, path: path, detail: "is an audio part, not a video part (give it with --audio)")
             }
-            guard m.ladder == first.ladder, m.format == first.format, abs(m.segmentSeconds - first.segmentSeconds) < tolerance,
-                  abs(m.duration - first.duration) < tolerance else {
-                throw CutError(.badPart, path: path, detail: String(format: "is a part of another ladder (%@, %@, %g s segments, %.3f s long), not of %@'s (%@, %@, %g s, %.3f s)",
-                                                                  m.ladder, m.format, m.segmentSeconds, m.duration, parts[0].path,
-                                                                  first.ladder, first.format, first.segmentSeconds, first.duration))
+            try checkSameOrigin(m, path: path, as: first, of: parts[0].path)
+            guard m.hasAudio == first.hasAudio else {
+                throw CutError(.badPart, path: path, detail: "says the recording \(m.hasAudio == true ? "has" : "has no") audio, "
+                               + "\(parts[0].path) that it \(first.hasAudio == true ? "has" : "has none"): not parts of one recording")
             }
             guard m.rungs.map(rungKey) == first.rungs.map(rungKey) else {
                 throw CutError(.badPart, path: path, detail: "its rungs (\(m.rungs.map(rungKey).joined(separator: ", "))) differ from "
@@ -114,10 +116,7 @@ public enum LadderStitcher {
             var firstInit: [UInt8]? = nil
             for (path, _) in parts {
                 let folder = URL(fileURLWithPath: path).appendingPathComponent(rung.name)
-                guard let text = try? String(contentsOf: folder.appendingPathComponent("index.m3u8"), encoding: .utf8),
-                      let media = MediaPlaylist.parse(text), !media.segments.isEmpty else {
-                    throw CutError(.badPart, path: path, detail: "\(rung.name)/index.m3u8 is missing or holds no segment")
-                }
+                let media = try partPlaylist(path, rendition: rung.name)
                 for s in media.segments {
                     let wanted = LadderChunkEncoder.segmentName(next, isTS: isTS)
                     guard s.uri == wanted else {
@@ -165,20 +164,19 @@ public enum LadderStitcher {
             guard let a = m.audio, m.start == nil else {
                 throw CutError(.badPart, path: audio, detail: "is not an audio part (it holds video segments)")
             }
-            guard m.ladder == first.ladder, m.format == first.format, abs(m.duration - first.duration) < tolerance else {
-                throw CutError(.badPart, path: audio, detail: "is the audio of another ladder output, not of \(parts[0].path)'s")
-            }
+            try checkSameOrigin(m, path: audio, as: first, of: parts[0].path)
             let folder = URL(fileURLWithPath: audio).appendingPathComponent("audio")
-            guard let text = try? String(contentsOf: folder.appendingPathComponent("index.m3u8"), encoding: .utf8),
-                  let media = MediaPlaylist.parse(text), !media.segments.isEmpty else {
-                throw CutError(.badPart, path: audio, detail: "audio/index.m3u8 is missing or holds no segment")
-            }
+            let media = try partPlaylist(audio, rendition: "audio")
             for uri in media.segments.map(\.uri) + (media.mapURI.map { [$0] } ?? []) {
                 guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(uri).path) else {
                     throw CutError(.badPart, path: audio, detail: "audio/\(uri) is missing")
                 }
             }
             audioManifest = a
+        } else if first.hasAudio != false {
+            // Without its audio part, a recording with audio would become a silent ladder.
+            throw CutError(.badPart, path: parts[0].path, detail: "is a part of a recording with audio, but no audio part is given "
+                           + "(--audio \(LadderChunkEncoder.audioPartFolder(output: r.output)), from ladder --audio-only); the ladder would be silent")
         }
 
         // Everything checked: build the ladder beside its final name.
@@ -246,6 +244,68 @@ public enum LadderStitcher {
             let name = (path as NSString).lastPathComponent
             return name.contains(".chunk-") && (name as NSString).pathExtension.isEmpty
         }
+    }
+
+    /// Refuses a part made from another recording than `first` (path, size, modification
+    /// time), from another ladder (name, format, segment and GOP seconds, length) or from another
+    /// definition of it (its fingerprint: rungs, codecs, rates, options), or one that records none
+    /// of these (made before parts recorded them).
+    static func checkSameOrigin(_ m: LadderChunkManifest, path: String, as first: LadderChunkManifest, of firstPath: String) throws {
+        guard let recording = m.recording, let fingerprint = m.ladderFingerprint, m.start == nil || m.hasAudio != nil else {
+            throw CutError(.badPart, path: path, detail: "\(LadderChunkManifest.fileName) records no recording or ladder fingerprint "
+                           + "(made by an earlier reprise): encode the part again")
+        }
+        // `first` passed this check itself, or is the part checked.
+        guard let firstRecording = first.recording, recording == firstRecording else {
+            throw CutError(.badPart, path: path, detail: "was made from another recording (\(recording)) than \(firstPath) "
+                           + "(\(first.recording.map(String.init(describing:)) ?? "-")); not parts of one ladder")
+        }
+        guard m.ladder == first.ladder, m.format == first.format, abs(m.segmentSeconds - first.segmentSeconds) < tolerance,
+              abs(m.gopSeconds - first.gopSeconds) < tolerance, abs(m.duration - first.duration) < tolerance else {
+            throw CutError(.badPart, path: path, detail: String(format: "is a part of another ladder (%@, %@, %g s segments, %g s GOPs, %.3f s long), not of %@'s (%@, %@, %g s, %g s, %.3f s)",
+                                                              m.ladder, m.format, m.segmentSeconds, m.gopSeconds, m.duration, firstPath,
+                                                              first.ladder, first.format, first.segmentSeconds, first.gopSeconds, first.duration))
+        }
+        guard fingerprint == first.ladderFingerprint else {
+            throw CutError(.badPart, path: path, detail: "was encoded from another definition of ladder \(m.ladder) (fingerprint \(fingerprint)) "
+                           + "than \(firstPath) (\(first.ladderFingerprint ?? "-")): the ladder file changed between the parts; encode them again")
+        }
+    }
+
+    /// Refuses an output that is a part folder, is inside one or holds one: the parts are removed
+    /// once stitched (taking the ladder with them), and a part inside the output would go with
+    /// the folder the ladder replaces.
+    static func checkOutputApart(_ output: String, parts: [String]) throws {
+        let out = resolved(output)
+        for part in parts {
+            let p = resolved(part)
+            if out == p || out.hasPrefix(p + "/") {
+                throw CutError(.badPart, path: part, detail: "holds the output \(output): the ladder would be removed with its parts; "
+                               + "give the ladder a folder outside them")
+            }
+            if p.hasPrefix(out + "/") {
+                throw CutError(.badPart, path: part, detail: "is inside the output \(output), which the ladder replaces; give the ladder another folder")
+            }
+        }
+    }
+
+    /// `path` absolute with symlinks resolved (its parent's, when it does not exist yet), so two
+    /// names of one folder compare equal.
+    static func resolved(_ path: String) -> String {
+        func real(_ p: String) -> String? { realpath(p, nil).map { r in defer { free(r) }; return String(cString: r) } }
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        if let r = real(url.path) { return r }
+        if let parent = real(url.deletingLastPathComponent().path) { return (parent as NSString).appendingPathComponent(url.lastPathComponent) }
+        return url.path
+    }
+
+    /// A part's media playlist of `rendition`, read as the ladder reads its own.
+    static func partPlaylist(_ part: String, rendition: String) throws -> MediaPlaylist {
+        let url = URL(fileURLWithPath: part).appendingPathComponent(rendition).appendingPathComponent("index.m3u8")
+        guard let media = try? LadderEngine.readPlaylist(url, path: part) else {
+            throw CutError(.badPart, path: part, detail: "\(rendition)/index.m3u8 is missing or holds no segment")
+        }
+        return media
     }
 
     static func rungKey(_ r: LadderChunkManifest.Rung) -> String { "\(r.name) \(r.width)x\(r.height) \(r.videoCodec)" }

@@ -16,12 +16,14 @@ struct StitchCommand: ParsableCommand {
         Ladder parts (folders from `reprise ladder --chunk`, the audio from `reprise ladder \
         --audio-only`) make a ladder folder: each rung's segments from every part (hard-linked, \
         or copied), its media and I-frame playlists, the audio rendition and the master playlist \
-        from the measured segment rates. A gap, an overlap, a missing segment, rungs that differ \
-        between parts or init segments that are not interchangeable are refused.
+        from the measured segment rates. Parts of another recording or another definition of the \
+        ladder, a missing audio part when the recording has audio, an output in a part folder, a \
+        gap, an overlap, a missing segment, rungs that differ between parts or init segments that \
+        are not interchangeable are refused.
         """)
 
     @Argument(help: "The video parts (MP4 files, or ladder part folders), in order.") var parts: [String]
-    @Option(help: "The audio part (an MP4 file, or a ladder's audio part folder).") var audio: String?
+    @Option(help: "The audio part (an MP4 file, or a ladder's audio part folder; needed when the recording has audio).") var audio: String?
     @Option(name: .shortAndLong, help: "The output file (MP4), or the ladder folder.") var output: String
     @Flag(name: .customLong("remove-parts"), help: "Remove the parts once the output is in place.") var removeParts = false
     @Flag(help: "Print the result as a JSON line on stdout.") var json = false

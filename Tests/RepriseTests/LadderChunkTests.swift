@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import RepriseHLS
+@testable import RepriseTranscode
+import RepriseProfiles
 
 /// A ladder made in chunks (`ladder --chunk` per stretch of the segment grid, `--audio-only`,
 /// `stitch` of the part folders) against the same ladder made whole: per rung the same segment
@@ -403,5 +405,142 @@ final class LadderChunkTests: XCTestCase {
         XCTAssertEqual(refused.stderrLines.count, 1, refused.transcript)
         XCTAssertTrue(refused.stderrLines.first?.contains(tampered.path + ": 180p/seg_00005.ts is not MPEG-TS") ?? false, refused.transcript)
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: target.deletingLastPathComponent().path), [], "nothing written")
+    }
+
+    // MARK: What a part records, and where outputs may go.
+
+    /// A copy of the part folder `part` under `root/NAME/`, its `chunk.json` changed by `edit`.
+    static func tamperedCopy(of part: String, root: URL, name: String, edit: (inout LadderChunkManifest) -> Void) throws -> String {
+        let fm = FileManager.default
+        let copy = root.appendingPathComponent(name).appendingPathComponent((part as NSString).lastPathComponent)
+        try fm.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try fm.copyItem(atPath: part, toPath: copy.path)
+        var manifest = try LadderChunkManifest.read(copy.path)
+        edit(&manifest)
+        try manifest.write(into: copy)
+        return copy.path
+    }
+
+    /// Asserts `run` failed with one line naming `folder` and holding `words`.
+    func assertRefused(_ run: Reprise.Run, naming folder: String, _ words: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertNotEqual(run.status, 0, run.transcript, file: file, line: line)
+        XCTAssertEqual(run.stderrLines.count, 1, run.transcript, file: file, line: line)
+        XCTAssertTrue(run.stderrLines.first?.contains(folder + ": ") ?? false, run.transcript, file: file, line: line)
+        XCTAssertTrue(run.stderrLines.first?.contains(words) ?? false, "wanted \"\(words)\": \(run.transcript)", file: file, line: line)
+    }
+
+    /// Every part records the recording (path, size, modification time) and a fingerprint of the
+    /// ladder definition: a part of another recording of the same length, of another definition
+    /// of the ladder or with other GOP seconds, video or audio, is refused in one line naming
+    /// it, and nothing is written.
+    func testTheStitchRefusesPartsOfAnotherRecordingOrLadderDefinition() throws {
+        let m = try LadderChunkTests.make()
+        let fm = FileManager.default
+        let manifest = try LadderChunkManifest.read(m.parts[1])
+        let recording = try XCTUnwrap(manifest.recording)
+        XCTAssertEqual(recording.path, try Fixtures.get(LadderChunkTests.spec).url.resolvingSymlinksInPath().path)
+        XCTAssertEqual(recording.size, Int64(try XCTUnwrap(try fm.attributesOfItem(atPath: recording.path)[.size] as? Int)))
+        XCTAssertEqual(manifest.ladderFingerprint?.count, 16)
+        XCTAssertEqual(manifest.hasAudio, true)
+        let audioManifest = try LadderChunkManifest.read(m.audioPart)
+        XCTAssertEqual(audioManifest.ladderFingerprint, manifest.ladderFingerprint)
+        XCTAssertEqual(audioManifest.recording, recording)
+
+        let root = m.root.appendingPathComponent("origin")
+        let target = root.appendingPathComponent("out/hls-chunky")
+        try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        func stitch(_ parts: [String], audio: String) throws -> Reprise.Run {
+            try Reprise.run(["stitch"] + parts + ["--audio", audio, "-o", target.path])
+        }
+        let otherFile = try LadderChunkTests.tamperedCopy(of: m.parts[1], root: root, name: "other-file") { $0.recording?.path = "/recordings/another.mp4" }
+        assertRefused(try stitch([m.parts[0], otherFile, m.parts[2]], audio: m.audioPart), naming: otherFile, "another recording")
+        let replaced = try LadderChunkTests.tamperedCopy(of: m.parts[2], root: root, name: "replaced") { $0.recording?.modified += 60 }
+        assertRefused(try stitch([m.parts[0], m.parts[1], replaced], audio: m.audioPart), naming: replaced, "another recording")
+        let edited = try LadderChunkTests.tamperedCopy(of: m.parts[1], root: root, name: "edited") { $0.ladderFingerprint = "0123456789abcdef" }
+        assertRefused(try stitch([m.parts[0], edited, m.parts[2]], audio: m.audioPart), naming: edited, "another definition of ladder")
+        let gop = try LadderChunkTests.tamperedCopy(of: m.parts[1], root: root, name: "gop") { $0.gopSeconds = 1 }
+        assertRefused(try stitch([m.parts[0], gop, m.parts[2]], audio: m.audioPart), naming: gop, "1 s GOPs")
+        let old = try LadderChunkTests.tamperedCopy(of: m.parts[1], root: root, name: "old") { $0.recording = nil }
+        assertRefused(try stitch([m.parts[0], old, m.parts[2]], audio: m.audioPart), naming: old, "records no recording")
+        let otherAudio = try LadderChunkTests.tamperedCopy(of: m.audioPart, root: root, name: "other-audio") { $0.recording?.size += 1 }
+        assertRefused(try stitch(m.parts, audio: otherAudio), naming: otherAudio, "another recording")
+        let editedAudio = try LadderChunkTests.tamperedCopy(of: m.audioPart, root: root, name: "edited-audio") { $0.ladderFingerprint = "0123456789abcdef" }
+        assertRefused(try stitch(m.parts, audio: editedAudio), naming: editedAudio, "another definition of ladder")
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: target.deletingLastPathComponent().path), [], "nothing written")
+    }
+
+    /// The video parts record that the recording has audio: a stitch without `--audio` is refused
+    /// (it would make a silent ladder), naming the first part.
+    func testTheStitchRefusesAMissingAudioPart() throws {
+        let m = try LadderChunkTests.make()
+        let target = m.root.appendingPathComponent("silent/hls-chunky")
+        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let run = try Reprise.run(["stitch"] + m.parts + ["-o", target.path])
+        assertRefused(run, naming: m.parts[0], "no audio part is given")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: target.deletingLastPathComponent().path), [], "nothing written")
+    }
+
+    /// No output goes at or inside a part folder (the parts are removed once stitched): the
+    /// stitch's `-o` a part folder or a folder in one, or a whole ladder's, are refused naming
+    /// it, the part left whole; a chunk run replaces its own part folder, but not a folder that
+    /// holds no part.
+    func testOutputsStayOutOfPartFolders() throws {
+        let m = try LadderChunkTests.make()
+        let fm = FileManager.default
+        func listing(_ folder: String) throws -> [String] { try fm.subpathsOfDirectory(atPath: folder).sorted() }
+        let before = try listing(m.parts[1])
+        XCTAssertTrue(before.contains("chunk.json"))
+        assertRefused(try Reprise.run(["stitch"] + m.parts + ["--audio", m.audioPart, "-o", m.parts[1]]), naming: m.parts[1], "holds the output")
+        let inside = (m.parts[1] as NSString).appendingPathComponent("hls")
+        assertRefused(try Reprise.run(["stitch"] + m.parts + ["--audio", m.audioPart, "-o", inside]), naming: m.parts[1], "holds the output")
+        assertRefused(try Reprise.run(["stitch"] + m.parts + ["--audio", m.audioPart, "-o", m.audioPart]), naming: m.audioPart, "holds the output")
+
+        let fixture = try Fixtures.get(LadderChunkTests.spec)
+        let common = ["--ladder", "chunky", "--profile-dir", m.root.appendingPathComponent("profiles").path, "--json"]
+        assertRefused(try Reprise.run(["ladder", fixture.url.path, "-o", m.parts[1]] + common), naming: m.parts[1], "is a ladder part folder")
+        assertRefused(try Reprise.run(["ladder", fixture.url.path, "-o", inside] + common), naming: inside, "inside the ladder part folder")
+        XCTAssertEqual(try listing(m.parts[1]), before, "the part left whole")
+
+        // A chunk run again (as a retried chunk job): it replaces its part folder, not another folder.
+        let rerun = m.root.appendingPathComponent("rerun/hls-chunky")
+        try fm.createDirectory(at: rerun.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let plan = try Reprise.run(["ladder", fixture.url.path, "-o", rerun.path, "--chunk-plan", "8"] + common)
+        XCTAssertEqual(plan.status, 0, plan.transcript)
+        let part = try XCTUnwrap(plan.summary()?["chunks"]?.array?.last?["part"]?.string)
+        try fm.createDirectory(atPath: part, withIntermediateDirectories: true)
+        try Data("mine".utf8).write(to: URL(fileURLWithPath: part).appendingPathComponent("notes.txt"))
+        assertRefused(try Reprise.run(["ladder", fixture.url.path, "-o", rerun.path, "--chunk", "16,24"] + common), naming: part, "holds no ladder part")
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: part), ["notes.txt"], "the folder left alone")
+        try fm.removeItem(atPath: part)
+        try fm.copyItem(atPath: m.parts[2], toPath: part)
+        try fm.removeItem(atPath: (part as NSString).appendingPathComponent("90p"))
+        let again = try Reprise.run(["ladder", fixture.url.path, "-o", rerun.path, "--chunk", "16,24"] + common)
+        XCTAssertEqual(again.status, 0, again.transcript)
+        XCTAssertEqual(try listing(part), try listing(m.parts[2]), "the part folder replaced whole")
+    }
+
+    /// The fingerprint follows what changes the encode (a rung's bitrate, an encoder option, the
+    /// GOP, the audio) and not the description or the file the ladder was read from.
+    func testTheLadderFingerprintFollowsTheDefinition() throws {
+        let file = ScratchSpace.makeFolder("ladder-fingerprint").appendingPathComponent("ladder-chunky.yaml")
+        try LadderChunkTests.ladderFile.write(to: file, atomically: true, encoding: .utf8)
+        let ladder = try LadderLoader.load(path: file.path)
+        let fingerprint = LadderFingerprint.of(ladder)
+        XCTAssertEqual(fingerprint.count, 16)
+        var same = ladder
+        same.description = "another text"
+        same.source = "/elsewhere/ladder-chunky.yaml"
+        XCTAssertEqual(LadderFingerprint.of(same), fingerprint)
+        var changes: [(String, (inout Ladder) -> Void)] = []
+        changes.append(("bitrate", { $0.rungs[1].video.bitrate = 130_000 }))
+        changes.append(("encoder option", { $0.rungs[0].video.encoderOptions["tune"] = "film" }))
+        changes.append(("gop", { $0.gopSeconds = 1 }))
+        changes.append(("audio", { $0.audio.bitrate = 96_000 }))
+        changes.append(("rung order", { $0.rungs.reverse() }))
+        for (what, change) in changes {
+            var other = ladder
+            change(&other)
+            XCTAssertNotEqual(LadderFingerprint.of(other), fingerprint, what)
+        }
     }
 }
