@@ -21,7 +21,7 @@ public struct LadderChunkManifest: Codable, Sendable, Equatable {
         public var channels: Int
     }
     /// The recording a part was made from, told apart cheaply (no content hash: recordings are
-    /// many gigabytes): its path (symlinks resolved), size and modification time. Parts of two
+    /// many gigabytes): its path (symlinks resolved; the name is compared), size and modification time. Parts of two
     /// recordings of the same length, or of one recording replaced between chunk runs, differ here.
     public struct Recording: Codable, Sendable, Equatable, CustomStringConvertible {
         public var path: String
@@ -34,6 +34,13 @@ public struct LadderChunkManifest: Codable, Sendable, Equatable {
             let absolute = URL(fileURLWithPath: input).standardizedFileURL.path
             let resolved = realpath(absolute, nil).map { p in defer { free(p) }; return String(cString: p) } ?? absolute
             return Recording(path: resolved, size: identity.size, modified: identity.modificationTime)
+        }
+
+        /// The same recording: its file name, size and modification time. Not the folder: nodes
+        /// with a `path_map` reach one recording under different mount points.
+        public func isSameFile(as other: Recording) -> Bool {
+            (path as NSString).lastPathComponent == (other.path as NSString).lastPathComponent
+                && size == other.size && modified == other.modified
         }
 
         public var description: String {

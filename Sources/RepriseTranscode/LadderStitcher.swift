@@ -246,7 +246,7 @@ public enum LadderStitcher {
         }
     }
 
-    /// Refuses a part made from another recording than `first` (path, size, modification
+    /// Refuses a part made from another recording than `first` (file name, size, modification
     /// time), from another ladder (name, format, segment and GOP seconds, length) or from another
     /// definition of it (its fingerprint: rungs, codecs, rates, options), or one that records none
     /// of these (made before parts recorded them).
@@ -256,7 +256,7 @@ public enum LadderStitcher {
                            + "(made by an earlier reprise): encode the part again")
         }
         // `first` passed this check itself, or is the part checked.
-        guard let firstRecording = first.recording, recording == firstRecording else {
+        guard let firstRecording = first.recording, recording.isSameFile(as: firstRecording) else {
             throw CutError(.badPart, path: path, detail: "was made from another recording (\(recording)) than \(firstPath) "
                            + "(\(first.recording.map(String.init(describing:)) ?? "-")); not parts of one ladder")
         }

@@ -10,12 +10,13 @@ import RepriseJobs
 /// starting a replacement. Every job ends done, each output whole and exact, published once, with
 /// no staging folder or part file left; and a killed daemon's job process never outlives it.
 ///
-/// The kills land while the victim's job process runs. After it has exited, its daemon proves the
-/// claim, renames the staged outputs into place and records the job done: a node lost between
-/// the renames and the record leaves the job to be run again, and its output is then published a
-/// second time (whole both times; seed 2 of an earlier version of this test, which killed at any
-/// moment, found it). The store has no record of a publish under way that a later attempt could
-/// trust, so that window is left out here rather than allowed.
+/// The kills land while the victim's job process runs (a random moment of a long stretch). After
+/// it has exited, its daemon proves the claim, writes the publish journal, renames the staged
+/// outputs into place and records the job done, all within milliseconds; a node lost in that
+/// window leaves the journal and the job's next attempt finishes the renames (an earlier version
+/// of this test, killing at any moment, found the window with seed 2, when the outputs were
+/// published again). That resumption is tested directly in
+/// `DaemonRolesTests.testAnUnfinishedPublishIsFinishedByTheNextAttempt`.
 final class CrashTests: XCTestCase {
     /// A store, shared folders, and daemons started and killed by name.
     final class Nodes {
