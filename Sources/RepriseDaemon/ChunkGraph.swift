@@ -107,6 +107,18 @@ public enum ChunkGraph {
     /// (the name `ChunkEncoder.partsFolderName` gives it; this target doesn't link the encoder).
     public static let partsFolderName = ".reprise-parts"
 
+    /// `job-ID`: the folder inside the parts folder that holds split job ID's parts.
+    public static func graphFolderName(_ parentID: Int64) -> String { "job-\(parentID)" }
+
+    /// A planned part's path moved into its graph's folder: `…/.reprise-parts/NAME` becomes
+    /// `…/.reprise-parts/job-ID/NAME` (a path elsewhere is left as it is).
+    public static func inGraphFolder(_ part: String, parent: Int64) -> String {
+        let folder = (part as NSString).deletingLastPathComponent
+        guard (folder as NSString).lastPathComponent == partsFolderName else { return part }
+        return ((folder as NSString).appendingPathComponent(graphFolderName(parent)) as NSString)
+            .appendingPathComponent((part as NSString).lastPathComponent)
+    }
+
     /// Whether `job` is a chunk or the audio part: its staged outputs are parts, published into
     /// the parts folder rather than among the outputs.
     public static func publishesParts(_ job: Job) -> Bool {

@@ -404,8 +404,22 @@ public final class Daemon: @unchecked Sendable {
             log.error("input gone")
             return
         }
-        // Free space first: a clear failure (retried later) instead of a full disk.
         let out = JobPlan.outputFolder(input: input, watch: watch)
+        // The child writes into a staging folder; its outputs are published only under a live claim.
+        // A chunk's or the audio part's outputs are published into its graph's hidden parts folder.
+        let staging = StagedPublish(target: out, jobID: job.id, fence: claim.fence, parts: ChunkGraph.publishesParts(job), graph: job.parentID)
+        // An earlier attempt was lost while publishing (after proving its claim, before the store
+        // recorded it): its outputs are whole; finish its renames instead of encoding again (before
+        // any check for encoding: this writes nothing new).
+        if let earlier = staging.unfinishedPublish() {
+            log.notice("finishing the publish an earlier attempt began", metadata: ["folder": "\(earlier.folder)"])
+            if publishAndRecord(earlier, outputs: nil, job: job, claim: claim, cfg: cfg, watch: canonicalWatch, seconds: "0.0", log: log) {
+                // Other attempts' leftovers (no journal) go too.
+                if (try? staging.prepare()) != nil { staging.discard() }
+            }
+            return
+        }
+        // Free space first: a clear failure (retried later) instead of a full disk.
         let needed = JobPlan.spaceNeeded(kind: job.kind, inputSize: job.input.size) + cfg.diskReserve
         if let free = Daemon.freeSpace(near: out), free < needed {
             let message = String(format: "%@: not enough free space (%.1f GB free, %.1f GB needed including the %.1f GB reserve)",
@@ -424,19 +438,6 @@ public final class Daemon: @unchecked Sendable {
             case .split, .handled: return
             case .whole: break
             }
-        }
-        // The child writes into a staging folder; its outputs are published only under a live claim.
-        // A chunk's or the audio part's outputs are published into the hidden parts folder.
-        let staging = StagedPublish(target: out, jobID: job.id, fence: claim.fence, parts: ChunkGraph.publishesParts(job))
-        // An earlier attempt was lost while publishing (after proving its claim, before the store
-        // recorded it): its outputs are whole; finish its renames instead of encoding again.
-        if let earlier = staging.unfinishedPublish() {
-            log.notice("finishing the publish an earlier attempt began", metadata: ["folder": "\(earlier.folder)"])
-            if publishAndRecord(earlier, outputs: nil, job: job, claim: claim, cfg: cfg, watch: canonicalWatch, seconds: "0.0", log: log) {
-                // Other attempts' leftovers (no journal) go too.
-                if (try? staging.prepare()) != nil { staging.discard() }
-            }
-            return
         }
         do {
             let stale = try staging.prepare()
@@ -508,13 +509,19 @@ public final class Daemon: @unchecked Sendable {
     /// Removes published parts (store paths), then their parts folder if that is left empty (a
     /// recording's other split jobs may have parts there too).
     private func removeParts(_ parts: [String], pathMap: PathMap) {
-        var folders = Set<String>()
+        var graphFolders = Set<String>(), partsFolders = Set<String>()
         for part in parts.map(pathMap.local) {
             try? FileManager.default.removeItem(atPath: part)
-            let folder = (part as NSString).deletingLastPathComponent
-            if (folder as NSString).lastPathComponent == ChunkGraph.partsFolderName { folders.insert(folder) }
+            var folder = (part as NSString).deletingLastPathComponent
+            if (folder as NSString).lastPathComponent.hasPrefix("job-") {
+                graphFolders.insert(folder)
+                folder = (folder as NSString).deletingLastPathComponent
+            }
+            if (folder as NSString).lastPathComponent == ChunkGraph.partsFolderName { partsFolders.insert(folder) }
         }
-        for folder in folders { _ = rmdir(folder) }  // fails, as meant, while the folder has entries
+        // Each fails, as meant, while its folder has entries.
+        for folder in graphFolders { _ = rmdir(folder) }
+        for folder in partsFolders { _ = rmdir(folder) }
     }
 
     /// A split job that ended without its stitch (failed: a part out of attempts; cancelled;
@@ -554,6 +561,25 @@ public final class Daemon: @unchecked Sendable {
             log[metadataKey: "job"] = "\(job.id)"
             removeParts(ofEndedGraph: job.id, log: log)
         }
+        sweepStagingOfEndedJobs(lease: lease)
+    }
+
+    /// Staging folders of jobs that ended over a lease ago: no attempt of theirs will finish or
+    /// remove them (a node lost between the store's record and removing its folder; a publish
+    /// left to an attempt that then ended otherwise).
+    private func sweepStagingOfEndedJobs(lease: Double) {
+        let (watches, pathMap) = lock.withLock { (config.watches, config.pathMap) }
+        guard let ended = try? store.jobs(states: [.done, .failed, .cancelled, .quarantined], limit: 1000) else { return }
+        for job in ended {
+            guard let finished = job.finishedAt, Date().timeIntervalSince(finished) > lease,
+                  let watch = watches.first(where: { $0.folder == job.watchFolder }) else { continue }
+            let out = JobPlan.outputFolder(input: pathMap.local(job.input.path), watch: Daemon.local(watch, pathMap))
+            let prefix = StagedPublish.prefix(job.id)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] where name.hasPrefix(prefix) {
+                try? FileManager.default.removeItem(atPath: (out as NSString).appendingPathComponent(name))
+                logger.notice("removed an ended job's staging folder", metadata: ["job": "\(job.id)", "folder": "\(name)"])
+            }
+        }
     }
 
     /// Proves `claim` still holds, publishes `publisher`'s staged entries, records the job done,
@@ -586,23 +612,31 @@ public final class Daemon: @unchecked Sendable {
             }
             return false
         }
+        let reported = staged.map { $0.map(publisher.finalPath) }
         let published: [String]
-        do { published = try publisher.publish() } catch {
+        do { published = try publisher.publish(outputs: reported ?? []) } catch {
             publisher.discard()
             let after = markFailed(claim, error: "\(error)", maxAttempts: cfg.maxAttempts, log: log)
             log.error("can't publish", metadata: ["error": "\(error)", "state": "\(after?.state.rawValue ?? "-")"])
             return false
         }
-        let outputs = (staged.map { $0.map(publisher.finalPath) } ?? published)
+        // What the child reported (kept in the journal for a resumed publish), else the entries.
+        let journalled = publisher.readJournal()?.outputs ?? []
+        let outputs = (reported ?? (journalled.isEmpty ? published : journalled))
             .filter { FileManager.default.fileExists(atPath: $0) }.map(cfg.pathMap.canonical)
         // Recorded, or the job runs again: then its parts, its input and the journal must stay
         // (the next attempt finishes this publish instead of encoding again).
         var recorded = false
         for attempt in 1...5 where !recorded {
             do { try store.markDone(claim, outputs: outputs, now: Date()); recorded = true } catch is StaleClaim {
-                // Another attempt holds the job: it publishes its own outputs (or finishes this
-                // publish, if it looks before this folder goes).
-                publisher.discard()
+                // A record that committed but whose answer was lost (a call that timed out) comes
+                // back as stale on the retry: the job done under this very claim is recorded.
+                if let now = try? store.job(job.id), now.state == .done, now.fence == claim.fence {
+                    recorded = true
+                    break
+                }
+                // Another attempt holds the job: it finishes this publish or publishes its own; the
+                // folder is left to it (and to the sweep of ended jobs' staging folders).
                 logLeaseLost(claim, log: log, detail: "after publishing")
                 return false
             } catch {
@@ -641,6 +675,10 @@ public final class Daemon: @unchecked Sendable {
                 layout.output = cfg.pathMap.canonical(layout.output)
                 layout.audioPart = layout.audioPart.map(cfg.pathMap.canonical)
                 for i in layout.chunks.indices { layout.chunks[i].part = cfg.pathMap.canonical(layout.chunks[i].part) }
+                // Each graph's parts in a folder of their own: a later recording of the same name
+                // (its parts named the same) never meets this one's, nor its cleanup.
+                layout.audioPart = layout.audioPart.map { ChunkGraph.inGraphFolder($0, parent: job.id) }
+                for i in layout.chunks.indices { layout.chunks[i].part = ChunkGraph.inGraphFolder(layout.chunks[i].part, parent: job.id) }
                 guard let drafts = try ChunkGraph.drafts(kind: job.kind, priority: job.priority, layout: layout) else { return .whole }
                 let parts = try store.split(claim, into: drafts, now: Date())
                 log.notice("split into parts", metadata: ["chunks": "\(layout.chunks.count)", "parts": "\(parts.map(\.id))"])

@@ -6,7 +6,8 @@ import Glibc
 /// same filesystem); only after the daemon has proven its claim still holds are the staged
 /// entries renamed into `OUT/<recording>/`, each in one rename (a ladder's folder too). A node
 /// that lost its claim deletes its staging folder instead, so a stale claim publishes nothing, and
-/// a crash leaves either the staging folder (removed at the job's next attempt) or whole outputs.
+/// a crash leaves either the staging folder (removed at the job's next attempt, or finished by it
+/// when publishing had begun: see `journalName`) or whole outputs.
 struct StagedPublish {
     /// The recording's output folder: final outputs live here.
     let target: String
@@ -15,6 +16,9 @@ struct StagedPublish {
     /// A part job's: its entries are staged in `folder/.reprise-parts/` and published into
     /// `target/.reprise-parts/` (made when missing), not among the outputs.
     var parts = false
+    /// A part job's split job: its parts go to `target/.reprise-parts/job-ID/`, apart from any
+    /// other graph's (a later recording of the same name makes parts of the same names).
+    var graph: Int64? = nil
 
     var folder: String { (target as NSString).appendingPathComponent(Self.prefix(jobID) + "\(fence)") }
 
@@ -36,8 +40,12 @@ struct StagedPublish {
         return removed
     }
 
-    /// Deletes this attempt's staging folder and everything in it.
-    func discard() { try? FileManager.default.removeItem(atPath: folder) }
+    /// Deletes this attempt's staging folder and everything in it, the journal first (a crash
+    /// midway must not leave a journal over a half-deleted folder, to be "finished" later).
+    func discard() {
+        if unlink(journal) == 0 { Self.syncFolder(folder) }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
 
     /// Written into the staging folder before the first rename: the entries this attempt
     /// publishes, a name a line. It says the claim was proven and publishing began; the folder
@@ -57,21 +65,44 @@ struct StagedPublish {
             return fence
         }
         for fence in fences.sorted(by: >) {
-            let earlier = StagedPublish(target: target, jobID: jobID, fence: fence, parts: parts)
-            if fm.fileExists(atPath: earlier.journal) { return earlier }
+            let earlier = StagedPublish(target: target, jobID: jobID, fence: fence, parts: parts, graph: graph)
+            if earlier.journalIsWhole() { return earlier }
         }
         return nil
     }
 
-    /// The entries the journal lists; nil when there is none (or it can't be read).
-    func journalEntries() -> [String]? {
-        guard let text = try? String(contentsOfFile: journal, encoding: .utf8) else { return nil }
-        return text.split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.hasPrefix(".") && !$0.contains("/") }
+    /// What the journal holds: the entries to rename, and the outputs the child reported (final
+    /// paths), recorded as a normal attempt records them.
+    struct Journal: Codable, Equatable {
+        var entries: [String]
+        var outputs: [String]
     }
 
-    func writeJournal(_ names: [String]) throws {
+    /// The journal; nil when there is none (or it can't be read).
+    func readJournal() -> Journal? {
+        guard let data = FileManager.default.contents(atPath: journal), var j = try? JSONDecoder().decode(Journal.self, from: data) else { return nil }
+        j.entries = j.entries.filter { !$0.isEmpty && !$0.hasPrefix(".") && !$0.contains("/") }
+        return j
+    }
+
+    func journalEntries() -> [String]? { readJournal()?.entries }
+
+    /// A journal whose every entry is still staged or already in place: a publish that can be
+    /// finished. One with an entry in neither place (its parts swept after the job ended, say) is
+    /// not: the job is encoded again.
+    func journalIsWhole() -> Bool {
+        guard let entries = journalEntries() else { return false }
+        var st = stat()
+        return entries.allSatisfy { name in
+            lstat((source as NSString).appendingPathComponent(name), &st) == 0
+                || lstat((destination as NSString).appendingPathComponent(name), &st) == 0
+        }
+    }
+
+    func writeJournal(_ names: [String], outputs: [String] = []) throws {
         let temporary = journal + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(names.map { $0 + "\n" }.joined().utf8)) else {
+        let encoded = (try? JSONEncoder().encode(Journal(entries: names, outputs: outputs))) ?? Data()
+        guard FileManager.default.createFile(atPath: temporary, contents: encoded) else {
             throw PublishError(message: "can't write \(temporary)")
         }
         let fd = open(temporary, O_RDONLY | O_CLOEXEC)
@@ -84,27 +115,32 @@ struct StagedPublish {
     /// part's `folder/.reprise-parts/X` becomes `target/.reprise-parts/X`).
     func finalPath(_ staged: String) -> String {
         if staged == folder { return target }
+        if parts, staged.hasPrefix(source + "/") { return destination + staged.dropFirst(source.count) }
         guard staged.hasPrefix(folder + "/") else { return staged }
         return target + staged.dropFirst(folder.count)
     }
 
     /// Where the staged entries to publish are, and where they go.
     var source: String { parts ? (folder as NSString).appendingPathComponent(ChunkGraph.partsFolderName) : folder }
-    var destination: String { parts ? (target as NSString).appendingPathComponent(ChunkGraph.partsFolderName) : target }
+    var destination: String {
+        guard parts else { return target }
+        let folder = (target as NSString).appendingPathComponent(ChunkGraph.partsFolderName)
+        return graph.map { (folder as NSString).appendingPathComponent(ChunkGraph.graphFolderName($0)) } ?? folder
+    }
 
     /// Renames every staged entry into the target folder (the journal first: see `journalName`);
     /// returns the final paths of the entries. The staging folder stays until `discard`. An
     /// existing output of the same name is replaced in one step for a file (rename over it); a
     /// folder is first renamed aside into the staging folder, the new one renamed in, and the old
     /// one goes with the staging folder. Hidden entries (a child's temporary files) stay behind.
-    func publish() throws -> [String] {
+    func publish(outputs: [String] = []) throws -> [String] {
         let fm = FileManager.default
         let names: [String]
         if let listed = journalEntries() {
             names = listed  // resuming an attempt's publish: its entries, some already in place
         } else {
             names = try fm.contentsOfDirectory(atPath: source).filter { !$0.hasPrefix(".") }.sorted()
-            try writeJournal(names)
+            try writeJournal(names, outputs: outputs)
         }
         var published: [String] = []
         for name in names {

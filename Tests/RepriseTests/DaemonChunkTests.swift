@@ -133,8 +133,9 @@ final class DaemonChunkTests: XCTestCase {
         XCTAssertEqual(parts.map(\.state), Array(repeating: .done, count: 5))
         XCTAssertEqual(parts.map(\.attempts), Array(repeating: 1, count: 5))
         XCTAssertEqual(parts.last?.needs, parts.dropLast().map(\.id))
-        // Each chunk and the audio part were published into the hidden parts folder.
-        let partsFolder = recording.appendingPathComponent(".reprise-parts").path
+        // Each chunk and the audio part were published into the hidden parts folder, in the
+        // folder of their graph.
+        let partsFolder = recording.appendingPathComponent(".reprise-parts/job-\(parent.id)").path
         XCTAssertEqual(parts.dropLast().map { $0.outputs.map { ($0 as NSString).deletingLastPathComponent } }, Array(repeating: [partsFolder], count: 4))
         let stitchedAfter = try XCTUnwrap(parts.last?.startedAt)
         for part in parts.dropLast() { XCTAssertLessThanOrEqual(try XCTUnwrap(part.finishedAt), stitchedAfter, "\(part.kind) ended after the stitch began") }
@@ -258,7 +259,7 @@ final class DaemonChunkTests: XCTestCase {
         let store = try SQLiteJobStore(path: storePath)
         let parent = try XCTUnwrap(try store.jobs().first { $0.kind == "transcode:chunky" })
         XCTAssertEqual(try store.children(of: parent.id).map(\.state), [.done, .done, .done, .queued, .queued])
-        let partsFolder = h.out.appendingPathComponent("rec/.reprise-parts")
+        let partsFolder = h.out.appendingPathComponent("rec/.reprise-parts/job-\(parent.id)")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: partsFolder.path).count, 3, "the chunks are published")
 
         let cancel = try Reprise.run(["jobs", "cancel", String(parent.id), "--state-dir", h.state.path])

@@ -281,6 +281,43 @@ final class DaemonRolesTests: XCTestCase {
         XCTAssertEqual(Self.read(h.log).components(separatedBy: "lease lost; another node owns job").count - 1, 1, "logged once")
     }
 
+    /// A node lost between a publish's renames and the store's record: the job's lease runs out,
+    /// and the daemon that takes it next finishes the renames from the journal and records the
+    /// outputs the lost attempt's child reported, encoding nothing again.
+    func testTheNextAttemptFinishesALostPublishWithoutEncoding() throws {
+        let h = try Harness("roles-resume")
+        h.workers = 1
+        h.extraConfig = "lease_seconds: 3\nheartbeat_seconds: 1"
+        let input = h.watch.appendingPathComponent("rec.mp4")
+        try FileManager.default.copyItem(at: try Fixtures.get(DaemonTests.tinySpec).url, to: input)
+        try FileManager.default.createDirectory(at: h.state, withIntermediateDirectories: true)
+        let lost = try store(h)
+        let job = try XCTUnwrap(try lost.enqueue(try InputIdentity.of(path: input.path), watchFolder: h.watch.path,
+                                                 kinds: [(kind: "transcode:tiny", priority: 2)]).first)
+        // The lost node's claim, its lease long over; it had proven it and begun publishing.
+        let (_, claim) = try XCTUnwrap(try lost.claimNext(node: "lost", pid: 1, lease: 1, now: Date().addingTimeInterval(-60)))
+        let recFolder = h.out.appendingPathComponent("rec").path
+        let staging = StagedPublish(target: recFolder, jobID: job.id, fence: claim.fence)
+        try staging.prepare()
+        let final = recFolder + "/rec.tiny.mp4"
+        try Data("the lost attempt's whole output".utf8).write(to: URL(fileURLWithPath: staging.folder + "/rec.tiny.mp4"))
+        try Data("its cover".utf8).write(to: URL(fileURLWithPath: staging.folder + "/rec.tiny.jpg"))
+        try staging.writeJournal(["rec.tiny.jpg", "rec.tiny.mp4"], outputs: [final])
+        XCTAssertEqual(rename(staging.folder + "/rec.tiny.jpg", recFolder + "/rec.tiny.jpg"), 0, "one entry of two renamed before the node was lost")
+
+        try h.start()
+        defer { h.stop() }
+        let done = try h.waitFor("the job done", timeout: 120) { $0.first?["state"]?.string == "done" }
+        XCTAssertEqual(done.first?["id"]?.int, Int(job.id))
+        XCTAssertTrue(waitForLog(h, h.log, "finishing the publish an earlier attempt began"))
+        XCTAssertEqual(try String(contentsOfFile: final, encoding: .utf8), "the lost attempt's whole output", "encoded again")
+        let after = try XCTUnwrap(try lost.job(job.id))
+        XCTAssertEqual(after.outputs, [final], "the outputs the lost attempt's child reported")
+        XCTAssertGreaterThan(after.fence, claim.fence)
+        XCTAssertTrue(pollUntil(timeout: 10) { Self.published(h) == h.outputFiles() }, "staging left: \(h.outputFiles())")
+        XCTAssertEqual(h.outputFiles(), ["rec", "rec/rec.tiny.jpg", "rec/rec.tiny.mp4"])
+    }
+
     /// A watcher and a worker as two processes on one SQLite store: a dropped recording is queued by
     /// the watcher and done by the worker. A second watcher stands by, and takes the folder over
     /// when the first is killed (kill -9), without queueing the first recording again.
