@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -15,6 +15,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
+        // The console: HTTP server, templates, metrics. swift-configuration support is left out.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // FFmpeg 5.1 from Debian's -dev packages, through pkg-config.
@@ -47,15 +52,24 @@ let package = Package(
         // The watch-folder daemon: arrival detection, job plans, child-process runner, systemd notify.
         .target(name: "RepriseDaemon", dependencies: ["RepriseCore", "RepriseJobs", "RepriseProfiles", "RepriseMedia",
                                                       .product(name: "Logging", package: "swift-log")]),
+        // The review console: Hummingbird server started by the daemon (pages, JSON API, SSE,
+        // frame previews, Prometheus metrics), bearer token and path roots.
+        .target(name: "RepriseConsole", dependencies: ["RepriseCore", "RepriseJobs", "RepriseProfiles", "RepriseMedia", "RepriseCut", "CFFmpeg",
+                                                       .product(name: "Hummingbird", package: "hummingbird"),
+                                                       .product(name: "Mustache", package: "swift-mustache"),
+                                                       .product(name: "Metrics", package: "swift-metrics"),
+                                                       .product(name: "Prometheus", package: "swift-prometheus"),
+                                                       .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "reprise",
             dependencies: ["RepriseCore", "RepriseCut", "RepriseMedia", "CFFmpeg", "RepriseProfiles", "RepriseTranscode", "RepriseHighlights",
-                           "RepriseDaemon", "RepriseJobs", "RepriseJobsPostgres",
+                           "RepriseDaemon", "RepriseJobs", "RepriseJobsPostgres", "RepriseConsole",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
-        .testTarget(name: "RepriseTests", dependencies: ["RepriseCore", "RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "RepriseHLS", "RepriseHighlights", "RepriseJobs", "RepriseJobsPostgres", "RepriseDaemon", "reprise",
+        .testTarget(name: "RepriseTests", dependencies: ["RepriseCore", "RepriseCut", "RepriseMedia", "RepriseProfiles", "RepriseTranscode", "RepriseHLS", "RepriseHighlights", "RepriseJobs", "RepriseJobsPostgres", "RepriseDaemon", "RepriseConsole", "reprise",
+                                                        .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                         .product(name: "PostgresNIO", package: "postgres-nio"),
                                                         .product(name: "Logging", package: "swift-log")]),
     ]
