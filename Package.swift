@@ -51,14 +51,16 @@ let package = Package(
                                                             .product(name: "Logging", package: "swift-log")]),
         // The watch-folder daemon: arrival detection, job plans, child-process runner, systemd notify.
         .target(name: "RepriseDaemon", dependencies: ["RepriseCore", "RepriseJobs", "RepriseProfiles", "RepriseMedia",
-                                                      .product(name: "Logging", package: "swift-log")]),
+                                                      .product(name: "Logging", package: "swift-log"),
+                                                      .product(name: "Metrics", package: "swift-metrics")]),
         // The review console: Hummingbird server started by the daemon (pages, JSON API, SSE,
         // frame previews, Prometheus metrics), bearer token and path roots.
-        .target(name: "RepriseConsole", dependencies: ["RepriseCore", "RepriseJobs", "RepriseProfiles", "RepriseMedia", "RepriseCut", "CFFmpeg",
+        .target(name: "RepriseConsole", dependencies: ["RepriseCore", "RepriseJobs", "RepriseDaemon", "RepriseHighlights", "RepriseProfiles", "RepriseMedia", "RepriseCut", "CFFmpeg",
                                                        .product(name: "Hummingbird", package: "hummingbird"),
                                                        .product(name: "Mustache", package: "swift-mustache"),
                                                        .product(name: "Metrics", package: "swift-metrics"),
                                                        .product(name: "Prometheus", package: "swift-prometheus"),
+                                                       .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                        .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "reprise",

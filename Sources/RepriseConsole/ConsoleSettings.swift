@@ -5,7 +5,7 @@ import Foundation
 public struct ConsoleSettings: Sendable, Equatable {
     public var host: String
     public var port: Int
-    /// The bearer token, read from `token_file`; nil means none (loopback only, reads only).
+    /// The bearer token, read from `token_file`; nil: none (loopback only, and no writes).
     public var token: String?
     /// Folders whose files the console may read or name in a request (watch folders, outputs).
     public var roots: [String]
@@ -15,4 +15,31 @@ public struct ConsoleSettings: Sendable, Equatable {
     public init(host: String = "127.0.0.1", port: Int = 8470, token: String? = nil, roots: [String] = [], maxBodyBytes: Int = 256 * 1024) {
         self.host = host; self.port = port; self.token = token; self.roots = roots; self.maxBodyBytes = maxBodyBytes
     }
+
+    public var isLoopback: Bool {
+        ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
+    }
+
+    /// Refuses what must never start: a console reachable from other machines without a token.
+    public func check() throws {
+        if !isLoopback && token == nil {
+            throw ConsoleStartError("http: listening on \(host):\(port) (not loopback) needs token_file: every request must carry the token there")
+        }
+    }
+
+    /// The token in `path`: its first line, trimmed; at least 16 characters.
+    public static func readToken(file path: String) throws -> String {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConsoleStartError("\(path): can't read the console token (\(error.localizedDescription))")
+        }
+        let token = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard token.count >= 16 else { throw ConsoleStartError("\(path): the console token must be at least 16 characters") }
+        return token
+    }
+}
+
+public struct ConsoleStartError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

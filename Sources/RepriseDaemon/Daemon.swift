@@ -49,6 +49,10 @@ public final class Daemon: @unchecked Sendable {
     /// This daemon is the only one on its store (role all on SQLite, the store's lock held
     /// exclusively): what is left running at start was a previous run's.
     let isSoleDaemon: Bool
+    /// This node's running jobs' progress, for the console.
+    public let progress = JobProgressBoard()
+    /// The job store this daemon uses (the console reads it and sends retries and cancels to it).
+    public var jobStore: any JobStore { store }
     /// Held while deciding whether an input goes to quarantine and moving it: two workers may give
     /// up on the same recording at once.
     private let quarantineLock = NSLock()
@@ -100,7 +104,7 @@ public final class Daemon: @unchecked Sendable {
     var isStopping: Bool { lock.withLock { stopping } }
 
     /// A watch with every path where this node finds it.
-    static func local(_ w: DaemonConfig.Watch, _ map: PathMap) -> DaemonConfig.Watch {
+    public static func local(_ w: DaemonConfig.Watch, _ map: PathMap) -> DaemonConfig.Watch {
         var l = w
         l.folder = map.local(w.folder); l.output = map.local(w.output); l.quarantine = map.local(w.quarantine)
         l.done = w.done.map(map.local)
@@ -375,8 +379,11 @@ public final class Daemon: @unchecked Sendable {
                 continue
             }
             guard let (job, claim) = claimed else { usleep(500_000); continue }
+            DaemonMetrics.claimed(job, at: Date())
             lock.withLock { runningJobs[n] = job.id }
+            progress.started(job.id, at: Date())
             execute(job, claim: claim, worker: n)
+            progress.ended(job.id)
             lock.withLock { runningJobs[n] = nil }
         }
     }
@@ -466,16 +473,20 @@ public final class Daemon: @unchecked Sendable {
         let runner = JobRunner()
         lock.withLock { runners[worker] = runner }
         let started = Date()
+        let board = progress, jobID = job.id
         let outcome = runner.run(executable: executable, arguments: args, stallSeconds: cfg.stallSeconds, shouldStop: { [self] in
             if self.isStopping { return "daemon stopping" }
             return lease.keep(now: Date())
-        }, onProgress: { _ in })
+        }, onProgress: { line in board.record(line: line, job: jobID) })
         lock.withLock { runners[worker] = nil }
         let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
         switch outcome {
         case .finished(let result):
-            publishAndRecord(staging, outputs: Daemon.outputs(fromResult: result), job: job, claim: claim, cfg: cfg,
-                             watch: canonicalWatch, seconds: seconds, log: log)
+            if publishAndRecord(staging, outputs: Daemon.outputs(fromResult: result), job: job, claim: claim, cfg: cfg,
+                                watch: canonicalWatch, seconds: seconds, log: log) {
+                let outputs = ((try? store.job(job.id))?.outputs ?? []).map(cfg.pathMap.local)
+                DaemonMetrics.attemptFinished(job, outcome: "done", seconds: Date().timeIntervalSince(started), result: result, outputs: outputs)
+            }
         case .stopped(let reason):
             staging.discard()
             if reason == "daemon stopping" {
@@ -497,6 +508,7 @@ public final class Daemon: @unchecked Sendable {
             let badInput = ["not a readable media file", "has no video stream", "holds no readable video packets"]
                 .contains { message.contains($0) }
             if badInput {
+                DaemonMetrics.failure(message)
                 giveUp(on: job, watch: canonicalWatch, reason: message, quarantiningTheJob: true)
             } else {
                 let after = markFailed(claim, error: message, maxAttempts: cfg.maxAttempts, log: log)
@@ -706,6 +718,7 @@ public final class Daemon: @unchecked Sendable {
     /// A failed attempt recorded under `claim`; nil when the claim is stale (logged once: the job
     /// is another node's now) or the store can't be reached.
     private func markFailed(_ claim: Claim, error: String, maxAttempts: Int, log: Logger) -> Job? {
+        DaemonMetrics.failure(error)
         do { return try store.markFailed(claim, error: error, maxAttempts: maxAttempts, now: Date()) } catch is StaleClaim {
             logLeaseLost(claim, log: log, detail: "failed: \(error)")
         } catch {

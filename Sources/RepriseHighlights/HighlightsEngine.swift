@@ -281,7 +281,7 @@ public final class HighlightsEngine {
 
     /// Sidecar files beside the recording: BASE.chat.{jsonl,csv,xml}, BASE.danmaku.xml, BASE.orders.{jsonl,csv},
     /// BASE.products.{json,csv}.
-    static func sidecars(for input: String) -> (chat: String?, orders: String?, products: String?) {
+    public static func sidecars(for input: String) -> (chat: String?, orders: String?, products: String?) {
         let stem = (input as NSString).deletingPathExtension
         func first(_ names: [String]) -> String? { names.map { stem + $0 }.first { FileManager.default.fileExists(atPath: $0) } }
         return (first([".chat.jsonl", ".chat.json", ".chat.csv", ".chat.xml", ".danmaku.xml", ".xml"]),

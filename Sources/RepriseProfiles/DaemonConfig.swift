@@ -58,7 +58,37 @@ public struct DaemonConfig: Sendable, Equatable {
     public var chunkSeconds: Double?
     /// Where this node mounts the shared storage the configuration's and the store's paths name.
     public var pathMap = PathMap()
+    /// The review console (`http:`); nil: no console.
+    public var http: HTTP?
     public var source: String
+
+    /// `http: {listen: 127.0.0.1:8470, token_file: /etc/reprise/console.token, max_body: 256k}`.
+    public struct HTTP: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var tokenFile: String?
+        public var maxBodyBytes: Int
+        public init(host: String = "127.0.0.1", port: Int = 8470, tokenFile: String? = nil, maxBodyBytes: Int = 256 * 1024) {
+            self.host = host; self.port = port; self.tokenFile = tokenFile; self.maxBodyBytes = maxBodyBytes
+        }
+
+        /// `HOST:PORT`, `[V6]:PORT` or `:PORT` (loopback); nil when it isn't one of those.
+        public static func parseListen(_ text: String) -> (host: String, port: Int)? {
+            var host: Substring, portText: Substring
+            if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+                host = text[text.index(after: text.startIndex)..<close]
+                let rest = text[text.index(after: close)...]
+                guard rest.hasPrefix(":") else { return nil }
+                portText = rest.dropFirst()
+            } else {
+                guard let colon = text.lastIndex(of: ":") else { return nil }
+                host = text[..<colon]; portText = text[text.index(after: colon)...]
+                if host.contains(":") { return nil }
+            }
+            guard let port = Int(portText), (0...65535).contains(port) else { return nil }
+            return (host.isEmpty ? "127.0.0.1" : String(host), port)
+        }
+    }
 
     /// What a daemon process does: watch folders and queue recordings, run jobs, or both.
     public enum Role: String, Sendable, CaseIterable {
@@ -79,7 +109,7 @@ public enum DaemonConfigLoader {
         let r = try ProfileReader.open(path: path, what: "settings")
         try r.rejectUnknown(["state_dir", "workers", "quiet_seconds", "rescan_seconds", "sidecar_grace_seconds", "disk_reserve",
                              "stall_minutes", "max_attempts", "retention_days", "profile_dirs", "watch",
-                             "store", "node", "role", "lease_seconds", "heartbeat_seconds", "path_map", "chunk_seconds"])
+                             "store", "node", "role", "lease_seconds", "heartbeat_seconds", "path_map", "chunk_seconds", "http"])
         guard let list = r.node("watch") else { throw r.error("watch", nil, "missing (a list of folder, output, forms)") }
         guard let items = list.sequence, !items.isEmpty else { throw r.error("watch", list, "expected a list of watch folders") }
         var watches: [DaemonConfig.Watch] = []
@@ -130,6 +160,27 @@ public enum DaemonConfigLoader {
         if config.heartbeatSeconds >= config.leaseSeconds {
             throw r.error("heartbeat_seconds", r.node("heartbeat_seconds") ?? r.node("lease_seconds"),
                           "\(config.heartbeatSeconds) must be shorter than lease_seconds (\(config.leaseSeconds))")
+        }
+        if let http = r.node("http") {
+            guard let m = http.mapping else { throw r.error("http", http, "expected a mapping (listen, token_file, max_body)") }
+            let h = ProfileReader(file: path, mapping: m, prefix: "http.")
+            try h.rejectUnknown(["listen", "token_file", "max_body"])
+            var settings = DaemonConfig.HTTP()
+            if let listen = try h.string("listen") {
+                guard let (host, port) = DaemonConfig.HTTP.parseListen(listen) else {
+                    throw h.error("listen", h.node("listen"), "'\(listen)' is not HOST:PORT (e.g. 127.0.0.1:8470)")
+                }
+                settings.host = host; settings.port = port
+            }
+            if let file = try h.string("token_file") {
+                guard file.hasPrefix("/") else { throw h.error("token_file", h.node("token_file"), "'\(file)' is not an absolute path") }
+                settings.tokenFile = file
+            }
+            if let limit = try h.bitrate("max_body") {
+                guard limit >= 1024, limit <= 64 << 20 else { throw h.error("max_body", h.node("max_body"), "must be from 1k to 64M") }
+                settings.maxBodyBytes = Int(limit)
+            }
+            config.http = settings
         }
         if let map = r.node("path_map") {
             guard let seq = map.sequence else { throw r.error("path_map", map, "expected a list of {from, to}") }

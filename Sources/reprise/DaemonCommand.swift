@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import RepriseConsole
 import RepriseDaemon
 import RepriseJobs
 import RepriseProfiles
@@ -34,6 +35,10 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "This node's name in the store (default: host:pid).") var node: String?
     @Option(name: .customLong("chunk-seconds"), help: "Split transcode jobs into chunks of this many seconds (a multiple of the profile's gop_seconds) that run side by side.")
     var chunkSeconds: Double?
+    @Option(help: "Start the review console on HOST:PORT (e.g. 127.0.0.1:8470); overrides the configuration's http.listen.")
+    var http: String?
+    @Option(name: .customLong("http-token-file"), help: "The console's bearer token file (overrides http.token_file).")
+    var httpTokenFile: String?
 
     func run() throws {
         var logger = Logger(label: "reprise.daemon")
@@ -83,6 +88,29 @@ struct DaemonCommand: ParsableCommand {
             node.node = name
         }
 
+        if let http {
+            guard let (host, port) = DaemonConfig.HTTP.parseListen(http) else { throw ValidationError("--http: '\(http)' is not HOST:PORT") }
+            var h = node.http ?? DaemonConfig.HTTP()
+            h.host = host; h.port = port
+            node.http = h
+        }
+        if let httpTokenFile {
+            guard node.http != nil else { throw ValidationError("--http-token-file: give --http too (or http: in the configuration)") }
+            node.http?.tokenFile = absolute(httpTokenFile)
+        }
+        // The console's settings are checked before anything starts: a bad token file or an open
+        // address without a token stops the daemon at once, in one line.
+        var console: ConsoleSettings?
+        if let h = node.http {
+            do {
+                var c = ConsoleSettings(host: h.host, port: h.port, token: try h.tokenFile.map(ConsoleSettings.readToken(file:)),
+                                        maxBodyBytes: h.maxBodyBytes)
+                c.roots = node.watches.map { Daemon.local($0, node.pathMap) }.flatMap { [$0.folder, $0.output, $0.quarantine] + ($0.done.map { [$0] } ?? []) }
+                try c.check()
+                console = c
+            } catch { fail(error) }
+        }
+
         let daemon: Daemon
         do {
             daemon = try Daemon(config: node, configPath: config, executable: Self.executablePath(), logger: logger, opener: .reprise)
@@ -94,7 +122,20 @@ struct DaemonCommand: ParsableCommand {
         hup.setEventHandler { daemon.requestReload() }
         hup.resume()
 
-        let group = ServiceGroup(services: [DaemonService(daemon: daemon)], gracefulShutdownSignals: [.sigterm, .sigint],
+        var services: [any Service] = [DaemonService(daemon: daemon)]
+        if let console {
+            let data = ConsoleData(store: daemon.jobStore, progress: daemon.progress, roots: PathRoots(console.roots),
+                                   nodeWindow: node.heartbeatSeconds * 3)
+            var consoleLogger = Logger(label: "reprise.console")
+            consoleLogger.logLevel = .warning
+            let announce = logger
+            do {
+                services.append(try ConsoleServer.application(settings: console, data: data, logger: consoleLogger) { port in
+                    announce.notice("console listening", metadata: ["url": "http://\(console.host.contains(":") ? "[\(console.host)]" : console.host):\(port)/"])
+                })
+            } catch { fail(error) }
+        }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                  cancellationSignals: [], logger: logger)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()

@@ -1,0 +1,82 @@
+import Foundation
+import RepriseHighlights
+import RepriseJobs
+
+/// A recording: one input file (path and content hash) and the forms made of it.
+public struct RecordingView: Codable, Sendable, Equatable {
+    public struct Form: Codable, Sendable, Equatable {
+        public var job: Int64
+        public var form: String
+        public var state: String
+        public var outputs: [String]
+    }
+    public var path: String
+    public var name: String
+    public var hash: String
+    public var size: Int64
+    public var forms: [Form]
+    /// A cover image among the outputs, for the list's thumbnail.
+    public var cover: String?
+    /// done, failed, running… : the least finished of its forms.
+    public var state: String
+
+    init(jobs: [Job]) {
+        let first = jobs[0]
+        path = first.input.path; name = (path as NSString).lastPathComponent; hash = first.input.hash; size = first.input.size
+        forms = jobs.map { Form(job: $0.id, form: $0.kind, state: $0.state.rawValue, outputs: $0.outputs) }
+        cover = jobs.flatMap(\.outputs).first { $0.lowercased().hasSuffix(".jpg") }
+        let order: [Job.State] = [.running, .waiting, .queued, .failed, .quarantined, .cancelled, .done]
+        state = order.first { s in jobs.contains { $0.state == s } }?.rawValue ?? "done"
+    }
+}
+
+/// One recording's page: its forms, every output file with the URL it is served at, and the
+/// signal files found beside it.
+public struct RecordingDetail: Codable, Sendable, Equatable {
+    public struct Output: Codable, Sendable, Equatable {
+        public var path: String
+        public var url: String
+        /// video, playlist, image, metadata, other
+        public var type: String
+        public var bytes: Int64?
+        public var form: String
+    }
+    public struct Signal: Codable, Sendable, Equatable {
+        public var kind: String
+        public var path: String
+    }
+    public var recording: RecordingView
+    public var outputs: [Output]
+    public var signals: [Signal]
+
+    init(recording: RecordingView, roots: PathRoots) {
+        self.recording = recording
+        var list: [Output] = []
+        for form in recording.forms {
+            for path in form.outputs where roots.contains(path) {
+                let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+                let type = RecordingDetail.type(of: path)
+                let served = type == "ladder" ? (path as NSString).appendingPathComponent("master.m3u8") : path
+                list.append(Output(path: path, url: MediaRoute.url(for: served), type: type, bytes: bytes, form: form.form))
+            }
+        }
+        outputs = list
+        let found = HighlightsEngine.sidecars(for: recording.path)
+        signals = [("chat", found.chat), ("orders", found.orders), ("products", found.products)].compactMap { kind, path in
+            path.map { Signal(kind: kind, path: $0) }
+        }
+    }
+
+    static func type(of path: String) -> String {
+        switch (path as NSString).pathExtension.lowercased() {
+        case "mp4", "m4v", "mov", "ts": return "video"
+        case "m3u8": return "playlist"
+        case "jpg", "jpeg", "png", "webp": return "image"
+        case "json", "txt", "vtt", "srt": return "metadata"
+        default:
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("master.m3u8"), isDirectory: &isDir) { return "ladder" }
+            return "other"
+        }
+    }
+}

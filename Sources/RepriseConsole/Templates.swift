@@ -1,0 +1,69 @@
+/// The pages' swift-mustache templates. `{{x}}` is HTML-escaped; nothing here uses `{{{x}}}`
+/// except `rows`, which is the jobrows template's own output.
+enum Templates {
+    static let all: [String: String] = [
+        "top": top, "bottom": bottom, "jobs": jobs, "jobrows": jobRows, "recordings": recordings, "recording": recording,
+    ]
+
+    static let top = """
+    <!doctype html>
+    <html lang="en"><head><meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>{{title}} · Reprise</title>
+    <link rel="stylesheet" href="/assets/console.css">
+    <script src="/assets/console.js" defer></script>
+    </head><body>
+    <header><a class="brand" href="/jobs">Reprise</a>
+    <nav><a href="/jobs"{{#onJobs}} aria-current="page"{{/onJobs}}>Jobs</a><a href="/recordings"{{#onRecordings}} aria-current="page"{{/onRecordings}}>Recordings</a><a href="/metrics">Metrics</a><a href="/openapi.yaml">API</a></nav>
+    <span id="status" role="status"></span></header>
+    <main>
+    """
+
+    static let bottom = """
+    </main></body></html>
+    """
+
+    static let jobs = """
+    {{> top}}
+    <h1>Jobs</h1>
+    <form class="filters" method="get" action="/jobs">
+    <label>State <select name="state"><option value="">any</option>{{#states}}<option value="{{name}}"{{#selected}} selected{{/selected}}>{{name}} ({{count}})</option>{{/states}}</select></label>
+    <label>Form <input name="form" value="{{form}}" placeholder="e.g. ladder:default"></label>
+    <label>Recording <input name="recording" value="{{recording}}" placeholder="part of the name"></label>
+    <button type="submit">Filter</button>
+    </form>
+    {{#hasNodes}}<section class="nodes"><h2>Nodes</h2><ul>{{#nodes}}<li><b>{{name}}</b> {{role}}, load {{load}}, running {{runningText}}</li>{{/nodes}}</ul></section>{{/hasNodes}}
+    <div class="scroll"><table class="jobs"><thead><tr><th>#</th><th>Recording</th><th>Form</th><th>State</th><th>Progress</th><th>ETA</th><th>Tries</th><th>Error</th><th></th></tr></thead>
+    <tbody id="jobs-body" data-events="/events?view=table{{queryAmp}}">{{{rows}}}</tbody></table></div>
+    {{> bottom}}
+    """
+
+    static let jobRows = """
+    {{#jobs}}<tr id="job-{{id}}" class="state-{{state}}" data-state="{{state}}"><td>{{id}}</td><td><a href="/recording?path={{recordingQuery}}">{{recordingName}}</a></td><td>{{form}}</td><td class="state">{{state}}</td><td>{{#progress}}<progress max="1" value="{{fraction}}"></progress> {{percent}} % {{stage}}{{/progress}}</td><td>{{eta}}</td><td>{{attempts}}</td><td class="error">{{error}}</td><td>{{#canRetry}}<button type="button" data-act="retry" data-id="{{id}}">Retry</button>{{/canRetry}}{{#canCancel}}<button type="button" data-act="cancel" data-id="{{id}}">Cancel</button>{{/canCancel}}</td></tr>
+    {{/jobs}}{{^jobs}}<tr><td colspan="9" class="empty">No jobs.</td></tr>{{/jobs}}
+    """
+
+    static let recordings = """
+    {{> top}}
+    <h1>Recordings</h1>
+    <ul class="recordings">{{#recordings}}<li class="state-{{state}}"><a href="/recording?path={{pathQuery}}">{{#coverURL}}<img src="{{coverURL}}" alt="" loading="lazy">{{/coverURL}}{{^coverURL}}<span class="nocover"></span>{{/coverURL}}<b>{{name}}</b></a>
+    <span class="state">{{state}}</span> <span class="size">{{sizeText}}</span>
+    <span class="forms">{{#forms}}<span class="form state-{{state}}">{{form}}: {{state}}</span> {{/forms}}</span></li>
+    {{/recordings}}{{^recordings}}<li class="empty">No recordings yet.</li>{{/recordings}}</ul>
+    {{> bottom}}
+    """
+
+    static let recording = """
+    {{> top}}
+    <h1>{{name}}</h1>
+    <p class="meta">{{sizeText}} · {{state}}{{#signalsText}} · signals: {{signalsText}}{{/signalsText}}{{^signalsText}} · no chat, order or product files{{/signalsText}}</p>
+    <h2>Forms</h2>
+    <ul class="forms">{{#forms}}<li class="form state-{{state}}"><a href="/jobs?recording={{nameQuery}}">#{{job}} {{form}}</a>: {{state}}</li>{{/forms}}</ul>
+    <h2>Outputs</h2>
+    <div class="outputs">{{#outputs}}<figure class="output {{type}}">
+    {{#isVideo}}<video controls preload="metadata" src="{{url}}"></video>{{/isVideo}}{{#isImage}}<img src="{{url}}" alt="{{fileName}}" loading="lazy">{{/isImage}}
+    <figcaption><a href="{{url}}">{{fileName}}</a> <span class="form">{{form}}</span> <span class="size">{{sizeText}}</span></figcaption></figure>
+    {{/outputs}}{{^outputs}}<p class="empty">Nothing made yet.</p>{{/outputs}}</div>
+    {{> bottom}}
+    """
+}

@@ -1,0 +1,346 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import XCTest
+@testable import RepriseConsole
+import RepriseDaemon
+import RepriseJobs
+import RepriseProfiles
+
+/// The console's HTTP surface in-process (Hummingbird's router test client), over a real SQLite
+/// store and real files: every endpoint, the token, the body limit, the path roots and the JSON
+/// errors. The daemon-started console is in `ConsoleDaemonTests`.
+final class ConsoleAPITests: XCTestCase {
+    static let token = "console-test-token-0123456789"
+
+    /// A store with three recordings' jobs, folders with outputs, and a symlink out of the roots.
+    final class Bench: @unchecked Sendable {
+        let root: URL
+        let store: SQLiteJobStore
+        var inFolder: URL { root.appendingPathComponent("in") }
+        var outFolder: URL { root.appendingPathComponent("out") }
+        var outside: URL { root.appendingPathComponent("outside") }
+        var video: URL { outFolder.appendingPathComponent("a/a.reel.mp4") }
+        let bytes = Data((0..<5000).map { UInt8($0 % 251) })
+
+        init() throws {
+            root = ScratchSpace.makeFolder("console-api")
+            store = try SQLiteJobStore(path: root.appendingPathComponent("jobs.sqlite").path)
+            for d in [inFolder, outFolder.appendingPathComponent("a"), outside] {
+                try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+            }
+            try bytes.write(to: video)
+            try Data("secret".utf8).write(to: outside.appendingPathComponent("secret.txt"))
+            try FileManager.default.createSymbolicLink(at: outFolder.appendingPathComponent("a/escape"), withDestinationURL: outside)
+            for name in ["a", "b", "c"] {
+                let input = inFolder.appendingPathComponent("\(name).mp4")
+                try Data(name.utf8).write(to: input)
+                _ = try store.enqueue(InputIdentity(path: input.path, size: 1, modified: 0, hash: "h-\(name)"), watchFolder: inFolder.path,
+                                      kinds: [("shorts", 0), ("transcode:long-form-720p", 1)])
+            }
+        }
+
+        var settings: ConsoleSettings {
+            ConsoleSettings(host: "127.0.0.1", port: 0, token: ConsoleAPITests.token, roots: [inFolder.path, outFolder.path], maxBodyBytes: 4096)
+        }
+
+        func app(_ settings: ConsoleSettings? = nil) throws -> some ApplicationProtocol {
+            let s = settings ?? self.settings
+            let data = ConsoleData(store: store, progress: JobProgressBoard(), roots: PathRoots(s.roots))
+            return try ConsoleServer.application(settings: s, data: data, logger: .init(label: "test"))
+        }
+    }
+
+    static func json(_ buffer: ByteBuffer) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] ?? [:]
+    }
+
+    static func text(_ buffer: ByteBuffer) -> String { String(buffer: buffer) }
+
+    static var auth: HTTPFields { [.authorization: "Bearer \(token)"] }
+
+    func testJobListFiltersAndCounts() async throws {
+        let bench = try Bench()
+        try await bench.app().test(.router) { client in
+            try await client.execute(uri: "/api/jobs", method: .get) { r in
+                XCTAssertEqual(r.status, .ok)
+                let body = Self.json(r.body)
+                let jobs = try XCTUnwrap(body["jobs"] as? [[String: Any]])
+                XCTAssertEqual(jobs.count, 6)
+                XCTAssertEqual(jobs.first?["id"] as? Int, 6, "newest first")
+                XCTAssertEqual((body["counts"] as? [String: Int])?["queued"], 6)
+            }
+            try await client.execute(uri: "/api/jobs?form=shorts&recording=B.MP4", method: .get) { r in
+                let jobs = try XCTUnwrap(Self.json(r.body)["jobs"] as? [[String: Any]])
+                XCTAssertEqual(jobs.map { $0["id"] as? Int }, [3])
+                XCTAssertEqual(jobs.first?["recordingName"] as? String, "b.mp4")
+            }
+            try await client.execute(uri: "/api/jobs?state=done", method: .get) { r in
+                XCTAssertEqual((Self.json(r.body)["jobs"] as? [Any])?.count, 0)
+            }
+            try await client.execute(uri: "/api/jobs?state=bogus", method: .get) { r in
+                XCTAssertEqual(r.status, .badRequest)
+                XCTAssertEqual(r.headers[.contentType], "application/json; charset=utf-8")
+                let error = try XCTUnwrap(Self.json(r.body)["error"] as? [String: Any])
+                XCTAssertEqual(error["status"] as? Int, 400)
+                XCTAssertTrue((error["message"] as? String ?? "").contains("bogus"))
+            }
+            try await client.execute(uri: "/api/jobs?limit=0", method: .get) { r in XCTAssertEqual(r.status, .badRequest) }
+        }
+    }
+
+    func testJobDetailRetryCancelNeedTheToken() async throws {
+        let bench = try Bench()
+        try await bench.app().test(.router) { client in
+            try await client.execute(uri: "/api/jobs/2", method: .get) { r in
+                XCTAssertEqual(r.status, .ok)
+                XCTAssertEqual((Self.json(r.body)["job"] as? [String: Any])?["form"] as? String, "transcode:long-form-720p")
+            }
+            try await client.execute(uri: "/api/jobs/99", method: .get) { r in XCTAssertEqual(r.status, .notFound) }
+            try await client.execute(uri: "/api/jobs/x", method: .get) { r in XCTAssertEqual(r.status, .badRequest) }
+            // No token, a wrong one, the wrong scheme: 401, and the job is untouched.
+            for headers: HTTPFields in [[:], [.authorization: "Bearer nope"], [.authorization: "Basic \(Self.token)"],
+                                        [.authorization: "Bearer \(Self.token)x"]] {
+                try await client.execute(uri: "/api/jobs/2/cancel", method: .post, headers: headers) { r in
+                    XCTAssertEqual(r.status, .unauthorized, "\(headers)")
+                    XCTAssertEqual(r.headers[.wwwAuthenticate], "Bearer")
+                }
+            }
+            XCTAssertEqual(try bench.store.job(2)?.state, .queued)
+            try await client.execute(uri: "/api/jobs/2/cancel", method: .post, headers: Self.auth) { r in
+                XCTAssertEqual(r.status, .ok)
+                XCTAssertEqual(Self.json(r.body)["state"] as? String, "cancelled")
+            }
+            XCTAssertEqual(try bench.store.job(2)?.state, .cancelled)
+            try await client.execute(uri: "/api/jobs/2/retry", method: .post, headers: Self.auth) { r in
+                XCTAssertEqual(r.status, .ok)
+                XCTAssertEqual(Self.json(r.body)["state"] as? String, "queued")
+            }
+            XCTAssertEqual(try bench.store.job(2)?.state, .queued)
+            try bench.store.markDone(try XCTUnwrap(try bench.store.claimNext(pid: 1, now: Date())).id, outputs: [])
+            try await client.execute(uri: "/api/jobs/1/retry", method: .post, headers: Self.auth) { r in
+                XCTAssertEqual(r.status, .conflict, "a done job can't be retried")
+                XCTAssertNotNil((Self.json(r.body)["error"] as? [String: Any])?["message"])
+            }
+            try await client.execute(uri: "/api/jobs/99/retry", method: .post, headers: Self.auth) { r in XCTAssertEqual(r.status, .notFound) }
+        }
+    }
+
+    func testLoopbackWithoutATokenTakesNoWrites() async throws {
+        let bench = try Bench()
+        var s = bench.settings
+        s.token = nil
+        try await bench.app(s).test(.router) { client in
+            try await client.execute(uri: "/api/jobs", method: .get) { r in XCTAssertEqual(r.status, .ok) }
+            try await client.execute(uri: "/api/jobs/1/cancel", method: .post, headers: Self.auth) { r in
+                XCTAssertEqual(r.status, .unauthorized)
+            }
+        }
+        XCTAssertEqual(try bench.store.job(1)?.state, .queued)
+    }
+
+    func testBeyondLoopbackEveryRequestNeedsTheTokenAndNoTokenIsRefusedAtStart() async throws {
+        let bench = try Bench()
+        var open = bench.settings
+        open.host = "0.0.0.0"
+        open.token = nil
+        XCTAssertThrowsError(try bench.app(open)) { error in
+            XCTAssertTrue("\(error)".contains("needs token_file"), "\(error)")
+        }
+        open.token = Self.token
+        try await bench.app(open).test(.router) { client in
+            for uri in ["/api/jobs", "/jobs", "/metrics", "/openapi.yaml", "/media" + bench.video.path] {
+                try await client.execute(uri: uri, method: .get) { r in XCTAssertEqual(r.status, .unauthorized, uri) }
+                try await client.execute(uri: uri, method: .get, headers: Self.auth) { r in XCTAssertEqual(r.status, .ok, uri) }
+            }
+        }
+    }
+
+    func testTokenComparisonLooksAtEveryByte() {
+        XCTAssertTrue(BearerAuth.same("abcdefgh", "abcdefgh"))
+        XCTAssertFalse(BearerAuth.same("abcdefgh", "abcdefgX"))
+        XCTAssertFalse(BearerAuth.same("abcdefgh", "abcdefg"))
+        XCTAssertFalse(BearerAuth.same("", "a"))
+        XCTAssertEqual(BearerAuth.bearer("bearer  xyz "), "xyz")
+        XCTAssertNil(BearerAuth.bearer("Token xyz"))
+    }
+
+    func testOversizedBodyGets413() async throws {
+        let bench = try Bench()
+        try await bench.app().test(.router) { client in
+            let big = ByteBuffer(repeating: UInt8(ascii: "x"), count: 10_000)
+            try await client.execute(uri: "/api/jobs/1/cancel", method: .post, headers: Self.auth, body: big) { r in
+                XCTAssertEqual(r.status, .contentTooLarge)
+                XCTAssertEqual((Self.json(r.body)["error"] as? [String: Any])?["status"] as? Int, 413)
+            }
+            XCTAssertEqual(try bench.store.job(1)?.state, .queued, "refused before the route ran")
+            let small = ByteBuffer(repeating: UInt8(ascii: "x"), count: 100)
+            try await client.execute(uri: "/api/jobs/1/cancel", method: .post, headers: Self.auth, body: small) { r in
+                XCTAssertEqual(r.status, .ok)
+            }
+        }
+    }
+
+    func testPathsResolveInsideTheRootsOr403() async throws {
+        let bench = try Bench()
+        let out = bench.outFolder.path
+        try await bench.app().test(.router) { client in
+            try await client.execute(uri: "/media" + bench.video.path, method: .get) { r in
+                XCTAssertEqual(r.status, .ok)
+                XCTAssertEqual(Data(r.body.readableBytesView), bench.bytes)
+                XCTAssertEqual(r.headers[.contentType], "video/mp4")
+            }
+            let refused = [
+                "/media\(out)/a/../../outside/secret.txt",          // ../ out of the root
+                "/media\(out)/a/%2E%2E/%2E%2E/outside/secret.txt",  // the same, encoded
+                "/media/etc/passwd",                                 // absolute, outside
+                "/media\(out)/a/escape/secret.txt",                  // a symlink out of the root
+            ]
+            for uri in refused {
+                try await client.execute(uri: uri, method: .get) { r in
+                    XCTAssertEqual(r.status, .forbidden, uri)
+                    let message = (Self.json(r.body)["error"] as? [String: Any])?["message"] as? String ?? ""
+                    XCTAssertFalse(message.contains("/"), "an error names no server path: \(message)")
+                    XCTAssertFalse(Self.text(r.body).contains("secret"))
+                }
+            }
+            try await client.execute(uri: "/media\(out)/a/missing.mp4", method: .get) { r in XCTAssertEqual(r.status, .notFound) }
+            try await client.execute(uri: "/api/recording?path=/etc/passwd", method: .get) { r in XCTAssertEqual(r.status, .forbidden) }
+            try await client.execute(uri: "/api/recording?path=\(bench.inFolder.path)/../outside/x.mp4", method: .get) { r in
+                XCTAssertEqual(r.status, .forbidden)
+            }
+        }
+    }
+
+    func testMediaByteRanges() async throws {
+        let bench = try Bench()
+        let uri = "/media" + bench.video.path
+        try await bench.app().test(.router) { client in
+            try await client.execute(uri: uri, method: .get, headers: [.range: "bytes=100-199"]) { r in
+                XCTAssertEqual(r.status, .partialContent)
+                XCTAssertEqual(r.headers[.contentRange], "bytes 100-199/5000")
+                XCTAssertEqual(Data(r.body.readableBytesView), bench.bytes[100..<200])
+            }
+            try await client.execute(uri: uri, method: .get, headers: [.range: "bytes=-10"]) { r in
+                XCTAssertEqual(r.status, .partialContent)
+                XCTAssertEqual(Data(r.body.readableBytesView), bench.bytes.suffix(10))
+            }
+            try await client.execute(uri: uri, method: .get, headers: [.range: "bytes=4990-"]) { r in
+                XCTAssertEqual(r.headers[.contentRange], "bytes 4990-4999/5000")
+            }
+            try await client.execute(uri: uri, method: .get, headers: [.range: "bytes=6000-"]) { r in
+                XCTAssertEqual(r.status, .rangeNotSatisfiable)
+                XCTAssertEqual(r.headers[.contentRange], "bytes */5000")
+            }
+        }
+    }
+
+    func testRecordingsAndRecordingDetail() async throws {
+        let bench = try Bench()
+        let a = bench.inFolder.appendingPathComponent("a.mp4").path
+        try bench.store.markDone(try XCTUnwrap(try bench.store.claimNext(pid: 1, now: Date())).id, outputs: [bench.video.path])
+        try Data("{}".utf8).write(to: bench.inFolder.appendingPathComponent("a.chat.jsonl"))
+        try await bench.app().test(.router) { client in
+            try await client.execute(uri: "/api/recordings", method: .get) { r in
+                let list = try XCTUnwrap(Self.json(r.body)["recordings"] as? [[String: Any]])
+                XCTAssertEqual(list.map { $0["name"] as? String }, ["c.mp4", "b.mp4", "a.mp4"])
+                XCTAssertEqual((list.last?["forms"] as? [Any])?.count, 2)
+                XCTAssertEqual(list.last?["state"] as? String, "queued", "the least finished form")
+            }
+            try await client.execute(uri: "/api/recording?path=\(a)", method: .get) { r in
+                XCTAssertEqual(r.status, .ok)
+                let body = Self.json(r.body)
+                let outputs = try XCTUnwrap(body["outputs"] as? [[String: Any]])
+                XCTAssertEqual(outputs.count, 1)
+                XCTAssertEqual(outputs.first?["type"] as? String, "video")
+                XCTAssertEqual(outputs.first?["url"] as? String, "/media" + bench.video.path)
+                XCTAssertEqual(outputs.first?["bytes"] as? Int, 5000)
+                XCTAssertEqual((body["signals"] as? [[String: Any]])?.map { $0["kind"] as? String }, ["chat"])
+            }
+            try await client.execute(uri: "/api/recording?path=\(bench.inFolder.path)/none.mp4", method: .get) { r in
+                XCTAssertEqual(r.status, .notFound)
+            }
+            try await client.execute(uri: "/api/recording", method: .get) { r in XCTAssertEqual(r.status, .badRequest) }
+        }
+    }
+
+    func testPagesRenderAndEscape() async throws {
+        let bench = try Bench()
+        let odd = bench.inFolder.appendingPathComponent("<b>odd&.mp4")
+        try Data("x".utf8).write(to: odd)
+        _ = try bench.store.enqueue(InputIdentity(path: odd.path, size: 1, modified: 0, hash: "h-odd"), watchFolder: bench.inFolder.path,
+                                    kinds: [("shorts", 0)])
+        try await bench.app().test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { r in
+                XCTAssertEqual(r.status, .seeOther)
+                XCTAssertEqual(r.headers[.location], "/jobs")
+            }
+            try await client.execute(uri: "/jobs?state=queued", method: .get) { r in
+                XCTAssertEqual(r.status, .ok)
+                let html = Self.text(r.body)
+                for id in 1...7 { XCTAssertTrue(html.contains("id=\"job-\(id)\""), "row \(id)") }
+                XCTAssertTrue(html.contains("&lt;b&gt;odd&amp;.mp4"), "names are escaped")
+                XCTAssertFalse(html.contains("<b>odd"))
+                XCTAssertTrue(html.contains("data-events=\"/events?view=table&amp;state=queued\""))
+            }
+            try await client.execute(uri: "/recordings", method: .get) { r in
+                let html = Self.text(r.body)
+                XCTAssertEqual(html.components(separatedBy: "<li class=\"state-").count - 1, 4)
+            }
+            try await client.execute(uri: "/recording?path=\(bench.inFolder.path)/a.mp4", method: .get) { r in
+                XCTAssertEqual(r.status, .ok)
+                XCTAssertTrue(Self.text(r.body).contains("<h1>a.mp4</h1>"))
+            }
+            for asset in ["/assets/console.css", "/assets/console.js"] {
+                try await client.execute(uri: asset, method: .get) { r in
+                    XCTAssertEqual(r.status, .ok)
+                    XCTAssertGreaterThan(r.body.readableBytes, 500)
+                }
+            }
+            try await client.execute(uri: "/no/such/page", method: .get) { r in
+                XCTAssertEqual(r.status, .notFound)
+                XCTAssertEqual((Self.json(r.body)["error"] as? [String: Any])?["status"] as? Int, 404)
+            }
+        }
+    }
+
+    func testMetricsCountJobsByState() async throws {
+        let bench = try Bench()
+        try bench.store.markDone(try XCTUnwrap(try bench.store.claimNext(pid: 1, now: Date())).id, outputs: [])
+        try await bench.app().test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { r in
+                XCTAssertEqual(r.status, .ok)
+                let text = Self.text(r.body)
+                XCTAssertTrue(text.contains("reprise_jobs{state=\"queued\"} 5"), text)
+                XCTAssertTrue(text.contains("reprise_jobs{state=\"done\"} 1"))
+                XCTAssertTrue(text.contains("# TYPE reprise_jobs gauge"))
+            }
+        }
+    }
+
+    func testOpenAPIDocumentIsTheRepositorysAndNamesEveryRoute() async throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("openapi.yaml")
+        let yaml = try String(contentsOf: file, encoding: .utf8)
+        XCTAssertEqual(OpenAPIDocument.yaml, yaml, "openapi.yaml changed: run scripts/embed-openapi.py")
+        for path in ["/api/jobs:", "/api/jobs/{id}:", "/api/jobs/{id}/retry:", "/api/jobs/{id}/cancel:", "/api/nodes:", "/api/recordings:",
+                     "/api/recording:", "/api/frame:", "/events:", "/metrics:", "/openapi.yaml:", "/healthz:"] {
+            XCTAssertTrue(yaml.contains("\n  \(path)\n"), path)
+        }
+        let bench = try Bench()
+        try await bench.app().test(.router) { client in
+            try await client.execute(uri: "/openapi.yaml", method: .get) { r in XCTAssertEqual(Self.text(r.body), yaml) }
+            try await client.execute(uri: "/api/nodes", method: .get) { r in XCTAssertNotNil(Self.json(r.body)["nodes"] as? [Any]) }
+            try await client.execute(uri: "/healthz", method: .get) { r in XCTAssertEqual(r.status, .ok) }
+        }
+    }
+
+    func testListenAddressesParse() {
+        XCTAssertTrue(DaemonConfig.HTTP.parseListen("127.0.0.1:8470")! == ("127.0.0.1", 8470))
+        XCTAssertTrue(DaemonConfig.HTTP.parseListen("[::1]:80")! == ("::1", 80))
+        XCTAssertTrue(DaemonConfig.HTTP.parseListen(":9000")! == ("127.0.0.1", 9000))
+        XCTAssertNil(DaemonConfig.HTTP.parseListen("127.0.0.1"))
+        XCTAssertNil(DaemonConfig.HTTP.parseListen("host:99999"))
+        XCTAssertNil(DaemonConfig.HTTP.parseListen("::1:80"))
+    }
+}
