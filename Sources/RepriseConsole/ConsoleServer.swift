@@ -7,8 +7,9 @@ import Logging
 public enum ConsoleServer {
     public static func router(settings: ConsoleSettings, data: ConsoleData) throws -> Router<ConsoleContext> {
         _ = ConsoleMetrics.registry  // the metrics backend, before any route records a metric
-        let router = Router(context: ConsoleContext.self)
+        let router = Router(context: ConsoleContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: JSONErrors())
+        router.add(middleware: AllowedMethods())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: BodyLimit(maxBytes: settings.maxBodyBytes))
         router.add(middleware: BearerAuth(token: settings.token, readsNeedToken: !settings.isLoopback))

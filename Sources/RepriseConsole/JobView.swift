@@ -69,7 +69,10 @@ public struct JobFilter: Sendable, Equatable {
             guard let n = Int(l), (1...10_000).contains(n) else { throw ConsoleError(.badRequest, "limit: a whole number from 1 to 10000") }
             limit = n
         }
-        if let p = query["parts"] { includeParts = p == "1" || p == "true" }
+        if let p = query["parts"] {
+            guard ["0", "1", "true", "false"].contains(p) else { throw ConsoleError(.badRequest, "parts: 0, 1, true or false") }
+            includeParts = p == "1" || p == "true"
+        }
     }
 
     func admits(_ job: Job) -> Bool {

@@ -22,7 +22,7 @@ paths:
       summary: Jobs, newest first
       operationId: listJobs
       parameters:
-        - {name: state, in: query, required: false, description: "comma-separated states", schema: {type: string, pattern: "^(queued|running|waiting|done|failed|quarantined|cancelled)(,(queued|running|waiting|done|failed|quarantined|cancelled))*$"}}
+        - {name: state, in: query, required: false, description: "comma-separated states", schema: {type: string, pattern: "^((queued|running|waiting|done|failed|quarantined|cancelled)(,(queued|running|waiting|done|failed|quarantined|cancelled))*)?$"}}
         - {name: form, in: query, required: false, schema: {type: string}}
         - {name: recording, in: query, required: false, description: "part of the recording's path", schema: {type: string}}
         - {name: limit, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 10000}}
@@ -86,7 +86,7 @@ paths:
       summary: One recording, its outputs and signal files
       operationId: getRecording
       parameters:
-        - {name: path, in: query, required: true, description: "the recording's path (inside the console's folders)", schema: {type: string}}
+        - {name: path, in: query, required: true, description: "the recording's path (inside the console's folders)", schema: {type: string, minLength: 1}}
       responses:
         "200": {description: the recording, content: {application/json: {schema: {$ref: "#/components/schemas/RecordingDetail"}}}}
         "400": {$ref: "#/components/responses/Error"}
@@ -98,7 +98,7 @@ paths:
       summary: The exact frame at a time (or index) of a recording, as JPEG
       operationId: getFrame
       parameters:
-        - {name: path, in: query, required: true, schema: {type: string}}
+        - {name: path, in: query, required: true, schema: {type: string, minLength: 1}}
         - {name: t, in: query, required: false, description: "seconds on the recording's timeline (as a cut reads it)", schema: {type: number, minimum: 0}}
         - {name: frame, in: query, required: false, description: "frame index, instead of t", schema: {type: integer, minimum: 0}}
         - {name: width, in: query, required: false, schema: {type: integer, minimum: 16, maximum: 3840}}
@@ -134,7 +134,7 @@ paths:
       summary: This document
       operationId: openapi
       responses:
-        "200": {description: OpenAPI 3, content: {application/yaml: {schema: {type: string}}}}
+        "200": {description: OpenAPI 3, content: {application/yaml: {schema: {type: object}}}}
         "401": {$ref: "#/components/responses/Error"}
   /healthz:
     get:
