@@ -43,6 +43,25 @@ enum Assets {
     figure{margin:0;background:#fff;padding:.5rem;border-radius:6px;overflow-wrap:anywhere}
     video,figure img{display:block;width:100%;max-height:24rem;background:#000}
     ul.forms{padding-left:1.2rem}
+    .chart{background:#fff;padding:.4rem;border-radius:6px}
+    svg.lanes{display:block;width:100%;height:auto;max-height:22rem}
+    svg.lanes .lane-bg{fill:#fafaf8}
+    svg.lanes polyline{fill:none;stroke:#2a6fb0;stroke-width:1.2;vector-effect:non-scaling-stroke}
+    svg.lanes .lane-score polyline{stroke:#d05028}
+    svg.lanes text{font-size:11px;fill:#555}
+    svg.lanes .product{fill:#c9e6c9;stroke:#5a9a5a;stroke-width:.5}
+    svg.lanes .cut{stroke:#bbb;stroke-width:.5;vector-effect:non-scaling-stroke}
+    svg.lanes .window{fill:rgba(240,160,64,.22);stroke:#e08a20;stroke-width:1;vector-effect:non-scaling-stroke;cursor:pointer}
+    svg.lanes .window.out-of-reel{fill:rgba(150,150,150,.15);stroke:#999}
+    svg.lanes .window.selected{fill:rgba(240,120,20,.45);stroke:#b05000;stroke-width:2}
+    ol.windows li{margin:.3rem 0}
+    .reasons{font-size:.85rem;color:#555}
+    .edges{display:flex;flex-wrap:wrap;gap:1rem}
+    .edge{flex:1 1 18rem;max-width:30rem}
+    .edge.active{outline:3px solid #e08a20}
+    .edge img{width:100%;height:auto;aspect-ratio:16/9;object-fit:contain}
+    .edge button{margin:.15rem .1rem;padding:.2rem .4rem}
+    .hint{font-size:.85rem;color:#555}
     """
 
     static let js = """
@@ -69,6 +88,57 @@ enum Assets {
         if (!r.ok) { const j = await r.json().catch(() => ({})); say((j.error && j.error.message) || r.statusText); }
         else say(button.dataset.act + ' #' + button.dataset.id + ': done');
         button.disabled = false;
+      });
+    })();
+
+    // The window editor: pick a window (list or chart), move either edge by a frame, a second or to
+    // the next scene cut, and see the exact frame at each edge (/api/frame decodes it).
+    (function () {
+      const source = document.getElementById('review-data');
+      const editor = document.getElementById('editor');
+      if (!source || !editor) return;
+      const d = JSON.parse(source.textContent);
+      const frame = 1 / d.frameRate;
+      let selected = null, edge = 'start', t = { start: 0, end: 0 };
+      const onGrid = (x) => Math.round(x * d.frameRate) / d.frameRate;
+      const clock = (x) => { const ms = Math.round(x * 1000), s = Math.floor(ms / 1000);
+        return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0') + '.' + String(ms % 1000).padStart(3, '0'); };
+      function show() {
+        for (const fig of editor.querySelectorAll('.edge')) {
+          const name = fig.dataset.edge;
+          // The end edge shows the last frame the window holds, one frame before its end.
+          const at = name === 'start' ? t.start : Math.max(t.start, t.end - frame);
+          fig.querySelector('img').src = '/api/frame?path=' + encodeURIComponent(d.path) + '&t=' + at.toFixed(4) + '&width=320';
+          fig.querySelector('output').textContent = clock(t[name]);
+          fig.classList.toggle('active', name === edge);
+        }
+        document.querySelectorAll('rect.window').forEach((r) => r.classList.toggle('selected', Number(r.dataset.window) === selected));
+        document.getElementById('editor-title').textContent = '#' + (selected + 1) + ' ' + clock(t.start) + '–' + clock(t.end);
+      }
+      function select(i) { selected = i; t = { start: d.windows[i][0], end: d.windows[i][1] }; edge = 'start'; editor.hidden = false; show(); }
+      function step(name, how) {
+        let v = t[name];
+        if (how === '+1f') v += frame; else if (how === '-1f') v -= frame;
+        else if (how === '+1s') v += 1; else if (how === '-1s') v -= 1;
+        else if (how === '+cut') v = d.sceneCuts.find((c) => c > v + frame / 2) ?? v;
+        else if (how === '-cut') v = [...d.sceneCuts].reverse().find((c) => c < v - frame / 2) ?? v;
+        v = Math.min(Math.max(onGrid(v), 0), d.duration);
+        v = name === 'start' ? Math.min(v, t.end - frame) : Math.max(v, t.start + frame);
+        t[name] = v; show();
+      }
+      document.addEventListener('click', (e) => {
+        const pick = e.target.closest('[data-window]');
+        if (pick) { select(Number(pick.dataset.window)); return; }
+        const button = e.target.closest('[data-step]');
+        if (button) { edge = button.closest('.edge').dataset.edge; step(edge, button.dataset.step); }
+      });
+      document.addEventListener('keydown', (e) => {
+        if (editor.hidden || e.target.matches('input, select, textarea')) return;
+        if (e.key === 'Tab') { e.preventDefault(); edge = edge === 'start' ? 'end' : 'start'; show(); return; }
+        if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+        e.preventDefault();
+        const sign = e.key === 'ArrowLeft' ? '-' : '+';
+        step(edge, sign + (e.altKey ? 'cut' : e.shiftKey ? '1s' : '1f'));
       });
     })();
     """

@@ -232,6 +232,7 @@ components:
       required: [recording, outputs, signals]
       properties:
         recording: {$ref: "#/components/schemas/Recording"}
+        review: {$ref: "#/components/schemas/Review"}
         outputs:
           type: array
           items:
@@ -249,6 +250,45 @@ components:
             type: object
             required: [kind, path]
             properties: {kind: {type: string, enum: [chat, orders, products]}, path: {type: string}}
+    Review:
+      type: object
+      description: the highlights run's lanes (one value a second), scene cuts, windows, products and outputs
+      required: [version, input, duration, lanes, sceneCuts, windows, products, outputs]
+      properties:
+        version: {type: integer}
+        input: {type: string}
+        duration: {type: number}
+        frameRate: {type: number}
+        lanes:
+          type: array
+          items: {type: object, required: [name, values], properties: {name: {type: string}, values: {type: array, items: {type: number}}}}
+        sceneCuts: {type: array, items: {type: number}}
+        windows:
+          type: array
+          items:
+            type: object
+            required: [start, end, peak, score, reasons]
+            properties:
+              start: {type: number}
+              end: {type: number}
+              peak: {type: number}
+              score: {type: number}
+              reasons: {type: array, items: {type: string}}
+              product: {type: string}
+              reel: {type: array, items: {type: number}}
+        products:
+          type: array
+          items: {type: object, required: [id, title, start, end], properties: {id: {type: string}, title: {type: string}, start: {type: number}, end: {type: number}}}
+        outputs:
+          type: array
+          items:
+            type: object
+            required: [form, path, title, ranges]
+            properties:
+              form: {type: string}
+              path: {type: string}
+              title: {type: string}
+              ranges: {type: array, items: {type: array, items: {type: number}}}
 
 """#
 }

@@ -72,7 +72,23 @@ public struct Pages: Sendable {
             guard let path = JobsAPI.query(request)["path"], !path.isEmpty else { throw ConsoleError(.badRequest, "path: required") }
             let detail = try await data.recording(path: path)
             let r = detail.recording
-            return pages.render("recording", [
+            var review: [String: Any] = ["hasReview": false]
+            if let file = detail.review {
+                review = [
+                    "hasReview": true, "lanesSVG": LaneChart.svg(file),
+                    "windows": file.windows.enumerated().map { i, w -> [String: Any] in
+                        var row: [String: Any] = ["index": i, "number": i + 1, "startText": LaneChart.clock(w.start), "endText": LaneChart.clock(w.end),
+                                                  "score": String(format: "%.2f", w.score), "inReel": w.reel != nil,
+                                                  "reasons": w.reasons.joined(separator: "; ")]
+                        if let product = w.product { row["product"] = product }
+                        return row
+                    },
+                    "edges": [["name": "start"], ["name": "end"]],
+                    "reviewJSON": Pages.scriptJSON(EditorData(path: r.path, frameRate: file.frameRate ?? 30, duration: file.duration,
+                                                              sceneCuts: file.sceneCuts, windows: file.windows.map { [$0.start, $0.end] })),
+                ]
+            }
+            return pages.render("recording", review.merging([
                 "title": r.name, "onRecordings": true, "name": r.name, "state": r.state, "sizeText": bytes(r.size),
                 "nameQuery": queryValue(r.name),
                 "signalsText": detail.signals.map { "\($0.kind) (\(($0.path as NSString).lastPathComponent))" }.joined(separator: ", "),
@@ -81,8 +97,18 @@ public struct Pages: Sendable {
                     ["url": o.url, "type": o.type, "form": o.form, "fileName": (o.path as NSString).lastPathComponent,
                      "sizeText": o.bytes.map(bytes) ?? "", "isVideo": o.type == "video" || o.type == "ladder", "isImage": o.type == "image"]
                 },
-            ])
+            ]) { a, _ in a })
         }
+    }
+
+    /// What the edge editor's script needs, inside `<script type="application/json">`.
+    struct EditorData: Encodable { var path: String; var frameRate: Double; var duration: Double; var sceneCuts: [Double]; var windows: [[Double]] }
+
+    /// JSON safe inside a script element: `<`, `>` and `&` as \u escapes, so nothing can close it.
+    static func scriptJSON<T: Encodable>(_ value: T) -> String {
+        let text = (try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return text.replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")
+            .replacingOccurrences(of: "&", with: "\\u0026")
     }
 
     static func queryValue(_ s: String) -> String {

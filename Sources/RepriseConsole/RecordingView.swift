@@ -48,6 +48,8 @@ public struct RecordingDetail: Codable, Sendable, Equatable {
     public var recording: RecordingView
     public var outputs: [Output]
     public var signals: [Signal]
+    /// The highlights run's review file (lanes, windows, scene cuts), once one was made.
+    public var review: ReviewFile?
 
     init(recording: RecordingView, roots: PathRoots) {
         self.recording = recording
@@ -61,8 +63,21 @@ public struct RecordingDetail: Codable, Sendable, Equatable {
             }
         }
         outputs = list
-        let found = HighlightsEngine.sidecars(for: recording.path)
-        signals = [("chat", found.chat), ("orders", found.orders), ("products", found.products)].compactMap { kind, path in
+        let folders = Set(list.map { ($0.path as NSString).deletingLastPathComponent })
+        let found = folders.sorted().map { ReviewFile.path(forRecording: recording.path, in: $0) }
+            .first { roots.contains($0) && FileManager.default.fileExists(atPath: $0) }
+        review = found.flatMap(ReviewFile.read).map { file in
+            // Its outputs were named where the job wrote them (a staging folder): name them where they are now.
+            var r = file
+            let folder = (found! as NSString).deletingLastPathComponent
+            for i in r.outputs.indices {
+                r.outputs[i].path = (folder as NSString).appendingPathComponent((r.outputs[i].path as NSString).lastPathComponent)
+            }
+            r.input = recording.path
+            return r
+        }
+        let sidecars = HighlightsEngine.sidecars(for: recording.path)
+        signals = [("chat", sidecars.chat), ("orders", sidecars.orders), ("products", sidecars.products)].compactMap { kind, path in
             path.map { Signal(kind: kind, path: $0) }
         }
     }

@@ -57,6 +57,19 @@ enum Templates {
     {{> top}}
     <h1>{{name}}</h1>
     <p class="meta">{{sizeText}} · {{state}}{{#signalsText}} · signals: {{signalsText}}{{/signalsText}}{{^signalsText}} · no chat, order or product files{{/signalsText}}</p>
+    {{#hasReview}}<h2>Signals and windows</h2>
+    <div class="chart">{{{lanesSVG}}}</div>
+    <h2>Windows</h2>
+    <ol class="windows">{{#windows}}<li><button type="button" class="pick" data-window="{{index}}">#{{number}} {{startText}}–{{endText}}</button> score {{score}}{{#product}} · {{product}}{{/product}}{{^inReel}} · not in the reel{{/inReel}}<br><span class="reasons">{{reasons}}</span></li>{{/windows}}</ol>
+    <section id="editor" hidden aria-label="window edges">
+    <h2>Edges of <span id="editor-title"></span></h2>
+    <p class="hint">Keys: ← → one frame, Shift+← → one second, Alt+← → scene cut, Tab the other edge.</p>
+    <div class="edges">{{#edges}}<figure class="edge" data-edge="{{name}}"><img alt="{{name}} frame" width="320" height="180">
+    <figcaption><b>{{name}}</b> <output></output><br>
+    <button type="button" data-step="-cut" title="previous scene cut">⏮ cut</button><button type="button" data-step="-1s">−1 s</button><button type="button" data-step="-1f">−1 f</button><button type="button" data-step="+1f">+1 f</button><button type="button" data-step="+1s">+1 s</button><button type="button" data-step="+cut" title="next scene cut">cut ⏭</button>
+    </figcaption></figure>{{/edges}}</div>
+    </section>
+    <script type="application/json" id="review-data">{{{reviewJSON}}}</script>{{/hasReview}}
     <h2>Forms</h2>
     <ul class="forms">{{#forms}}<li class="form state-{{state}}"><a href="/jobs?recording={{nameQuery}}">#{{job}} {{form}}</a>: {{state}}</li>{{/forms}}</ul>
     <h2>Outputs</h2>

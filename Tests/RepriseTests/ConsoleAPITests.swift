@@ -4,6 +4,7 @@ import HummingbirdTesting
 import XCTest
 @testable import RepriseConsole
 import RepriseDaemon
+import RepriseHighlights
 import RepriseJobs
 import RepriseProfiles
 
@@ -300,6 +301,55 @@ final class ConsoleAPITests: XCTestCase {
             try await client.execute(uri: "/no/such/page", method: .get) { r in
                 XCTAssertEqual(r.status, .notFound)
                 XCTAssertEqual((Self.json(r.body)["error"] as? [String: Any])?["status"] as? Int, 404)
+            }
+        }
+    }
+
+    /// A highlights run's review file beside its outputs: the recording's page draws its lanes as
+    /// SVG (one polyline a lane, downsampled), lists the windows with their reasons, and hands the
+    /// edge editor the windows, scene cuts and frame rate; the API returns it with the outputs'
+    /// paths where they are now (the run wrote them in a staging folder).
+    func testRecordingPageDrawsTheReviewFilesLanesAndWindows() async throws {
+        let bench = try Bench()
+        let a = bench.inFolder.appendingPathComponent("a.mp4").path
+        let folder = bench.outFolder.appendingPathComponent("a").path
+        let long = (0..<7200).map { Double($0 % 97) }
+        let review = ReviewFile(input: "/elsewhere/a.mp4", duration: 7200, frameRate: 25,
+                                lanes: [.init(name: "score", values: long), .init(name: "chat/s", values: long.map { $0 / 2 })],
+                                sceneCuts: [12.5, 300, 4000],
+                                windows: [.init(start: 100, end: 130.5, peak: 115, score: 2.5, reasons: ["chat </script> burst"], product: "红色外套", reel: [100, 130.5]),
+                                          .init(start: 5000, end: 5020, peak: 5010, score: 1.1, reasons: ["orders"], product: nil, reel: nil)],
+                                products: [.init(id: "P1", title: "红色外套", start: 90, end: 200)],
+                                outputs: [.init(form: "reel", path: "/staging/job-1/a.reel.mp4", title: "Reel", ranges: [[100, 130.5]])])
+        try review.write(to: ReviewFile.path(forRecording: a, in: folder))
+        try bench.store.markDone(try XCTUnwrap(try bench.store.claimNext(pid: 1, now: Date())).id, outputs: [bench.video.path])
+        try await bench.app().test(.router) { client in
+            try await client.execute(uri: "/recording?path=\(a)", method: .get) { r in
+                XCTAssertEqual(r.status, .ok)
+                let html = Self.text(r.body)
+                XCTAssertEqual(html.components(separatedBy: "<polyline points=").count - 1, 2, "one line a lane")
+                let points = html.components(separatedBy: "<polyline points=\"")[1].prefix { $0 != "\"" }
+                XCTAssertEqual(points.split(separator: " ").count, 1000, "7200 seconds drawn in 1000 columns")
+                XCTAssertEqual(html.components(separatedBy: "<rect class=\"window").count - 1, 2)
+                XCTAssertTrue(html.contains("class=\"window out-of-reel\""), "the window left out of the reel is marked")
+                XCTAssertEqual(html.components(separatedBy: "<line class=\"cut\"").count - 1, 3)
+                XCTAssertTrue(html.contains("#1 1:40.000–2:10.500"))
+                XCTAssertTrue(html.contains("chat &lt;/script&gt; burst"), "reasons escaped")
+                // The editor's data: parsed back, the same windows, cuts and rate; no way to close the script early.
+                let start = try XCTUnwrap(html.range(of: "<script type=\"application/json\" id=\"review-data\">"))
+                let json = String(html[start.upperBound...].prefix { $0 != "<" })
+                let data = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+                XCTAssertEqual(data["windows"] as? [[Double]], [[100, 130.5], [5000, 5020]])
+                XCTAssertEqual(data["sceneCuts"] as? [Double], [12.5, 300, 4000])
+                XCTAssertEqual(data["frameRate"] as? Double, 25)
+                XCTAssertEqual(data["path"] as? String, a)
+            }
+            try await client.execute(uri: "/api/recording?path=\(a)", method: .get) { r in
+                let body = Self.json(r.body)
+                let file = try XCTUnwrap(body["review"] as? [String: Any])
+                XCTAssertEqual((file["outputs"] as? [[String: Any]])?.first?["path"] as? String, folder + "/a.reel.mp4")
+                XCTAssertEqual(file["input"] as? String, a)
+                XCTAssertEqual((file["lanes"] as? [[String: Any]])?.count, 2)
             }
         }
     }
