@@ -83,6 +83,18 @@ public protocol JobStore: AnyObject, Sendable {
     /// quarantined → error.
     func cancel(_ id: Int64, now: Date) throws -> Job
 
+    // MARK: Plan overrides (the console's edits)
+
+    /// Stores `body` (JSON) as the recording's next plan override; returns its version (1, 2, …).
+    /// Versions are kept: a later run reads the newest, and older ones say what was changed when.
+    func saveOverride(recording: String, hash: String, body: String, now: Date) throws -> Int
+    /// The recording's newest plan override, or nil.
+    func latestOverride(recording: String, hash: String) throws -> PlanOverride?
+    /// A finished top-level job queued again to render an edit (attempts 0, no backoff); its
+    /// outputs stay in place until the new ones replace them. A queued job stays queued; running,
+    /// waiting or split jobs are refused.
+    func rerun(_ id: Int64) throws -> Job
+
     // MARK: Nodes
 
     /// Records that `node` is alive (its name, pid, host, load, running jobs) at `status.seenAt`.
@@ -120,6 +132,15 @@ public enum JobBackoff {
         let doublings = max(attempts - 1, 0)
         return doublings >= 7 ? 3600 : min(TimeInterval(30 << doublings), 3600)
     }
+}
+
+/// One version of a recording's plan override: JSON the highlights run applies (see
+/// `PlanOverrides` in RepriseHighlights).
+public struct PlanOverride: Sendable, Equatable, Codable {
+    public var version: Int
+    public var body: String
+    public var createdAt: Date
+    public init(version: Int, body: String, createdAt: Date) { self.version = version; self.body = body; self.createdAt = createdAt }
 }
 
 /// Proof that a node holds a job: its fencing token is the job's current one until the lease

@@ -99,6 +99,20 @@ enum JobMigrations {
                 """)
         }
 
+        migrator.registerMigration("v3: plan overrides") { db in
+            // The console's edits of a recording's plan, every version kept.
+            try db.execute(sql: """
+                CREATE TABLE plan_override (
+                    recordingPath TEXT NOT NULL,
+                    recordingHash TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    body TEXT NOT NULL,
+                    createdAt REAL NOT NULL,
+                    PRIMARY KEY (recordingPath, recordingHash, version)
+                )
+                """)
+        }
+
         return migrator
     }
 }

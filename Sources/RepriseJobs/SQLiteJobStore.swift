@@ -293,6 +293,48 @@ public final class SQLiteJobStore: JobStore {
 
     // MARK: - Operator commands
 
+    public func saveOverride(recording: String, hash: String, body: String, now: Date) throws -> Int {
+        try write { db in
+            let next = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM plan_override WHERE recordingPath = ? AND recordingHash = ?",
+                                         arguments: [recording, hash]) ?? 0) + 1
+            try db.execute(sql: "INSERT INTO plan_override (recordingPath, recordingHash, version, body, createdAt) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [recording, hash, next, body, now.timeIntervalSince1970])
+            return next
+        }
+    }
+
+    public func latestOverride(recording: String, hash: String) throws -> PlanOverride? {
+        try read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT version, body, createdAt FROM plan_override WHERE recordingPath = ? AND recordingHash = ?
+                ORDER BY version DESC LIMIT 1
+                """, arguments: [recording, hash]).map {
+                PlanOverride(version: $0["version"], body: $0["body"], createdAt: Date(timeIntervalSince1970: $0["createdAt"]))
+            }
+        }
+    }
+
+    public func rerun(_ id: Int64) throws -> Job {
+        try write { db in
+            let job = try fetch(db, id)
+            guard job.parentID == nil, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job WHERE parentID = ?", arguments: [id]) ?? 0 == 0 else {
+                throw JobStoreError("job \(id) is split into parts or is a part; run its whole job again with retry")
+            }
+            switch job.state {
+            case .done, .failed, .quarantined, .cancelled:
+                try db.execute(sql: """
+                    UPDATE job SET state = 'queued', attempts = 0, notBefore = NULL, lastError = NULL,
+                                   startedAt = NULL, finishedAt = NULL, workerPID = NULL, leaseUntil = NULL WHERE id = ?
+                    """, arguments: [id])
+            case .queued:
+                try db.execute(sql: "UPDATE job SET notBefore = NULL WHERE id = ?", arguments: [id])
+            case .running, .waiting:
+                throw JobStoreError("job \(id) is \(job.state.rawValue); it can run again once it has ended")
+            }
+            return try fetch(db, id)
+        }
+    }
+
     public func retry(_ id: Int64) throws -> Job {
         try write { db in
             let job = try fetch(db, id)

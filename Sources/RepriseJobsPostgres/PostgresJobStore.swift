@@ -353,6 +353,58 @@ public final class PostgresJobStore: JobStore {
 
     // MARK: - Operator commands
 
+    public func saveOverride(recording: String, hash: String, body: String, now: Date) throws -> Int {
+        try transaction { c in
+            // Two editors saving at once: the primary key refuses the second of a version, and the
+            // transaction is not retried for that, so lock the recording's rows' range first.
+            try await c.query("SELECT pg_advisory_xact_lock(hashtext(\(recording) || '\u{1}' || \(hash)))", logger: self.logger)
+            let current = try await c.query("""
+                SELECT COALESCE(MAX(version), 0) FROM plan_override WHERE recordingPath = \(recording) AND recordingHash = \(hash)
+                """, logger: self.logger).collect().first?.decode(Int.self) ?? 0
+            let next = current + 1
+            try await c.query("""
+                INSERT INTO plan_override (recordingPath, recordingHash, version, body, createdAt)
+                VALUES (\(recording), \(hash), \(next), \(body), \(now.timeIntervalSince1970))
+                """, logger: self.logger)
+            return next
+        }
+    }
+
+    public func latestOverride(recording: String, hash: String) throws -> PlanOverride? {
+        try statement { c in
+            try await c.query("""
+                SELECT version, body, createdAt FROM plan_override WHERE recordingPath = \(recording) AND recordingHash = \(hash)
+                ORDER BY version DESC LIMIT 1
+                """, logger: self.logger).collect().first.map { row in
+                let (version, body, created) = try row.decode((Int, String, Double).self)
+                return PlanOverride(version: version, body: body, createdAt: Date(timeIntervalSince1970: created))
+            }
+        }
+    }
+
+    public func rerun(_ id: Int64) throws -> Job {
+        try transaction { c in
+            let job = try await self.fetch(c, id, forUpdate: true)
+            let children = try await c.query("SELECT COUNT(*) FROM job WHERE parentID = \(id)", logger: self.logger)
+                .collect().first?.decode(Int64.self) ?? 0
+            guard job.parentID == nil, children == 0 else {
+                throw JobStoreError("job \(id) is split into parts or is a part; run its whole job again with retry")
+            }
+            switch job.state {
+            case .done, .failed, .quarantined, .cancelled:
+                try await c.query("""
+                    UPDATE job SET state = 'queued', attempts = 0, notBefore = NULL, lastError = NULL,
+                                   startedAt = NULL, finishedAt = NULL, workerPID = NULL, leaseUntil = NULL WHERE id = \(id)
+                    """, logger: self.logger)
+            case .queued:
+                try await c.query("UPDATE job SET notBefore = NULL WHERE id = \(id)", logger: self.logger)
+            case .running, .waiting:
+                throw JobStoreError("job \(id) is \(job.state.rawValue); it can run again once it has ended")
+            }
+            return try await self.fetch(c, id)
+        }
+    }
+
     public func retry(_ id: Int64) throws -> Job {
         try transaction { c in
             let job = try await self.fetch(c, id, forUpdate: true)

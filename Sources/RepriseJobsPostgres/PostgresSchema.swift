@@ -65,6 +65,19 @@ enum PostgresSchema {
             )
             """,
         ]),
+        (2, [
+            // The console's edits of a recording's plan, every version kept.
+            """
+            CREATE TABLE plan_override (
+                recordingPath text NOT NULL,
+                recordingHash text NOT NULL,
+                version integer NOT NULL,
+                body text NOT NULL,
+                createdAt double precision NOT NULL,
+                PRIMARY KEY (recordingPath, recordingHash, version)
+            )
+            """,
+        ]),
     ]
 
     static var latest: Int { migrations.last!.version }

@@ -29,6 +29,61 @@ final class JobStoreContract {
     private let allKinds: [(kind: String, priority: Int)] =
         [("transcode:vertical-short", 10), ("ladder:default", 50), ("highlights:default", 20)]
 
+    // MARK: - Plan overrides and reruns (the console's edits)
+
+    func overridesAreVersionedPerRecordingAndTheNewestIsRead() throws {
+        let store = try makeStore()
+        XCTAssertNil(try store.latestOverride(recording: "/watch/a.mp4", hash: "h1"))
+        XCTAssertEqual(try store.saveOverride(recording: "/watch/a.mp4", hash: "h1", body: #"{"windows":[[1,2]]}"#, now: t0), 1)
+        XCTAssertEqual(try store.saveOverride(recording: "/watch/a.mp4", hash: "h1", body: #"{"windows":[[2,3]]}"#, now: t0 + 5), 2)
+        // Another recording, and the same path with another content hash, have versions of their own.
+        XCTAssertEqual(try store.saveOverride(recording: "/watch/b.mp4", hash: "h1", body: "{}", now: t0), 1)
+        XCTAssertEqual(try store.saveOverride(recording: "/watch/a.mp4", hash: "h2", body: "{}", now: t0), 1)
+        let newest = try XCTUnwrap(try makeStore().latestOverride(recording: "/watch/a.mp4", hash: "h1"))
+        XCTAssertEqual(newest.version, 2)
+        XCTAssertEqual(newest.body, #"{"windows":[[2,3]]}"#)
+        XCTAssertEqual(newest.createdAt.timeIntervalSince1970, (t0 + 5).timeIntervalSince1970, accuracy: 0.001)
+        // Saved from several threads at once: every save gets its own version, none lost.
+        let stores = [try makeStore(), try makeStore()]
+        let results = ClaimResults(), finished = DispatchGroup(), now = t0
+        for k in 0..<8 {
+            let store = stores[k % 2]
+            finished.enter()
+            Thread {
+                defer { finished.leave() }
+                do { results.add(Int64(try store.saveOverride(recording: "/watch/c.mp4", hash: "h", body: "{\"k\":\(k)}", now: now)), by: nil) } catch {
+                    results.add(error)
+                }
+            }.start()
+        }
+        XCTAssertEqual(finished.wait(timeout: .now() + 120), .success)
+        let (versions, failures) = results.snapshot()
+        XCTAssertTrue(failures.isEmpty, "\(failures)")
+        XCTAssertEqual(versions.map(\.id).sorted(), Array(1...8), "each save its own version")
+        XCTAssertEqual(try store.latestOverride(recording: "/watch/c.mp4", hash: "h")?.version, 8)
+    }
+
+    func rerunQueuesAFinishedJobAgainKeepingItsOutputs() throws {
+        let store = try makeStore()
+        let job = try XCTUnwrap(try store.enqueue(identity("r.mp4"), watchFolder: "/watch", kinds: [("highlights", 20)], now: t0).first)
+        let (claimed, claim) = try XCTUnwrap(try store.claimNext(node: "n", pid: livePID, lease: 60, now: t0))
+        XCTAssertEqual(claimed.id, job.id)
+        XCTAssertThrowsError(try store.rerun(job.id), "a running job can't run again until it ends")
+        try store.markDone(claim, outputs: ["/out/r.reel.mp4"], now: t0 + 10)
+        let again = try store.rerun(job.id)
+        XCTAssertEqual(again.state, .queued)
+        XCTAssertEqual(again.attempts, 0)
+        XCTAssertNil(again.finishedAt)
+        XCTAssertEqual(again.outputs, ["/out/r.reel.mp4"], "the old outputs stay until new ones replace them")
+        let (second, secondClaim) = try XCTUnwrap(try store.claimNext(node: "n", pid: livePID, lease: 60, now: t0 + 20))
+        XCTAssertEqual(second.id, job.id)
+        XCTAssertGreaterThan(secondClaim.fence, claim.fence, "a new claim, so the first attempt's claim is stale")
+        XCTAssertThrowsError(try store.markDone(claim, outputs: [], now: t0 + 21)) { XCTAssertTrue($0 is StaleClaim) }
+        try store.markDone(secondClaim, outputs: ["/out/r.reel.mp4"], now: t0 + 30)
+        XCTAssertEqual(try store.job(job.id)?.state, .done)
+        XCTAssertThrowsError(try store.rerun(99_999))
+    }
+
     // MARK: - Enqueue
 
     func enqueueCreatesOneJobPerKindAndNeverTwiceForTheSameIdentity() throws {

@@ -22,6 +22,8 @@ final class SQLiteJobStoreTests: XCTestCase {
     }
 
     func testEnqueueCreatesOneJobPerKindAndNeverTwiceForTheSameIdentity() throws { try contract.enqueueCreatesOneJobPerKindAndNeverTwiceForTheSameIdentity() }
+    func testOverridesAreVersionedPerRecordingAndTheNewestIsRead() throws { try contract.overridesAreVersionedPerRecordingAndTheNewestIsRead() }
+    func testRerunQueuesAFinishedJobAgainKeepingItsOutputs() throws { try contract.rerunQueuesAFinishedJobAgainKeepingItsOutputs() }
     func testAChangedHashCreatesNewJobs() throws { try contract.aChangedHashCreatesNewJobs() }
     func testClaimTakesLowestPriorityFirstThenOldest() throws { try contract.claimTakesLowestPriorityFirstThenOldest() }
     func testClaimIsExclusiveAcrossThreadsAndStoreInstances() throws { try contract.claimIsExclusiveAcrossThreadsAndStoreInstances() }
