@@ -21,6 +21,8 @@ public struct HighlightsRequest: Sendable {
     public var planOnly = false
     /// Folders profiles are looked up in (for the shorts' profile).
     public var profileFolders: [String] = []
+    /// Corrections made in the review console (the reel's windows), applied over the picks.
+    public var overrides: PlanOverrides?
     public init(input: String, output: String, recipe: Recipe) { self.input = input; self.output = output; self.recipe = recipe }
 }
 
@@ -144,8 +146,26 @@ public final class HighlightsEngine {
 
         // The moments, and the forms made of them: no filler, whole moments, product clips about their product.
         let picks = HighlightPicker.pick(scored, series: series, duration: duration, products: productSpans, recipe: recipe)
-        let windows = picks.reel, teaser = picks.teaser, shorts = picks.shorts
+        var windows = picks.reel
+        let teaser = picks.teaser, shorts = picks.shorts
         notes += picks.notes
+        var moments = picks.moments
+        if let edited = request.overrides?.windows {
+            do { try request.overrides?.check(duration: duration, source: "overrides") } catch let e as PlanOverridesError {
+                throw CutError(.badSegments, path: request.input, detail: e.description)
+            }
+            // The person's windows are the reel, whole: each is its own moment.
+            let version = request.overrides?.version.map { " v\($0)" } ?? ""
+            windows = edited.map { w in
+                let seconds = scored.total[max(0, Int(w[0]))..<max(max(0, Int(w[0])), min(scored.total.count, Int(w[1].rounded(.up))))]
+                return Window(start: w[0], end: w[1], momentStart: w[0], momentEnd: w[1],
+                              peak: HighlightsEngine.bestSecond(in: w, score: scored.total),
+                              score: seconds.isEmpty ? 0 : seconds.reduce(0, +) / Double(seconds.count), signals: [:],
+                              reasons: ["set in the review console (override\(version))"])
+            }
+            moments = windows
+            notes.append("reel windows set in the review console (override\(version)): \(edited.count) window\(edited.count == 1 ? "" : "s")")
+        }
         let planSeconds = Date().timeIntervalSince(planStarted)
 
         // Outputs.
@@ -205,7 +225,7 @@ public final class HighlightsEngine {
         }
         let timeline = (dir as NSString).appendingPathComponent("\(base).timeline.png")
         // Every moment, with the stretch the reel takes of it (none when left out for length).
-        let planned = picks.moments.map { w in
+        let planned = moments.map { w in
             let inReel = windows.first { $0.momentStart < w.momentEnd && w.momentStart < $0.momentEnd }
             return HighlightsPlan.PlannedWindow(start: w.start, end: w.end, moment: [w.momentStart, w.momentEnd], peak: w.peak,
                                                 score: w.score, signals: w.signals, reasons: w.reasons, product: product(at: w.peak)?.title,

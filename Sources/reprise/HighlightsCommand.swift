@@ -37,6 +37,8 @@ struct HighlightsCommand: ParsableCommand {
     var profileDirs: [String] = []
     @Option(help: "Only these forms, comma-separated: reel, teaser, products, shorts, covers (default: the recipe's).")
     var forms: String?
+    @Option(help: "Plan overrides (JSON: {\"windows\": [[start, end], …]}), as the review console saves them: the reel is made of these windows.")
+    var overrides: String?
     @Flag(name: .customLong("plan-only"), help: "Print the plan; make nothing.") var planOnly = false
     @Flag(help: "Print progress and the plan as JSON lines on stdout.") var json = false
 
@@ -70,6 +72,14 @@ struct HighlightsCommand: ParsableCommand {
             request.chat = chat; request.orders = orders; request.products = products
             request.planOnly = planOnly
             request.profileFolders = folders
+            if let overrides {
+                guard let data = FileManager.default.contents(atPath: overrides) else {
+                    throw CutError(.missingInput, path: overrides, detail: "can't read the plan overrides")
+                }
+                do { request.overrides = try PlanOverrides.parse(data, source: overrides) } catch let e as PlanOverridesError {
+                    throw CutError(.badSegments, path: overrides, detail: e.description)
+                }
+            }
             if let timeZone {
                 guard let zone = SignalTimeZone(timeZone) else {
                     throw CutError(.badTime, path: input,
