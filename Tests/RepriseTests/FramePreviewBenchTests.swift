@@ -1,0 +1,53 @@
+import Foundation
+import RepriseConsole
+import XCTest
+
+/// A measurement, not a test that times anything: skipped unless REPRISE_PREVIEW_BENCH names
+/// recordings (paths joined by ':'). For each, it prints the first open (index from the cache or
+/// built) and p50/p99/max over REPRISE_PREVIEW_SEEKS (default 200) previews at random times.
+///
+///     REPRISE_PREVIEW_BENCH=/tmp/long.mp4:/tmp/short.mp4 swift test --filter FramePreviewBenchTests
+final class FramePreviewBenchTests: XCTestCase {
+    func testRandomSeekLatency() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let list = env["REPRISE_PREVIEW_BENCH"], !list.isEmpty else {
+            throw XCTSkip("set REPRISE_PREVIEW_BENCH to recordings to measure")
+        }
+        let seeks = Int(env["REPRISE_PREVIEW_SEEKS"] ?? "") ?? 200
+        let paths = list.split(separator: ":").map(String.init)
+        XCTAssertFalse(paths.isEmpty)
+        for path in paths {
+            let previewer = FramePreviewer()
+            var clock = ContinuousClock.now
+            let first = try previewer.jpeg(recording: path, frameIndex: 0)
+            let open = ContinuousClock.now - clock
+            let last = try previewer.jpeg(recording: path, at: 0).seconds  // warm, same frame
+            XCTAssertEqual(last, first.seconds)
+            // The recording's length: the last frame's time, found through an out-of-range error.
+            var duration = 0.0
+            if let e = expectError(FramePreviewError.self, { try previewer.jpeg(recording: path, at: 1e8) }),
+               let range = e.detail.range(of: "0 to ") {
+                duration = Double(e.detail[range.upperBound...].prefix { $0.isNumber || $0 == "." }) ?? 0
+            }
+            XCTAssertGreaterThan(duration, 0)
+            var seed: UInt64 = 0x5EED
+            var times: [Double] = []
+            var bytes = 0
+            for _ in 0..<seeks {
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                let t = Double(seed >> 11) / Double(1 << 53) * duration * 0.999
+                clock = ContinuousClock.now
+                let image = try previewer.jpeg(recording: path, at: t)
+                let elapsed = ContinuousClock.now - clock
+                times.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                bytes += image.data.count
+            }
+            times.sort()
+            func pct(_ p: Double) -> Double { times[min(times.count - 1, Int(Double(times.count) * p))] }
+            print(String(format: "preview-bench %@: %.0f s, %dx%d, first open %.0f ms; %d seeks: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms; mean JPEG %d bytes",
+                         (path as NSString).lastPathComponent, duration, first.width, first.height,
+                         Double(open.components.attoseconds) / 1e15 + Double(open.components.seconds) * 1000,
+                         seeks, pct(0.5), pct(0.9), pct(0.99), times.last ?? 0, bytes / max(seeks, 1)))
+        }
+    }
+}
