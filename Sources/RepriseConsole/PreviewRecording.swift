@@ -71,7 +71,13 @@ final class PreviewRecording {
         let target = plan.firstPTS
         let decoder = try decoder(forRunOf: step.decode.lowerBound)
         decoder.reset()
-        defer { decoder.reset() }  // the next preview starts at another random-access point
+        defer {
+            decoder.reset()  // the next preview starts at another random-access point
+            decoder.context.pointee.skip_frame = AVDISCARD_DEFAULT
+        }
+        // Pictures before the frame's own packet that no other picture refers to are never shown:
+        // the decoder skips them (about half the pictures of a B-frame GOP).
+        let targetPacket = step.decode.first { index.packets[$0].pts == target } ?? step.decode.lowerBound
         try reader.sync(to: step.decode.lowerBound, in: index, audioFrom: .max, packet: packet,
                         audio: { _, _ in .skip }, restart: {}, path: path)
 
@@ -103,6 +109,7 @@ final class PreviewRecording {
             if packet.pts != NOPTS && packet.pts != expected.pts {
                 throw CutError(.failed, path: path, detail: "packet order differs from the index (pts \(packet.pts), expected \(expected.pts)); delete \(PacketIndexer.cacheLocations(for: path).first ?? "its index cache") and retry")
             }
+            decoder.context.pointee.skip_frame = next < targetPacket ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
             // Packets that refer to pictures the recording lacks (it began mid-GOP) are never decoded.
             if !expected.isUndecodable { try decoder.decode(packet, into: frame, consider) }
             next += 1

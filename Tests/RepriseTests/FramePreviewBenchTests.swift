@@ -33,6 +33,14 @@ final class FramePreviewBenchTests: XCTestCase {
             var seed: UInt64 = 0x5EED
             var times: [Double] = []
             var bytes = 0
+            func cpuMillis() -> Double {
+                var usage = rusage()
+                getrusage(RUSAGE_SELF.rawValue, &usage)
+                let user = Double(usage.ru_utime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec) / 1000
+                let system = Double(usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_stime.tv_usec) / 1000
+                return user + system
+            }
+            let cpuStart = cpuMillis()
             for _ in 0..<seeks {
                 seed = seed &* 6364136223846793005 &+ 1442695040888963407
                 let t = Double(seed >> 11) / Double(1 << 53) * duration * 0.999
@@ -42,12 +50,13 @@ final class FramePreviewBenchTests: XCTestCase {
                 times.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
                 bytes += image.data.count
             }
+            let cpuPerSeek = (cpuMillis() - cpuStart) / Double(max(seeks, 1))
             times.sort()
             func pct(_ p: Double) -> Double { times[min(times.count - 1, Int(Double(times.count) * p))] }
-            print(String(format: "preview-bench %@: %.0f s, %dx%d, first open %.0f ms; %d seeks: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms; mean JPEG %d bytes",
+            print(String(format: "preview-bench %@: %.0f s, %dx%d, first open %.0f ms; %d seeks: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms; CPU %.1f ms a seek (all threads); mean JPEG %d bytes",
                          (path as NSString).lastPathComponent, duration, first.width, first.height,
                          Double(open.components.attoseconds) / 1e15 + Double(open.components.seconds) * 1000,
-                         seeks, pct(0.5), pct(0.9), pct(0.99), times.last ?? 0, bytes / max(seeks, 1)))
+                         seeks, pct(0.5), pct(0.9), pct(0.99), times.last ?? 0, cpuPerSeek, bytes / max(seeks, 1)))
         }
     }
 }
