@@ -94,6 +94,22 @@ final class FramePreviewTests: XCTestCase {
         XCTAssertEqual(try shownIndex(try previewer.jpeg(recording: made.url.path, frameIndex: 301)), 301)
     }
 
+    /// An FLV reconnect (new sequence header, timestamps from 0 again) and a TS that begins
+    /// mid-GOP: frames after the reconnect decode with that run's parameter sets; f0 of the
+    /// mid-GOP capture is its first decodable frame.
+    func testReconnectAndMidGOPStart() throws {
+        let flv = try LiveRecording.flvReconnect.make()
+        for n in [0, 299, 300, 301, 450, 599] {
+            XCTAssertEqual(try shownIndex(try previewer.jpeg(recording: flv.url.path, frameIndex: n)), n, "FLV barcode of f\(n)")
+        }
+        let mid = try LiveRecording.midGOP.make()
+        let first = try previewer.jpeg(recording: mid.url.path, at: 0)
+        XCTAssertEqual(first.frameIndex, 0)
+        XCTAssertEqual(try shownIndex(first), mid.firstFrame, "a cut from 0 starts at the first decodable frame")
+        let last = mid.frames.count - 1
+        XCTAssertEqual(try shownIndex(try previewer.jpeg(recording: mid.url.path, frameIndex: last)), mid.frames.upperBound - 1)
+    }
+
     // MARK: errors and the cache
 
     func testOutsideTheRecordingAndUnreadableFilesThrowNamingTheFile() throws {
