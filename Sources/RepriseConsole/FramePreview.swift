@@ -13,6 +13,17 @@ public struct FramePreviewImage: Sendable, Equatable {
     public var seconds: Double
     public var width: Int
     public var height: Int
+    public init(data: Data, frameIndex: Int, seconds: Double, width: Int, height: Int) {
+        self.data = data; self.frameIndex = frameIndex; self.seconds = seconds; self.width = width; self.height = height
+    }
+}
+
+/// A recording's extent on the cut engine's timeline: frames `0..<frameCount` (the `N` of
+/// `fN`), times `0..<duration` seconds (the end of the last frame).
+public struct FramePreviewTimeline: Sendable, Equatable {
+    public var frameCount: Int
+    public var duration: Double
+    public init(frameCount: Int, duration: Double) { self.frameCount = frameCount; self.duration = duration }
 }
 
 /// Exact-frame previews for the review console: the frame a cut starting at a time would start
@@ -68,6 +79,16 @@ public final class FramePreviewer: @unchecked Sendable {
         try withRecording(path) { recording in
             guard frameIndex >= 0, frameIndex < recording.frameCount else { throw outside(recording, "frame f\(frameIndex)") }
             return try recording.jpeg(frame: frameIndex, maxWidth: maxWidth)
+        }
+    }
+
+    /// Opens the recording (building its packet index if no cache holds it) without decoding,
+    /// e.g. when a review page is shown, so the first preview doesn't wait for it; and says how
+    /// many frames it has and how long it is, on the cut engine's timeline.
+    @discardableResult
+    public func prepare(recording path: String) throws -> FramePreviewTimeline {
+        try withRecording(path) { recording in
+            FramePreviewTimeline(frameCount: recording.frameCount, duration: recording.planner.durationSeconds)
         }
     }
 

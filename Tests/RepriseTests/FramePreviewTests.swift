@@ -41,6 +41,7 @@ final class FramePreviewTests: XCTestCase {
         let fixture = try Fixtures.get(.h264MP4)
         let times = [0, 119.0 / 30, 4.0, 4.0 + 0.001, 4.5, 5.01, 7.0 - 0.5 / 30, 299.0 / 30]
         try check(fixture.url, times: times, expected: [0, 119, 120, 121, 135, 151, 210, 299])
+        XCTAssertEqual(try previewer.prepare(recording: fixture.url.path), FramePreviewTimeline(frameCount: 300, duration: 10))
         let image = try previewer.jpeg(recording: fixture.url.path, at: 4.5)
         XCTAssertEqual([image.width, image.height], [320, 240], "never enlarged past the source")
     }
