@@ -69,6 +69,12 @@ public final class FramePreviewer: @unchecked Sendable {
             do { position = try recording.planner.firstFrame(from: .seconds(seconds)) } catch let e as CutError where e.code == .badRange {
                 throw outside(recording, "time \(String(format: "%.3fs", seconds))")
             }
+            // Inside the last frame's span but after its start: no cut can start there.
+            guard position < recording.frameCount else {
+                let last = recording.frameCount - 1
+                throw FramePreviewError(.outsideRecording, path: path, detail: String(
+                    format: "no frame starts at or after %.3fs (the last, f%d, starts at %.3fs)", seconds, last, recording.seconds(ofFrame: last)))
+            }
             return try recording.jpeg(frame: position, maxWidth: maxWidth)
         }
     }

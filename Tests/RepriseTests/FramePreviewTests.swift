@@ -121,6 +121,10 @@ final class FramePreviewTests: XCTestCase {
             XCTAssertTrue(e?.description.hasPrefix(path + ": ") ?? false, e?.description ?? "")
             XCTAssertTrue(e?.description.contains("outside the recording") ?? false, e?.description ?? "")
         }
+        // After the last frame's start but before its end: no cut starts there either.
+        let late = expectError(FramePreviewError.self) { try previewer.jpeg(recording: path, at: 9.99) }
+        XCTAssertEqual(late?.reason, .outsideRecording)
+        XCTAssertTrue(late?.description.contains("f299") ?? false, late?.description ?? "")
         for n in [-1, 300] {
             XCTAssertEqual(expectError(FramePreviewError.self) { try previewer.jpeg(recording: path, frameIndex: n) }?.reason,
                            .outsideRecording, "f\(n)")
