@@ -58,5 +58,19 @@ final class FramePreviewBenchTests: XCTestCase {
                          Double(open.components.attoseconds) / 1e15 + Double(open.components.seconds) * 1000,
                          seeks, pct(0.5), pct(0.9), pct(0.99), times.last ?? 0, cpuPerSeek, bytes / max(seeks, 1)))
         }
+        // Open and close over and over (capacity 1, two recordings in turn): memory must level off
+        // if every FFmpeg object of an evicted recording is freed.
+        guard paths.count >= 2 else { return }
+        func residentMiB() -> Double {
+            let fields = ((try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "").split(separator: " ")
+            return fields.count > 1 ? (Double(fields[1]) ?? 0) * Double(getpagesize()) / 1_048_576 : 0
+        }
+        let churn = FramePreviewer(capacity: 1)
+        var samples: [Double] = []
+        for round in 0..<60 {
+            _ = try churn.jpeg(recording: paths[round % 2], frameIndex: round)
+            if round % 20 == 19 { samples.append(residentMiB()) }
+        }
+        print("preview-bench churn (60 opens, capacity 1): resident MiB after 20/40/60: \(samples.map { String(format: "%.0f", $0) })")
     }
 }
