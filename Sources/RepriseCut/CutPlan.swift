@@ -174,18 +174,31 @@ public struct CutPlanner: Sendable {
         guard a < b else {
             throw CutError(.badRange, path: path, detail: "range start \(request.from) is not before its end \(request.to)")
         }
-        guard a < endPTS, a >= origin else {
-            throw CutError(.badRange, path: path, detail: "range start \(request.from) is outside the recording (0 to \(total))")
-        }
+        let lo = try firstFrame(at: a, from: request.from)
         guard b <= endPTS + max(timeBase.ticks(seconds: 0.0005), 0) else {
             throw CutError(.badRange, path: path, detail: "range end \(request.to) is past the recording's end (\(total))")
         }
         // Frames in [a, b), in presentation order.
-        let lo = lowerBound(a), hi = lowerBound(b)
+        let hi = lowerBound(b)
         guard lo < hi else {
             throw CutError(.badRange, path: path, detail: "no frame lies in [\(request.from), \(request.to))")
         }
         return (lo, hi)
+    }
+
+    /// Position in presentation order (what `f<N>` counts) of the frame a cut starting at `from`
+    /// begins with: the first frame presented at or after it. Throws as a cut would for a start
+    /// outside the recording.
+    public func firstFrame(from: TimeSpec) throws -> Int {
+        guard !order.isEmpty else { throw CutError(.noVideo, path: path, detail: "no readable video frames") }
+        return try firstFrame(at: pts(for: from, isEnd: false), from: from)
+    }
+
+    func firstFrame(at a: Int64, from: TimeSpec) throws -> Int {
+        guard a < endPTS, a >= origin else {
+            throw CutError(.badRange, path: path, detail: "range start \(from) is outside the recording (0 to \(String(format: "%.3fs", durationSeconds)))")
+        }
+        return lowerBound(a)
     }
 
     func planSpan(lo: Int, hi: Int, mode: CutMode) -> PlannedRange {
