@@ -39,6 +39,32 @@ struct BearerAuth: RouterMiddleware {
     }
 }
 
+/// On loopback, reads need no token, so a page elsewhere must not reach them through a name that
+/// it made resolve to 127.0.0.1 (DNS rebinding): the `Host` a browser sends must be a loopback
+/// address or `localhost`. (A request without `Host` is no browser's.)
+struct LoopbackHost: RouterMiddleware {
+    typealias Context = ConsoleContext
+    let port: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let host = request.head.authority, !LoopbackHost.allowed(host) {
+            throw ConsoleError(.misdirectedRequest, "this console answers loopback names only (127.0.0.1, [::1], localhost)")
+        }
+        return try await next(request, context)
+    }
+
+    /// `HOST[:PORT]` or `[V6][:PORT]` whose host is a loopback address or `localhost`.
+    static func allowed(_ authority: String) -> Bool {
+        var host = Substring(authority)
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            host = host[host.index(after: host.startIndex)..<close]
+        } else if let colon = host.lastIndex(of: ":") {
+            host = host[..<colon]
+        }
+        return ConsoleSettings.isLoopback(String(host).lowercased())
+    }
+}
+
 /// Bodies over the limit get 413 before any route reads them: by Content-Length when it is given,
 /// else while collecting.
 struct BodyLimit: RouterMiddleware {

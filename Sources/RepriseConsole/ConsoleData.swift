@@ -3,6 +3,7 @@ import NIOPosix
 import RepriseDaemon
 import RepriseHighlights
 import RepriseJobs
+import RepriseProfiles
 
 /// What the console reads and changes, over the daemon's job store. The store's calls block, so
 /// every one runs on NIO's thread pool, never on the server's event loops or Swift's
@@ -11,11 +12,36 @@ public final class ConsoleData: Sendable {
     public let store: any JobStore
     public let progress: JobProgressBoard
     public let roots: PathRoots
+    /// The store names paths as every node does (canonical); the console shows and serves them
+    /// where this node mounts them.
+    public let pathMap: PathMap
     /// Nodes count as alive when heard from within this long.
     let nodeWindow: TimeInterval
 
-    public init(store: any JobStore, progress: JobProgressBoard, roots: PathRoots, nodeWindow: TimeInterval = 15) {
-        self.store = store; self.progress = progress; self.roots = roots; self.nodeWindow = nodeWindow
+    public init(store: any JobStore, progress: JobProgressBoard, roots: PathRoots, pathMap: PathMap = PathMap(), nodeWindow: TimeInterval = 15) {
+        self.store = store; self.progress = progress; self.roots = roots; self.pathMap = pathMap; self.nodeWindow = nodeWindow
+    }
+
+    /// A job with its paths as this node sees them.
+    func local(_ job: Job) -> Job {
+        var j = job
+        j.input.path = pathMap.local(job.input.path)
+        j.outputs = job.outputs.map(pathMap.local)
+        return j
+    }
+
+    /// Newest first, `admits` applied, until `limit` match: the store is asked for more rows (×4
+    /// each time) while too few of those it gave matched, so a narrow filter misses nothing.
+    func newest(states: Set<Job.State>?, limit: Int, admits: @escaping @Sendable (Job) -> Bool) async throws -> [Job] {
+        try await blocking { [store] in
+            var fetch = max(limit, 100)
+            while true {
+                let rows = try store.jobs(states: states, limit: fetch)
+                let matched = rows.filter(admits)
+                if matched.count >= limit || rows.count < fetch || fetch >= 4_000_000 { return Array(matched.prefix(limit)) }
+                fetch *= 4
+            }
+        }
     }
 
     func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
@@ -23,20 +49,17 @@ public final class ConsoleData: Sendable {
     }
 
     public func jobs(_ filter: JobFilter) async throws -> [JobView] {
-        let board = progress.all(), now = Date()
-        return try await blocking { [store] in
-            let fetch = (filter.form == nil && filter.recording == nil && filter.includeParts) ? filter.limit : min(10_000, filter.limit * 4)
-            return try store.jobs(states: filter.states, limit: fetch).filter(filter.admits).prefix(filter.limit)
-                .map { JobView($0, progress: board[$0.id], now: now) }
-        }
+        let board = progress.all(), now = Date(), map = pathMap
+        return try await newest(states: filter.states, limit: filter.limit) { filter.admits(job: $0, localPath: map.local($0.input.path)) }
+            .map { JobView(local($0), progress: board[$0.id], now: now) }
     }
 
     public func job(_ id: Int64) async throws -> (job: JobView, parts: [JobView]) {
         let board = progress.all()
         return try await blocking { [store] in
             guard let job = try store.job(id) else { throw ConsoleError(.notFound, "no job \(id)") }
-            let parts = try store.children(of: id).map { JobView($0, progress: board[$0.id]) }
-            return (JobView(job, progress: board[id]), parts)
+            let parts = try store.children(of: id).map { JobView(self.local($0), progress: board[$0.id]) }
+            return (JobView(self.local(job), progress: board[id]), parts)
         }
     }
 
@@ -49,7 +72,7 @@ public final class ConsoleData: Sendable {
     public func retry(_ id: Int64) async throws -> JobView {
         try await blocking { [store] in
             guard try store.job(id) != nil else { throw ConsoleError(.notFound, "no job \(id)") }
-            do { return JobView(try store.retry(id), progress: nil) } catch let e as JobStoreError {
+            do { return JobView(self.local(try store.retry(id)), progress: nil) } catch let e as JobStoreError {
                 throw ConsoleError(.conflict, e.description)
             }
         }
@@ -58,7 +81,7 @@ public final class ConsoleData: Sendable {
     public func cancel(_ id: Int64) async throws -> JobView {
         try await blocking { [store] in
             guard try store.job(id) != nil else { throw ConsoleError(.notFound, "no job \(id)") }
-            do { return JobView(try store.cancel(id, now: Date()), progress: nil) } catch let e as JobStoreError {
+            do { return JobView(self.local(try store.cancel(id, now: Date())), progress: nil) } catch let e as JobStoreError {
                 throw ConsoleError(.conflict, e.description)
             }
         }
@@ -71,7 +94,7 @@ public final class ConsoleData: Sendable {
 
     /// Recordings, newest first: every top-level job of an input, grouped.
     public func recordings(limit: Int = 10_000) async throws -> [RecordingView] {
-        let jobs = try await blocking { [store] in try store.jobs(states: nil, limit: limit).filter { $0.parentID == nil } }
+        let jobs = try await newest(states: nil, limit: limit) { $0.parentID == nil }.map(local)
         var order: [String] = [], grouped: [String: [Job]] = [:]
         for job in jobs {
             let key = job.input.path + "\u{0}" + job.input.hash
@@ -81,14 +104,20 @@ public final class ConsoleData: Sendable {
         return order.map { RecordingView(jobs: grouped[$0]!.sorted { $0.id < $1.id }) }
     }
 
-    /// One recording by its path (inside the roots): its jobs, outputs and signal files.
+    /// One recording by its path as this node sees it (inside the roots): its jobs, outputs and
+    /// signal files.
     public func recording(path: String) async throws -> RecordingDetail {
-        let inRoots = roots.contains(URL(fileURLWithPath: path).standardizedFileURL.path)
-        guard path.hasPrefix("/"), inRoots else { throw ConsoleError(.forbidden, "path is outside the console's folders") }
-        let all = try await blocking { [store] in try store.jobs(states: nil, limit: 10_000).filter { $0.parentID == nil && $0.input.path == path } }
-        guard let newestHash = all.first?.input.hash else { throw ConsoleError(.notFound, "no jobs for that recording") }
-        let view = RecordingView(jobs: all.filter { $0.input.hash == newestHash }.sorted { $0.id < $1.id })
-        return RecordingDetail(recording: view, roots: roots)
+        try roots.checkWritten(path)
+        let canonical = pathMap.canonical(path)
+        // Its newest job first; then every job of that content (a recording has a handful).
+        guard let newest = try await newest(states: nil, limit: 1, admits: { $0.parentID == nil && $0.input.path == canonical }).first else {
+            throw ConsoleError(.notFound, "no jobs for that recording")
+        }
+        let all = try await self.newest(states: nil, limit: 100) { $0.parentID == nil && $0.input.path == canonical && $0.input.hash == newest.input.hash }
+        let view = RecordingView(jobs: all.map(local).sorted { $0.id < $1.id })
+        let roots = self.roots
+        // Stats every output and reads the review file: on the pool, not the server's threads.
+        return try await blocking { RecordingDetail(recording: view, roots: roots) }
     }
 }
 

@@ -11,13 +11,16 @@ public enum ConsoleServer {
         router.add(middleware: JSONErrors())
         router.add(middleware: AllowedMethods())
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: BodyLimit(maxBytes: settings.maxBodyBytes))
+        if settings.isLoopback { router.add(middleware: LoopbackHost(port: settings.port)) }
+        // The token before the body: a caller without it never makes the server collect a body.
         router.add(middleware: BearerAuth(token: settings.token, readsNeedToken: !settings.isLoopback))
+        router.add(middleware: BodyLimit(maxBytes: settings.maxBodyBytes))
         let pages = try Pages()
         Pages.add(to: router, data: data, pages: pages)
         JobsAPI.add(to: router, data: data)
         EventsRoute.add(to: router, data: data, pages: pages)
         MediaRoute.add(to: router, data: data)
+        FrameRoute.add(to: router, data: data, previewer: FramePreviewer(capacity: 4, decoderThreads: 2))
         Assets.add(to: router)
         router.get("metrics") { _, _ -> Response in
             let text = ConsoleMetrics.text(counts: try await data.counts())

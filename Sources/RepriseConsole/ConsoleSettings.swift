@@ -16,8 +16,18 @@ public struct ConsoleSettings: Sendable, Equatable {
         self.host = host; self.port = port; self.token = token; self.roots = roots; self.maxBodyBytes = maxBodyBytes
     }
 
-    public var isLoopback: Bool {
-        ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
+    /// 127.0.0.0/8, ::1 or the name `localhost`, read as addresses (a name such as
+    /// `127.example.com` is not loopback, whatever it starts with).
+    public var isLoopback: Bool { ConsoleSettings.isLoopback(host) }
+
+    public static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" { return true }
+        var v4 = in_addr(), v6 = in6_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        if inet_pton(AF_INET6, host, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { bytes in bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1 }
+        }
+        return false
     }
 
     /// Refuses what must never start: a console reachable from other machines without a token.

@@ -11,7 +11,7 @@ enum EventsRoute {
     static func add(to router: Router<ConsoleContext>, data: ConsoleData, pages: Pages) {
         router.get("events") { request, _ -> Response in
             let query = JobsAPI.query(request)
-            let filter = try JobFilter(query: query.merging(["limit": query["limit"] ?? "200"]) { a, _ in a })
+            let filter = try JobFilter(query: query)
             let asTable = query["view"] == "table"
             let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store", .init("X-Accel-Buffering")!: "no"]
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
@@ -43,6 +43,9 @@ enum EventsRoute {
 
     /// One event; every line of a multi-line payload gets its own `data:`.
     static func event(_ name: String, _ payload: String) -> String {
-        "event: \(name)\n" + payload.split(separator: "\n", omittingEmptySubsequences: false).map { "data: \($0)\n" }.joined() + "\n"
+        // CR LF and a lone CR end an SSE line too: every line break gets its own `data:`.
+        let lines = payload.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+            .split(separator: "\n", omittingEmptySubsequences: false)
+        return "event: \(name)\n" + lines.map { "data: \($0)\n" }.joined() + "\n"
     }
 }

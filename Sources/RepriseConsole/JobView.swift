@@ -75,10 +75,11 @@ public struct JobFilter: Sendable, Equatable {
         }
     }
 
-    func admits(_ job: Job) -> Bool {
+    /// `localPath`: the job's recording where this node sees it (what the filter is typed against).
+    func admits(job: Job, localPath: String) -> Bool {
         if !includeParts && job.parentID != nil { return false }
         if let form, job.kind != form { return false }
-        if let recording, !job.input.path.lowercased().contains(recording.lowercased()) { return false }
+        if let recording, !localPath.lowercased().contains(recording.lowercased()) { return false }
         return true
     }
 }

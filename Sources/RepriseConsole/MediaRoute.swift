@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOPosix
 
 /// Output files for the players: `GET /media/<absolute path>`, with byte ranges (a browser's
 /// video element seeks with them). The path is in the URL's path, not its query, so an HLS
@@ -11,6 +12,22 @@ enum MediaRoute {
         prefix + path.split(separator: "/", omittingEmptySubsequences: false).map {
             String($0).addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#;"))) ?? ""
         }.joined(separator: "/")
+    }
+
+    /// The bytes of `range` from the opened file, read on the thread pool in 128 KB pieces.
+    static func stream(_ file: OpenedFile, _ range: ClosedRange<Int>) -> ResponseBody {
+        ResponseBody(contentLength: range.count) { writer in
+            var offset = range.lowerBound
+            while offset <= range.upperBound {
+                let count = min(128 * 1024, range.upperBound - offset + 1)
+                let at = offset
+                let bytes = try await NIOThreadPool.singleton.runIfActive { try file.read(at: at, count: count) }
+                guard !bytes.isEmpty else { break }
+                try await writer.write(ByteBuffer(bytes: bytes))
+                offset += bytes.count
+            }
+            try await writer.finish(nil)
+        }
     }
 
     static func contentType(_ path: String) -> String {
@@ -41,23 +58,19 @@ enum MediaRoute {
             return start < size ? .part(start...min(end, size - 1)) : .unsatisfiable
         case let (start?, nil):
             return start < size ? .part(start...(size - 1)) : .unsatisfiable
-        case let (nil, suffix?) where suffix > 0:
-            return size > 0 ? .part(max(0, size - suffix)...(size - 1)) : .unsatisfiable
+        case let (nil, suffix?):
+            return size > 0 && suffix > 0 ? .part(max(0, size - suffix)...(size - 1)) : .unsatisfiable
         default:
             return .whole
         }
     }
 
     static func add(to router: Router<ConsoleContext>, data: ConsoleData) {
-        let files = FileIO()
         router.get("/media/**") { request, context -> Response in
             let asked = "/" + context.parameters.getCatchAll().joined(separator: "/")
-            let path = try data.roots.resolve(asked.removingPercentEncoding ?? asked)
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
-                  let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue else {
-                throw ConsoleError(.notFound, "no such file")
-            }
+            let path = asked.removingPercentEncoding ?? asked
+            let file = try await data.blocking { try data.roots.open(path) }
+            let size = file.size
             var headers: HTTPFields = [.contentType: contentType(path), .acceptRanges: "bytes", .cacheControl: "no-cache"]
             switch range(request.headers[.range], size: size) {
             case .unsatisfiable:
@@ -65,13 +78,11 @@ enum MediaRoute {
             case .part(let r):
                 headers[.contentRange] = "bytes \(r.lowerBound)-\(r.upperBound)/\(size)"
                 headers[.contentLength] = "\(r.count)"
-                let body = try await files.loadFile(path: path, range: r, context: context)
-                return Response(status: .partialContent, headers: headers, body: body)
+                return Response(status: .partialContent, headers: headers, body: stream(file, r))
             case .whole:
                 headers[.contentLength] = "\(size)"
                 if size == 0 { return Response(status: .ok, headers: headers) }
-                let body = try await files.loadFile(path: path, context: context)
-                return Response(status: .ok, headers: headers, body: body)
+                return Response(status: .ok, headers: headers, body: stream(file, 0...(size - 1)))
             }
         }
     }

@@ -47,7 +47,7 @@ public struct Pages: Sendable {
             async let nodes = data.nodes()
             let c = try await counts, n = try await nodes
             let states = c.keys.sorted().map { ["name": $0, "count": c[$0] ?? 0, "selected": query["state"] == $0] as [String: Any] }
-            let kept = ["state", "form", "recording"].compactMap { k in query[k].flatMap { $0.isEmpty ? nil : "\(k)=\(queryValue($0))" } }
+            let kept = ["state", "form", "recording", "limit", "parts"].compactMap { k in query[k].flatMap { $0.isEmpty ? nil : "\(k)=\(queryValue($0))" } }
             return pages.render("jobs", [
                 "title": "Jobs", "onJobs": true, "states": states, "form": query["form"] ?? "", "recording": query["recording"] ?? "",
                 "rows": pages.jobRows(try await jobs), "queryAmp": kept.map { "&" + $0 }.joined(),
@@ -91,7 +91,9 @@ public struct Pages: Sendable {
             return pages.render("recording", review.merging([
                 "title": r.name, "onRecordings": true, "name": r.name, "state": r.state, "sizeText": bytes(r.size),
                 "nameQuery": queryValue(r.name),
-                "signalsText": detail.signals.map { "\($0.kind) (\(($0.path as NSString).lastPathComponent))" }.joined(separator: ", "),
+                // false, not "", when there are none: mustache treats an empty string as true.
+                "signalsText": detail.signals.isEmpty ? false as Any :
+                    detail.signals.map { "\($0.kind) (\(($0.path as NSString).lastPathComponent))" }.joined(separator: ", "),
                 "forms": r.forms.map { ["job": $0.job, "form": $0.form, "state": $0.state] as [String: Any] },
                 "outputs": detail.outputs.map { o -> [String: Any] in
                     ["url": o.url, "type": o.type, "form": o.form, "fileName": (o.path as NSString).lastPathComponent,

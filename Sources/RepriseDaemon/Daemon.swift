@@ -498,12 +498,14 @@ public final class Daemon: @unchecked Sendable {
                 // The job is another node's (or will be once the lease runs out): nothing to record.
                 logLeaseLost(claim, log: log, detail: reason)
             } else {
+                DaemonMetrics.attemptFinished(job, outcome: "failed", seconds: Date().timeIntervalSince(started), result: nil, outputs: [])
                 let after = markFailed(claim, error: reason, maxAttempts: cfg.maxAttempts, log: log)
                 log.error("stalled; stopped", metadata: ["reason": "\(reason)", "state": "\(after?.state.rawValue ?? "-")"])
                 quarantineIfOutOfAttempts(after, watch: canonicalWatch)
             }
         case .failed(let message):
             staging.discard()
+            DaemonMetrics.attemptFinished(job, outcome: "failed", seconds: Date().timeIntervalSince(started), result: nil, outputs: [])
             // Only an input that is not media at all is quarantined; a read error may be passing.
             let badInput = ["not a readable media file", "has no video stream", "holds no readable video packets"]
                 .contains { message.contains($0) }
@@ -718,8 +720,11 @@ public final class Daemon: @unchecked Sendable {
     /// A failed attempt recorded under `claim`; nil when the claim is stale (logged once: the job
     /// is another node's now) or the store can't be reached.
     private func markFailed(_ claim: Claim, error: String, maxAttempts: Int, log: Logger) -> Job? {
-        DaemonMetrics.failure(error)
-        do { return try store.markFailed(claim, error: error, maxAttempts: maxAttempts, now: Date()) } catch is StaleClaim {
+        do {
+            let job = try store.markFailed(claim, error: error, maxAttempts: maxAttempts, now: Date())
+            DaemonMetrics.failure(error)
+            return job
+        } catch is StaleClaim {
             logLeaseLost(claim, log: log, detail: "failed: \(error)")
         } catch {
             log.error("job store", metadata: ["error": "\(error)"])

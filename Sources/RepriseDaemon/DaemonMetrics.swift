@@ -11,15 +11,15 @@ enum DaemonMetrics {
         let form = formLabel(job.kind)
         Metrics.Timer(label: "reprise_job_duration_seconds", dimensions: [("form", form), ("outcome", outcome)],
                       preferredDisplayUnit: .seconds).recordNanoseconds(Int64(max(seconds, 0) * 1e9))
-        if let result, let frames = encodedFrames(inResult: result), frames > 0 {
+        // A stitch copies what its chunks encoded, and an audio part encodes no frames.
+        let encodes = !job.kind.hasPrefix("stitch:") && !job.kind.hasPrefix("audio:")
+        if encodes, let result, let frames = encodedFrames(inResult: result), frames > 0 {
             Counter(label: "reprise_encoded_frames_total", dimensions: [("form", form)]).increment(by: frames)
             if seconds > 0 {
                 Gauge(label: "reprise_encoded_frames_per_second", dimensions: [("form", form)]).record(Double(frames) / seconds)
             }
         }
-        let bytes = outputs.reduce(Int64(0)) { sum, path in
-            sum + ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0)
-        }
+        let bytes = outputs.reduce(Int64(0)) { $0 + treeSize($1) }
         if bytes > 0 { Counter(label: "reprise_bytes_written_total", dimensions: [("form", form)]).increment(by: bytes) }
     }
 
@@ -34,16 +34,36 @@ enum DaemonMetrics {
         Counter(label: "reprise_failures_total", dimensions: [("reason", failureReason(message))]).increment()
     }
 
-    /// A small, fixed set of reasons (a label per message would grow without end).
+    /// A file's size, or a folder's (an HLS ladder) summed over its files.
+    static func treeSize(_ path: String) -> Int64 {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDir) else { return 0 }
+        func size(_ p: String) -> Int64 { (try? fm.attributesOfItem(atPath: p)[.size] as? NSNumber)?.int64Value ?? 0 }
+        guard isDir.boolValue else { return size(path) }
+        var total: Int64 = 0
+        let walker = fm.enumerator(atPath: path)
+        while let name = walker?.nextObject() as? String {
+            let p = (path as NSString).appendingPathComponent(name)
+            var sub: ObjCBool = false
+            if fm.fileExists(atPath: p, isDirectory: &sub), !sub.boolValue { total += size(p) }
+        }
+        return total
+    }
+
+    /// A small, fixed set of reasons (a label per message would grow without end), told by the
+    /// daemon's own phrases, which come before any path in its messages.
     static func failureReason(_ message: String) -> String {
         let m = message.lowercased()
-        if m.contains("lease") { return "lease" }
-        if m.contains("stall") || m.contains("no progress") { return "stalled" }
-        if m.contains("not a readable media file") || m.contains("has no video stream") || m.contains("holds no readable video packets") { return "bad-input" }
-        if m.contains("space") || m.contains("disk_reserve") { return "disk-space" }
-        if m.contains("publish") || m.contains("rename") { return "publish" }
-        if m.contains("is gone") || m.contains("not configured") { return "input-unavailable" }
-        return "job-error"
+        let phrases: [(String, [String])] = [
+            ("lease", ["lease expired on node", "lease lost"]),
+            ("stalled", ["no progress for", "stalled"]),
+            ("bad-input", ["not a readable media file", "has no video stream", "holds no readable video packets"]),
+            ("disk-space", ["free space", "disk_reserve"]),
+            ("publish", ["can't publish", "can't make the staging folder"]),
+            ("input-unavailable", ["the input is gone", "is not configured on node"]),
+        ]
+        return phrases.first { $0.1.contains { m.contains($0) } }?.0 ?? "job-error"
     }
 
     /// The job's kind: a form (`transcode:long-form-720p`) or a part of one (`chunk:ladder:default`),

@@ -6,8 +6,10 @@ public final class JobProgressBoard: @unchecked Sendable {
     public struct Entry: Sendable, Equatable {
         public var stage: String
         public var fraction: Double
-        /// When the attempt started, for the ETA.
+        /// When the attempt started.
         public var startedAt: Date
+        /// When the current stage started: fractions are per stage, and so is the ETA.
+        public var stageStartedAt: Date
     }
 
     private let lock = NSLock()
@@ -15,7 +17,7 @@ public final class JobProgressBoard: @unchecked Sendable {
 
     public init() {}
 
-    func started(_ job: Int64, at date: Date) { lock.withLock { entries[job] = Entry(stage: "starting", fraction: 0, startedAt: date) } }
+    func started(_ job: Int64, at date: Date) { lock.withLock { entries[job] = Entry(stage: "starting", fraction: 0, startedAt: date, stageStartedAt: date) } }
     func ended(_ job: Int64) { _ = lock.withLock { entries.removeValue(forKey: job) } }
 
     /// A child's stdout line; anything but a progress event is ignored.
@@ -26,7 +28,8 @@ public final class JobProgressBoard: @unchecked Sendable {
               let fraction = (object["fraction"] as? NSNumber)?.doubleValue, fraction.isFinite else { return }
         lock.withLock {
             guard var e = entries[job] else { return }
-            e.stage = stage; e.fraction = min(max(fraction, 0), 1)
+            if e.stage != stage { e.stage = stage; e.stageStartedAt = Date() }
+            e.fraction = min(max(fraction, 0), 1)
             entries[job] = e
         }
     }
@@ -34,9 +37,9 @@ public final class JobProgressBoard: @unchecked Sendable {
     public func entry(_ job: Int64) -> Entry? { lock.withLock { entries[job] } }
     public func all() -> [Int64: Entry] { lock.withLock { entries } }
 
-    /// Seconds left at the current stage's pace: elapsed × (1 − f) / f; nil before 1 %.
+    /// Seconds left in the current stage at its pace so far: elapsed × (1 − f) / f; nil before 1 %.
     public static func eta(_ e: Entry, now: Date = Date()) -> Double? {
         guard e.fraction >= 0.01 else { return nil }
-        return now.timeIntervalSince(e.startedAt) * (1 - e.fraction) / e.fraction
+        return now.timeIntervalSince(e.stageStartedAt) * (1 - e.fraction) / e.fraction
     }
 }

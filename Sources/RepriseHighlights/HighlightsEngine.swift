@@ -298,13 +298,16 @@ public final class HighlightsEngine {
             let frameRate = rate.flatMap { $0.den > 0 && $0.num > 0 ? Double($0.num) / Double($0.den) : nil }
             let review = ReviewFile(
                 input: request.input, duration: duration, frameRate: frameRate,
-                lanes: lanes.map { .init(name: $0.name, values: $0.values.map { ($0 * 1000).rounded() / 1000 }) },
+                lanes: lanes.map { .init(name: $0.name, values: $0.values.map { $0.isFinite ? ($0 * 1000).rounded() / 1000 : 0 }) },
                 sceneCuts: series.sceneCuts,
                 windows: planned.map { .init(start: $0.start, end: $0.end, peak: $0.peak, score: $0.score, reasons: $0.reasons,
                                              product: $0.product, reel: $0.reel) },
                 products: productSpans.map { .init(id: $0.id, title: $0.title, start: $0.start, end: $0.end) },
                 outputs: plan.outputs.map { .init(form: $0.form, path: $0.path, title: $0.title, ranges: $0.ranges) })
-            try review.write(to: ReviewFile.path(forRecording: request.input, in: dir))
+            // For the console only: the outputs are made, so a failure here is a note, not the job's end.
+            do { try review.write(to: ReviewFile.path(forRecording: request.input, in: dir)) } catch {
+                plan.notes.append("the review file was not written: \(error)")
+            }
         }
         plan.seconds = Date().timeIntervalSince(started)
         return plan

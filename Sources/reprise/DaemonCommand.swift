@@ -124,7 +124,7 @@ struct DaemonCommand: ParsableCommand {
 
         var services: [any Service] = [DaemonService(daemon: daemon)]
         if let console {
-            let data = ConsoleData(store: daemon.jobStore, progress: daemon.progress, roots: PathRoots(console.roots),
+            let data = ConsoleData(store: daemon.jobStore, progress: daemon.progress, roots: PathRoots(console.roots), pathMap: node.pathMap,
                                    nodeWindow: node.heartbeatSeconds * 3)
             var consoleLogger = Logger(label: "reprise.console")
             consoleLogger.logLevel = .warning
