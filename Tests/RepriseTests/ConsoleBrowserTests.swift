@@ -52,9 +52,11 @@ final class ConsoleBrowserTests: XCTestCase {
         } else {
             shots = h.root.appendingPathComponent("screenshots", isDirectory: true)
         }
-        // The recording is copied in under the name `live.mp4` by the script itself (after the
-        // empty /jobs page is open), from a copy of that name outside the watch folder.
-        let recording = h.root.appendingPathComponent("live.mp4")
+        // The script copies the recording into the watch folder itself, under the same name, once
+        // the empty /jobs page is open. A long name with no place to break a line (underscores
+        // only), as recorders write them: every page must still fit 390 px.
+        let name = "stream_2026_12_02_210000_channelname_saturday_night_speedrun_marathon"
+        let recording = h.root.appendingPathComponent("\(name).mp4")
         try FileManager.default.copyItem(at: try Fixtures.get(DaemonTests.tinySpec).url, to: recording)
 
         let run = try Subprocess.run("python3", [Self.script.path, base.absoluteString, h.watch.path, recording.path, shots.path],
@@ -72,7 +74,7 @@ final class ConsoleBrowserTests: XCTestCase {
         // The output played in the browser: the tiny profile's 160×120 picture, past 0.5 s.
         let video = try XCTUnwrap(results["video"])
         let src = try XCTUnwrap(video["src"]?.string)
-        XCTAssertTrue(src.hasPrefix("\(base.absoluteString)/media/") && src.hasSuffix("/live/live.tiny.mp4"), src)
+        XCTAssertTrue(src.hasPrefix("\(base.absoluteString)/media/") && src.hasSuffix("/\(name)/\(name).tiny.mp4"), src)
         XCTAssertGreaterThan(video["currentTime"]?.double ?? 0, 0.5, line)
         XCTAssertEqual(video["videoWidth"]?.int, 160, line)
         XCTAssertEqual(video["videoHeight"]?.int, 120, line)

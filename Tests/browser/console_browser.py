@@ -196,8 +196,9 @@ def check_layout(driver, url, name, width, shots):
         raise Failure(f"{name}: the window is {inner} px wide, asked for {width}")
     layout = driver.execute_script(
         "const root = document.documentElement, main = document.querySelector('main');"
-        "const wide = [...document.querySelectorAll('body *')].filter(e => {"
-        "  const r = e.getBoundingClientRect(); return r.right > window.innerWidth + 1 && !e.closest('.scroll'); })"
+        "const wide = [...document.querySelectorAll('main *, header *')].filter(e => !e.closest('.scroll') &&"
+        "  (e.getBoundingClientRect().right > window.innerWidth + 1 ||"
+        "   (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible')))"
         "  .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''));"
         "return {scrollWidth: root.scrollWidth, innerWidth: window.innerWidth,"
         " text: (main ? main.innerText : '').trim().length, elements: main ? main.querySelectorAll('*').length : 0,"
