@@ -224,7 +224,7 @@ def check_layout(driver, url, name, width, shots):
 
 def main():
     if len(sys.argv) != 5:
-        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        print("usage: " + __doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         sys.exit(2)
     base, watch, recording, shots = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3], sys.argv[4]
     os.makedirs(shots, exist_ok=True)
