@@ -1,4 +1,5 @@
 import Foundation
+import RepriseHighlights
 import XCTest
 
 /// The review console in a real browser: a real `reprise daemon --http`, and headless Chromium
@@ -59,6 +60,19 @@ final class ConsoleBrowserTests: XCTestCase {
         let recording = h.root.appendingPathComponent("\(name).mp4")
         try FileManager.default.copyItem(at: try Fixtures.get(DaemonTests.tinySpec).url, to: recording)
 
+        // A highlights review beside the output (as a highlights run leaves one), so the recording's
+        // page also draws lanes and windows, and the browser opens the edge editor on window 1.
+        let outFolder = h.out.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+        let review = ReviewFile(input: recording.path, duration: 1, frameRate: 30,
+                                lanes: [.init(name: "score", values: [0.2, 1]), .init(name: "chat/s", values: [0, 3])],
+                                sceneCuts: [0.5],
+                                windows: [.init(start: 0.2, end: 0.8, peak: 0.5, score: 2.5,
+                                                reasons: ["chat burst: 3 messages a second, well above the recording's usual"],
+                                                product: nil, reel: [0.2, 0.8])],
+                                products: [], outputs: [])
+        try review.write(to: ReviewFile.path(forRecording: recording.path, in: outFolder.path))
+
         let run = try Subprocess.run("python3", [Self.script.path, base.absoluteString, h.watch.path, recording.path, shots.path],
                                      timeout: 150)
         XCTAssertEqual(run.status, 0, "console_browser.py: \(run.stderrText.suffix(3000))\ndaemon log:\n\(h.logText().suffix(2000))")
@@ -90,9 +104,33 @@ final class ConsoleBrowserTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: shot), shot)
         }
         XCTAssertEqual(Set(layouts.compactMap { $0["page"]?.string }), ["jobs", "recordings", "recording"])
-        XCTAssertEqual(Set(layouts.compactMap { $0["width"]?.int }), [1280, 390])
+        // The review's edge editor, opened on window 1 on the recording's page at both widths: the
+        // start edge shows the frame at 0.2 s, the end edge the window's last frame (0.8 s less one
+        // frame at 30/s), each decoded by /api/frame at 320 px wide once the daemon serves it.
+        let editors = layouts.filter { $0["page"]?.string == "recording" }.compactMap { $0["editorFrames"]?.array }
+        XCTAssertEqual(editors.count, 2, "the editor opened at both widths: \(line)")
+        let framesServed = try frameRouteServed(base, input: h.watch.appendingPathComponent("\(name).mp4").path)
+        for edges in editors {
+            XCTAssertEqual(edges.count, 2, line)
+            guard edges.count == 2 else { continue }
+            XCTAssertTrue(edges[0].array?.first?.string?.contains("&t=0.2000&") == true, "start edge: \(edges[0])")
+            XCTAssertTrue(edges[1].array?.first?.string?.contains("&t=0.7667&") == true, "end edge: \(edges[1])")
+            if framesServed {
+                for edge in edges { XCTAssertEqual(edge.array?.dropFirst().first?.int, 320, "a decoded 320-px frame: \(edge)") }
+            }
+        }
+        if !framesServed { print("console browser: this daemon has no /api/frame route yet; the edges' pictures were not checked") }
         print("console browser: \(results["seconds"]?.double ?? 0) s in the browser; screenshots in \(shots.path)")
         XCTAssertEqual(h.stop(), 0)
+    }
+
+    /// Whether the daemon has the /api/frame route (the edge editor's pictures): false only for
+    /// the router's own 404 for a path it doesn't know, so that a route refusing a good path fails.
+    func frameRouteServed(_ base: URL, input: String) throws -> Bool {
+        var components = URLComponents(url: base.appendingPathComponent("api/frame"), resolvingAgainstBaseURL: false)!
+        components.queryItems = [URLQueryItem(name: "path", value: input), URLQueryItem(name: "t", value: "0.2"), URLQueryItem(name: "width", value: "320")]
+        let reply = try HTTPCall.send(components.url!)
+        return !(reply.status == 404 && JSONValue.parse(reply.text)?["error"]?["message"]?.string == "Not Found")
     }
 
     /// Starts the harness's daemon with the console on a port the system picks; returns its base URL.

@@ -187,10 +187,32 @@ def png_colours(path, top, bottom, limit):
     return len(seen)
 
 
+def open_editor(driver, name, width):
+    """On a page with a highlights review (a window list), picks the first window and waits until
+    the edge editor is shown and both edges' frames have loaded or failed; returns each edge's
+    [src, naturalWidth, naturalHeight] (width 0: not decoded), or None on a page without a review."""
+    picks = driver.find_elements(By.CSS_SELECTOR, "button.pick[data-window]")
+    if not picks:
+        return None
+    picks[0].click()
+    frames = ("return [...document.querySelectorAll('#editor .edge img')]"
+              ".map(i => [i.getAttribute('src'), i.naturalWidth, i.naturalHeight, i.complete]);")
+
+    def shown(d):
+        if d.execute_script("return document.getElementById('editor').hidden;"):
+            return False
+        edges = d.execute_script(frames)
+        return len(edges) == 2 and all(e[0] and e[3] for e in edges) and edges
+
+    edges = wait(driver, 30, f"{name} at {width} px: the edge editor's two frames", shown)
+    return [e[:3] for e in edges]
+
+
 def check_layout(driver, url, name, width, shots):
     driver.set_window_size(width, 900)
     driver.get(url)
     wait(driver, 15, f"{name} to load", lambda d: d.execute_script("return document.readyState") == "complete")
+    editor = open_editor(driver, name, width)
     inner = driver.execute_script("return window.innerWidth;")
     if abs(inner - width) > 20:
         raise Failure(f"{name}: the window is {inner} px wide, asked for {width}")
@@ -218,7 +240,7 @@ def check_layout(driver, url, name, width, shots):
     colours = png_colours(path, top, bottom, limit=3)
     if colours < 3:
         raise Failure(f"{path}: the page's main part is blank in the screenshot ({colours} colour(s) in rows {top}..<{bottom})")
-    return {"page": name, "width": width, "scrollWidth": layout["scrollWidth"], "textChars": layout["text"],
+    return {"page": name, "width": width, "editorFrames": editor, "scrollWidth": layout["scrollWidth"], "textChars": layout["text"],
             "elements": layout["elements"], "colours": colours, "screenshot": path, "bytes": os.path.getsize(path)}
 
 
@@ -243,9 +265,11 @@ def main():
         pages = [("jobs", base + "/jobs"), ("recordings", base + "/recordings"), ("recording", recording_url)]
         results["layouts"] = [check_layout(driver, url, name, width, shots)
                               for width in WIDTHS for name, url in pages]
-        # The console serves no favicon (the browser's own request for one 404s); any other error counts.
-        logs = [entry for entry in driver.get_log("browser")
-                if entry.get("level") == "SEVERE" and "/favicon.ico" not in entry.get("message", "")]
+        # The console serves no favicon (the browser's own request for one 404s), and whether the
+        # edge frames loaded is in "editorFrames" for the caller to judge (/api/frame may not exist
+        # yet); any other error counts.
+        logs = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"
+                and "/favicon.ico" not in entry.get("message", "") and "/api/frame?" not in entry.get("message", "")]
         if logs:
             raise Failure(f"the browser console logged errors: {[e.get('message') for e in logs][:5]}")
     except (Failure, WebDriverException) as e:
