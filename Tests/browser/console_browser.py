@@ -8,7 +8,8 @@ reloading, waits for job 1's row to turn done (the page's Server-Sent Events); f
 recording link, plays the output's <video> (muted) and checks that it advances and was decoded;
 then at 1280 and 390 px wide takes a screenshot of /jobs, /recordings and the recording page
 into SHOTS_FOLDER and checks each is laid out (no sideways overflow, text on the page, a picture
-of more than one colour). Prints one JSON line of results; exits 1 with one line naming what
+of more than one colour). Where the recording's page has a highlights review, it first opens the
+edge editor on window 1 and reports its two edge frames ("editorFrames"). Prints one JSON line of results; exits 1 with one line naming what
 failed, or 2 when Selenium or the browser can't be started.
 
 Every wait is a WebDriverWait with a deadline; nothing sleeps a fixed time.
@@ -28,7 +29,7 @@ try:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError as e:
-    print(f"console_browser: selenium is not installed ({e}); pip install selenium", file=sys.stderr)
+    print(f"console_browser: selenium is not installed ({e}); apt-get install python3-selenium or pip install selenium", file=sys.stderr)
     sys.exit(2)
 
 CHROMIUM = os.environ.get("REPRISE_CHROMIUM", "/usr/bin/chromium")
