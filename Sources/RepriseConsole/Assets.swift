@@ -21,7 +21,7 @@ enum Assets {
     nav a[aria-current]{border-bottom:2px solid #f0a040}
     #status{margin-left:auto;font-size:.85rem;color:#f0c080}
     main{padding:1rem;max-width:1200px;margin:0 auto}
-    h1{font-size:1.4rem;margin:.2rem 0 1rem}
+    h1{font-size:1.4rem;margin:.2rem 0 1rem;overflow-wrap:anywhere}
     h2{font-size:1.1rem;margin:1.2rem 0 .5rem}
     .filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end;margin-bottom:1rem}
     .filters label{display:flex;flex-direction:column;font-size:.8rem;color:#555}
