@@ -233,6 +233,18 @@ final class ConsoleAPITests: XCTestCase {
                 XCTAssertEqual(r.status, .rangeNotSatisfiable)
                 XCTAssertEqual(r.headers[.contentRange], "bytes */5000")
             }
+            try await client.execute(uri: uri, method: .get, headers: [.range: "bytes=-0"]) { r in XCTAssertEqual(r.status, .rangeNotSatisfiable) }
+            try await client.execute(uri: uri, method: .get, headers: [.range: "bytes=0-0"]) { r in
+                XCTAssertEqual(r.status, .partialContent)
+                XCTAssertEqual(Data(r.body.readableBytesView), bench.bytes.prefix(1))
+            }
+            try await client.execute(uri: uri, method: .get, headers: [.range: "bytes=-99999"]) { r in
+                XCTAssertEqual(r.headers[.contentRange], "bytes 0-4999/5000", "a suffix past the start is the whole file")
+            }
+            try await client.execute(uri: uri, method: .head) { r in
+                XCTAssertEqual(r.status, .ok)
+                XCTAssertEqual(r.headers[.contentLength], "5000")
+            }
         }
     }
 
@@ -344,6 +356,11 @@ final class ConsoleAPITests: XCTestCase {
                 XCTAssertEqual(data["frameRate"] as? Double, 25)
                 XCTAssertEqual(data["path"] as? String, a)
             }
+            // What goes in the script element can't end it: a path with </script> and <!-- in it.
+            let hostile = "/in/</script><!--x&y>.mp4"
+            let embedded = Pages.scriptJSON(["path": hostile])
+            XCTAssertFalse(embedded.contains("<") || embedded.contains(">") || embedded.contains("&"), embedded)
+            XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(embedded.utf8)) as? [String: String])?["path"], hostile)
             try await client.execute(uri: "/api/recording?path=\(a)", method: .get) { r in
                 let body = Self.json(r.body)
                 let file = try XCTUnwrap(body["review"] as? [String: Any])
@@ -382,6 +399,66 @@ final class ConsoleAPITests: XCTestCase {
             try await client.execute(uri: "/openapi.yaml", method: .get) { r in XCTAssertEqual(Self.text(r.body), yaml) }
             try await client.execute(uri: "/api/nodes", method: .get) { r in XCTAssertNotNil(Self.json(r.body)["nodes"] as? [Any]) }
             try await client.execute(uri: "/healthz", method: .get) { r in XCTAssertEqual(r.status, .ok) }
+        }
+    }
+
+    /// The exact frame at a time or index, as JPEG, named by headers; times outside the recording
+    /// are 422, paths outside the roots 403, and an unclear request 400.
+    func testFrameEndpointSendsTheExactFrame() async throws {
+        let bench = try Bench()
+        let recording = bench.inFolder.appendingPathComponent("frames.mp4")
+        try FileManager.default.copyItem(at: try Fixtures.get(DaemonTests.tinySpec).url, to: recording)
+        let base = "/api/frame?path=\(recording.path)"
+        try await bench.app().test(.router) { client in
+            try await client.execute(uri: base + "&frame=17&width=64", method: .get) { r in
+                XCTAssertEqual(r.status, .ok)
+                XCTAssertEqual(r.headers[.contentType], "image/jpeg")
+                XCTAssertEqual(r.headers[.init("X-Frame-Index")!], "17")
+                XCTAssertEqual(Array(r.body.readableBytesView.prefix(3)), [0xFF, 0xD8, 0xFF], "a JPEG")
+            }
+            try await client.execute(uri: base + "&t=0.5", method: .get) { r in
+                XCTAssertEqual(r.status, .ok)
+                XCTAssertEqual(r.headers[.init("X-Frame-Index")!], "15", "30 fps: the frame at 0.5 s is frame 15")
+            }
+            for (query, status) in [("&t=5", HTTPResponse.Status.unprocessableContent), ("&frame=30", .unprocessableContent),
+                                    ("&t=1&frame=2", .badRequest), ("&t=-1", .badRequest), ("&width=4", .badRequest)] {
+                try await client.execute(uri: base + query, method: .get) { r in
+                    XCTAssertEqual(r.status, status, query)
+                    let message = (Self.json(r.body)["error"] as? [String: Any])?["message"] as? String ?? ""
+                    XCTAssertFalse(message.contains(bench.root.path), "no server path in: \(message)")
+                }
+            }
+            try await client.execute(uri: "/api/frame?path=/etc/passwd&t=0", method: .get) { r in XCTAssertEqual(r.status, .forbidden) }
+        }
+    }
+
+    /// Loopback reads need no token, so a page elsewhere must not reach them by rebinding a name
+    /// to 127.0.0.1: only loopback Host names pass (the daemon test sends one that doesn't).
+    func testLoopbackConsoleAnswersLoopbackHostNamesOnly() {
+        for host in ["evil.example:8470", "127.example.com", "10.0.0.1:8470", "[::2]:80"] { XCTAssertFalse(LoopbackHost.allowed(host), host) }
+        for host in ["127.0.0.1:8470", "localhost:8470", "LOCALHOST", "[::1]:8470", "127.0.0.1"] { XCTAssertTrue(LoopbackHost.allowed(host), host) }
+        XCTAssertTrue(ConsoleSettings.isLoopback("127.1.2.3"))
+        XCTAssertTrue(ConsoleSettings.isLoopback("::1"))
+        XCTAssertFalse(ConsoleSettings.isLoopback("127.example.com"), "a name is not loopback for what it starts with")
+        XCTAssertFalse(ConsoleSettings.isLoopback("0.0.0.0"))
+        XCTAssertFalse(ConsoleSettings.isLoopback("::"))
+    }
+
+    /// A root that lies behind a symlink (/srv → /data) still serves its files, and its recordings.
+    func testRootsBehindASymlinkWork() async throws {
+        let bench = try Bench()
+        let link = bench.root.appendingPathComponent("link-to-out")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: bench.outFolder)
+        var settings = bench.settings
+        settings.roots = [bench.inFolder.path, link.path]
+        try await bench.app(settings).test(.router) { client in
+            try await client.execute(uri: "/media\(link.path)/a/a.reel.mp4", method: .get) { r in
+                XCTAssertEqual(r.status, .ok)
+                XCTAssertEqual(Data(r.body.readableBytesView), bench.bytes)
+            }
+            try await client.execute(uri: "/media\(link.path)/a/escape/secret.txt", method: .get) { r in
+                XCTAssertEqual(r.status, .forbidden, "a link out of the root is still refused")
+            }
         }
     }
 
