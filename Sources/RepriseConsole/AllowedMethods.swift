@@ -5,7 +5,7 @@ import Hummingbird
 struct AllowedMethods: RouterMiddleware {
     typealias Context = ConsoleContext
     static let table: [(pattern: [Substring], methods: [HTTPRequest.Method])] = [
-        ("/api/jobs/{id}/retry", [.post]), ("/api/jobs/{id}/cancel", [.post]),
+        ("/api/jobs/{id}/retry", [.post]), ("/api/jobs/{id}/cancel", [.post]), ("/api/recording/edits", [.post]),
         ("/api/jobs/{id}", [.get, .head]), ("/api/jobs", [.get, .head]), ("/api/nodes", [.get, .head]),
         ("/api/recordings", [.get, .head]), ("/api/recording", [.get, .head]), ("/api/frame", [.get, .head]),
         ("/events", [.get, .head]), ("/metrics", [.get, .head]), ("/openapi.yaml", [.get, .head]), ("/healthz", [.get, .head]),

@@ -5,4 +5,6 @@ import Hummingbird
 public struct ConsoleContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
+    /// `BodyLimit` has already refused anything larger than the settings allow.
+    public var maxUploadSize: Int { 64 << 20 }
 }

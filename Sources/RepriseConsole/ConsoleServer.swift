@@ -18,6 +18,7 @@ public enum ConsoleServer {
         let pages = try Pages()
         Pages.add(to: router, data: data, pages: pages)
         JobsAPI.add(to: router, data: data)
+        EditsAPI.add(to: router, data: data)
         EventsRoute.add(to: router, data: data, pages: pages)
         MediaRoute.add(to: router, data: data)
         FrameRoute.add(to: router, data: data, previewer: FramePreviewer(capacity: 4, decoderThreads: 2))

@@ -93,6 +93,29 @@ paths:
         "401": {$ref: "#/components/responses/Error"}
         "403": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
+  /api/recording/edits:
+    post:
+      summary: Set a recording's reel windows (a new plan override version) and render the reel again
+      operationId: editRecording
+      security: [{bearer: []}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [path, windows]
+              properties:
+                path: {type: string, minLength: 1}
+                windows: {type: array, minItems: 1, items: {type: array, minItems: 2, maxItems: 2, items: {type: number, minimum: 0}}}
+      responses:
+        "202": {description: saved and queued, content: {application/json: {schema: {type: object, required: [version, jobs], properties: {version: {type: integer}, jobs: {type: array, items: {$ref: "#/components/schemas/Job"}}}}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "409": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
   /api/frame:
     get:
       summary: The exact frame at a time (or index) of a recording, as JPEG

@@ -466,9 +466,22 @@ public final class Daemon: @unchecked Sendable {
                 return
             }
         } else {
-            args = JobPlan.arguments(kind: job.kind, input: input, watch: watch, profileFolders: cfg.profileFolders.map(cfg.pathMap.local),
-                                     into: staging.folder)
+            var plain = JobPlan.arguments(kind: job.kind, input: input, watch: watch, profileFolders: cfg.profileFolders.map(cfg.pathMap.local),
+                                          into: staging.folder)
+            // The console's corrections of this recording's plan, newest version, for the runs that use the plan.
+            if job.kind == "highlights" || job.kind == "shorts" {
+                do {
+                    if let file = try overridesFile(for: job, cfg: cfg) { plain += ["--overrides", file] }
+                } catch {
+                    staging.discard()
+                    let after = markFailed(claim, error: "plan overrides: \(error)", maxAttempts: cfg.maxAttempts, log: log)
+                    log.error("not started: plan overrides", metadata: ["error": "\(error)", "state": "\(after?.state.rawValue ?? "-")"])
+                    return
+                }
+            }
+            args = plain
         }
+        defer { if job.kind == "highlights" || job.kind == "shorts" { try? FileManager.default.removeItem(atPath: overridesPath(job, cfg)) } }
         log.notice("started", metadata: ["attempt": "\(job.attempts)"])
         let runner = JobRunner()
         lock.withLock { runners[worker] = runner }
@@ -715,6 +728,24 @@ public final class Daemon: @unchecked Sendable {
         log.error("can't plan the chunks", metadata: ["error": "\(failure)", "state": "\(after?.state.rawValue ?? "-")"])
         quarantineIfOutOfAttempts(after, watch: watch)
         return .handled
+    }
+
+    /// Where a job's plan overrides are written for its child (the state folder: never published).
+    private func overridesPath(_ job: Job, _ cfg: DaemonConfig) -> String {
+        (cfg.stateDirectory as NSString).appendingPathComponent("overrides/job-\(job.id)-\(getpid()).json")
+    }
+
+    /// The recording's newest plan override, written for the child with its version; nil when none.
+    private func overridesFile(for job: Job, cfg: DaemonConfig) throws -> String? {
+        guard let latest = try store.latestOverride(recording: job.input.path, hash: job.input.hash) else { return nil }
+        guard var body = (try? JSONSerialization.jsonObject(with: Data(latest.body.utf8))) as? [String: Any] else {
+            throw JobStoreError("version \(latest.version) is not a JSON object")
+        }
+        body["version"] = latest.version
+        let path = overridesPath(job, cfg)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path), options: .atomic)
+        return path
     }
 
     /// A failed attempt recorded under `claim`; nil when the claim is stale (logged once: the job

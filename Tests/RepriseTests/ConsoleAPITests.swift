@@ -371,6 +371,52 @@ final class ConsoleAPITests: XCTestCase {
         }
     }
 
+    /// An edit of the reel's windows: stored as the recording's next plan override and only the
+    /// highlights job queued again; refused without the token, with bad windows, or while it runs.
+    func testEditsAreStoredAsVersionedOverridesAndRerenderTheReelOnly() async throws {
+        let bench = try Bench()
+        let input = bench.inFolder.appendingPathComponent("e.mp4")
+        try Data("e".utf8).write(to: input)
+        let identity = InputIdentity(path: input.path, size: 1, modified: 0, hash: "h-e")
+        let jobs = try bench.store.enqueue(identity, watchFolder: bench.inFolder.path, kinds: [("shorts", 0), ("highlights", 1)])
+        let (highlights, shorts) = (jobs[1].id, jobs[0].id)
+        // Every job done (the bench's and these two), so the only one queued after the edit is its own.
+        while let claimed = try bench.store.claimNext(pid: 1, now: Date()) { try bench.store.markDone(claimed.id, outputs: []) }
+        XCTAssertEqual(try bench.store.job(highlights)?.state, .done)
+        let path = input.path
+        let body: @Sendable (String) -> ByteBuffer = { windows in ByteBuffer(string: #"{"path": "\#(path)", "windows": \#(windows)}"#) }
+        let json: HTTPFields = [.contentType: "application/json"]
+        try await bench.app().test(.router) { client in
+            try await client.execute(uri: "/api/recording/edits", method: .post, headers: json, body: body("[[2, 4.5]]")) { r in
+                XCTAssertEqual(r.status, .unauthorized)
+            }
+            var headers = Self.auth; headers[.contentType] = "application/json"
+            for bad in ["[]", "[[4, 2]]", "[[1, 3], [2, 5]]", "[[1]]", "\"x\""] {
+                try await client.execute(uri: "/api/recording/edits", method: .post, headers: headers, body: body(bad)) { r in
+                    XCTAssertEqual(r.status, .badRequest, bad)
+                }
+            }
+            XCTAssertNil(try bench.store.latestOverride(recording: input.path, hash: "h-e"), "nothing saved for refused edits")
+            try await client.execute(uri: "/api/recording/edits", method: .post, headers: headers, body: body("[[2, 4.5], [10, 12]]")) { r in
+                XCTAssertEqual(r.status, .accepted)
+                let reply = Self.json(r.body)
+                XCTAssertEqual(reply["version"] as? Int, 1)
+                XCTAssertEqual((reply["jobs"] as? [[String: Any]])?.map { $0["id"] as? Int }, [Int(highlights)])
+            }
+            let saved = try XCTUnwrap(try bench.store.latestOverride(recording: input.path, hash: "h-e"))
+            XCTAssertEqual(saved.version, 1)
+            XCTAssertEqual(try JSONDecoder().decode(PlanOverrides.self, from: Data(saved.body.utf8)).windows, [[2, 4.5], [10, 12]])
+            XCTAssertEqual(try bench.store.job(highlights)?.state, .queued, "the reel's job renders again")
+            XCTAssertEqual(try bench.store.job(shorts)?.state, .done, "the shorts are not touched by a reel edit")
+            // Running: refused, nothing saved.
+            XCTAssertEqual(try XCTUnwrap(try bench.store.claimNext(pid: 1, now: Date())).id, highlights)
+            try await client.execute(uri: "/api/recording/edits", method: .post, headers: headers, body: body("[[3, 5]]")) { r in
+                XCTAssertEqual(r.status, .conflict)
+            }
+            XCTAssertEqual(try bench.store.latestOverride(recording: input.path, hash: "h-e")?.version, 1)
+        }
+    }
+
     func testMetricsCountJobsByState() async throws {
         let bench = try Bench()
         try bench.store.markDone(try XCTUnwrap(try bench.store.claimNext(pid: 1, now: Date())).id, outputs: [])
@@ -391,7 +437,7 @@ final class ConsoleAPITests: XCTestCase {
         let yaml = try String(contentsOf: file, encoding: .utf8)
         XCTAssertEqual(OpenAPIDocument.yaml, yaml, "openapi.yaml changed: run scripts/embed-openapi.py")
         for path in ["/api/jobs:", "/api/jobs/{id}:", "/api/jobs/{id}/retry:", "/api/jobs/{id}/cancel:", "/api/nodes:", "/api/recordings:",
-                     "/api/recording:", "/api/frame:", "/events:", "/metrics:", "/openapi.yaml:", "/healthz:"] {
+                     "/api/recording:", "/api/recording/edits:", "/api/frame:", "/events:", "/metrics:", "/openapi.yaml:", "/healthz:"] {
             XCTAssertTrue(yaml.contains("\n  \(path)\n"), path)
         }
         let bench = try Bench()
