@@ -257,6 +257,31 @@ def frames(b, args, base, outdir):
             "jpeg_kb": sum(sizes) / len(sizes) / 1024}
 
 
+def frame_lines(frame, args):
+    """The summary's frame-preview lines from frames()' result."""
+    lines = []
+    if frame["available"] and frame.get("requests"):
+        p50, p99 = frame["p50_s"] * 1000, frame["p99_s"] * 1000
+        width = f"width={args.frame_width}" if args.frame_width else "default width"
+        lines += [
+            f"frame previews /api/frame ({width}): {c.hms(frame['length_s'])} recording, "
+            f"{frame['requests']} sequential requests at random frame times (urllib, one at a time)",
+            f"  first request (opens and {'loads the cached index of' if frame['had_index'] else 'indexes'} the recording): "
+            f"{frame['cold_s'] * 1000:.0f} ms",
+            f"  p50 {p50:.1f} ms, p90 {frame['p90_s'] * 1000:.1f} ms, p99 {p99:.1f} ms, max {frame['max_s'] * 1000:.1f} ms, "
+            f"mean {frame['mean_s'] * 1000:.1f} ms; JPEG {frame['jpeg_kb']:.0f} KB on average",
+            f"  target p50 <= {FRAME_P50_MS} ms: {c.pf(p50 <= FRAME_P50_MS, 'MISS')}; "
+            f"p99 <= {FRAME_P99_MS} ms: {c.pf(p99 <= FRAME_P99_MS, 'MISS')}",
+            f"  recording: {frame['recording']} ({frame['made']})",
+        ]
+    elif frame["available"]:
+        lines.append(f"frame previews: /api/frame answers ({frame['probe']}); --frame-requests 0, not measured")
+    else:
+        lines.append(f"frame previews: not measured, this build has no GET /api/frame (probe: {frame['probe']}); "
+                     f"targets p50 <= {FRAME_P50_MS} ms, p99 <= {FRAME_P99_MS} ms")
+    return lines
+
+
 # ----------------------------------------------------------------------------- the benchmark
 
 def run(args):
@@ -330,21 +355,21 @@ def run(args):
         for job_id in (1, args.jobs):
             if get_json(f"{base}/api/jobs/{job_id}").get("job", {}).get("id") != job_id:
                 die(f"/api/jobs/{job_id} does not show job {job_id}")
-        status, ctype, page, _ = get(f"{base}/jobs")
+        status, ctype, page, page_s = get(f"{base}/jobs")
         page_rows = page.decode(errors="replace").count('<tr id="job-')
         if status != 200 or not ctype.startswith("text/html") or page_rows == 0:
             die(f"/jobs: HTTP {status} {ctype}, {page_rows} job rows")
-        status, _, rec_page, _ = get(f"{base}/recordings")
+        status, _, rec_page, rec_page_s = get(f"{base}/recordings")
         if status != 200:
             die(f"/recordings: HTTP {status}")
 
         loads = [
-            ("jobs-page", "jobs page /jobs", f"{base}/jobs", "", f"{page_rows} rows, {len(page) / 1024:.0f} KB"),
+            ("jobs-page", "jobs page /jobs", f"{base}/jobs", "", f"{page_rows} rows, {len(page) / 1024:.0f} KB, alone {page_s * 1000:.0f} ms"),
             ("api-jobs", "API /api/jobs?limit=100", f"{base}/api/jobs?limit=100", "", "100 jobs + counts"),
             ("api-job", "API /api/jobs/{id}", f"{base}/api/jobs/1", WRK_RANDOM_JOB.replace("{jobs}", str(args.jobs)),
              f"random id 1-{args.jobs}"),
             # last: unbounded (every recording), it may leave the server busy for long after wrk stops
-            ("recordings-page", "recordings page /recordings", f"{base}/recordings", "", f"every recording, {len(rec_page) / 1024:.0f} KB"),
+            ("recordings-page", "recordings page /recordings", f"{base}/recordings", "", f"every recording, {len(rec_page) / 1024:.0f} KB, alone {rec_page_s * 1000:.0f} ms"),
         ]
         results = {}
         for key, label, url, lua, note in loads:
@@ -404,25 +429,7 @@ def run(args):
                      f"{r['errors']:>6}  {r['requests']} requests; {r['note']}")
     lines.append(f"({w})")
     lines.append("")
-    if frame["available"] and frame.get("requests"):
-        p50, p99 = frame["p50_s"] * 1000, frame["p99_s"] * 1000
-        width = f"width={args.frame_width}" if args.frame_width else "default width"
-        lines += [
-            f"frame previews /api/frame ({width}): {c.hms(frame['length_s'])} recording, "
-            f"{frame['requests']} sequential requests at random frame times (urllib, one at a time)",
-            f"  first request (opens and {'loads the cached index of' if frame['had_index'] else 'indexes'} the recording): "
-            f"{frame['cold_s'] * 1000:.0f} ms",
-            f"  p50 {p50:.1f} ms, p90 {frame['p90_s'] * 1000:.1f} ms, p99 {p99:.1f} ms, max {frame['max_s'] * 1000:.1f} ms, "
-            f"mean {frame['mean_s'] * 1000:.1f} ms; JPEG {frame['jpeg_kb']:.0f} KB on average",
-            f"  target p50 <= {FRAME_P50_MS} ms: {c.pf(p50 <= FRAME_P50_MS, 'MISS')}; "
-            f"p99 <= {FRAME_P99_MS} ms: {c.pf(p99 <= FRAME_P99_MS, 'MISS')}",
-            f"  recording: {frame['recording']} ({frame['made']})",
-        ]
-    elif frame["available"]:
-        lines.append(f"frame previews: /api/frame answers ({frame['probe']}); --frame-requests 0, not measured")
-    else:
-        lines.append(f"frame previews: not measured, this build has no GET /api/frame (probe: {frame['probe']}); "
-                     f"targets p50 <= {FRAME_P50_MS} ms, p99 <= {FRAME_P99_MS} ms")
+    lines += frame_lines(frame, args)
     lines += [
         "",
         f"daemon RSS: at ready {ready_rss / 1024:.1f} MB; idle after the load {idle_rss / 1024:.1f} MB "
