@@ -4,12 +4,14 @@ In one run of ONE daemon (fresh watch, output and state folders in BENCH_DIR/con
 1. The store: `reprise store-bench --store sqlite:STATE/jobs.sqlite --jobs N --workers 1` enqueues N jobs
    (fake inputs /bench/RUN/I.mkv, form "bench") and marks every one done; STATE/jobs.sqlite is the
    daemon's default store, so the daemon started next opens it (checked: /api/jobs counts N done).
+   The seeded store is kept in BENCH_DIR/console-store-N/ and copied in while newer than the binary.
 2. The daemon: `reprise daemon ... --http 127.0.0.1:0` (the server picks a free port; the
    "console listening url=" log line names it), polled for with a deadline. Nothing is dropped in the
    watch folder: the daemon only serves.
 3. wrk (Debian's `wrk`): --threads threads, --connections connections, --duration seconds, --latency, a
-   30 s timeout, on the jobs page (/jobs: its default 500 rows), the recordings page (every recording),
-   /api/jobs?limit=100 and /api/jobs/{id} (a random id per request, from a Lua request()). A Lua
+   30 s timeout, on the jobs page (/jobs: its default 500 rows), /api/jobs?limit=100, /api/jobs/{id}
+   (a random id per request, from a Lua request()) and, last, the recordings page (unbounded: every
+   recording). The first request of each page alone is timed too, before any load. A Lua
    done() prints the exact figures (microseconds) as one JSON line; wrk's own text is kept in RES/.
    Any non-2xx answer or socket error is an error (exit 1, after the summary).
 4. Exact-frame previews, when the daemon has GET /api/frame (probed with one request on a 2 s
@@ -368,12 +370,12 @@ def run(args):
             die(f"/recordings: HTTP {status}")
 
         loads = [
-            ("jobs-page", "jobs page /jobs", f"{base}/jobs", "", f"{page_rows} rows, {len(page) / 1024:.0f} KB, alone {page_s * 1000:.0f} ms"),
+            ("jobs-page", "jobs page /jobs", f"{base}/jobs", "", f"{page_rows} rows, {len(page) / 1024:.0f} KB, first request alone {page_s * 1000:.0f} ms"),
             ("api-jobs", "API /api/jobs?limit=100", f"{base}/api/jobs?limit=100", "", "100 jobs + counts"),
             ("api-job", "API /api/jobs/{id}", f"{base}/api/jobs/1", WRK_RANDOM_JOB.replace("{jobs}", str(args.jobs)),
              f"random id 1-{args.jobs}"),
             # last: unbounded (every recording), it may leave the server busy for long after wrk stops
-            ("recordings-page", "recordings page /recordings", f"{base}/recordings", "", f"every recording, {len(rec_page) / 1024:.0f} KB, alone {rec_page_s * 1000:.0f} ms"),
+            ("recordings-page", "recordings page /recordings", f"{base}/recordings", "", f"every recording, {len(rec_page) / 1024:.0f} KB, first request alone {rec_page_s * 1000:.0f} ms"),
         ]
         results = {}
         for key, label, url, lua, note in loads:
