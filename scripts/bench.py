@@ -10,6 +10,7 @@
   scripts/bench.py claims       job store claims per second, 8 workers: PostgreSQL (throwaway server) vs SQLite
   scripts/bench.py daemon       the watch-folder daemon: latency, idle cost, throughput
                               (--package: the default package of a 20-minute recording)
+  scripts/bench.py console      the review console on loopback with 10,000 jobs (wrk): pages, API, frame previews, RSS
 
 Each builds .build/release/reprise first (unless --skip-build / --reprise-bin), caches its inputs in
 bench-out/ (git-ignored; --bench-dir), times every run (wall, user+sys CPU, peak RSS of the child),
@@ -23,7 +24,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no scripts/benchlib/__pycache__ in the work tree
 
-from benchlib import chunked, claims, common, cut, daemon, highlights, ladder, ladder_reuse, transcode  # noqa: E402
+from benchlib import chunked, claims, common, console, cut, daemon, highlights, ladder, ladder_reuse, transcode  # noqa: E402
 
 BENCHMARKS = {
     "cut": (cut, "reprise cut (smart, exact) vs ffmpeg's re-encode, 10-min and 3-h files"),
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "chunked": (chunked, "a chunked transcode (chunks + audio + stitch) vs the whole encode it reproduces"),
     "claims": (claims, "job store claims per second: PostgreSQL (a throwaway server) vs SQLite"),
     "daemon": (daemon, "the watch-folder daemon: latency, idle cost, throughput"),
+    "console": (console, "the review console on loopback with 10,000 jobs: pages, API, frame previews (wrk), RSS"),
 }
 
 

@@ -5,6 +5,7 @@ import unittest
 sys.dont_write_bytecode = True
 
 from . import common as c  # noqa: E402
+from .console import frame_lines, percentile  # noqa: E402
 from .cut import expect_first, hm  # noqa: E402
 
 
@@ -64,6 +65,24 @@ class NumberTests(unittest.TestCase):
     def test_expected_first_frame(self):
         self.assertEqual(expect_first(123.4, 0, 18000), 3702)  # 3702.0 exactly: that frame
         self.assertEqual(expect_first(10200.4, 0.01, 18000), 12)  # 306011.7 -> 306012, barcode restarted 17 times
+
+
+class ConsoleTests(unittest.TestCase):
+    def test_nearest_rank_percentile(self):
+        xs = [i / 1000 for i in range(200, 0, -1)]  # 0.001 .. 0.200, unsorted
+        self.assertEqual((percentile(xs, 50), percentile(xs, 99), percentile(xs, 100)), (0.1, 0.198, 0.2))
+        self.assertEqual(percentile([0.3], 99), 0.3)
+
+    def test_frame_targets_pass_and_miss(self):
+        class Args:
+            frame_width = 0
+        frame = {"available": True, "requests": 200, "length_s": 10800.0, "had_index": False, "cold_s": 1.2,
+                 "p50_s": 0.150, "p90_s": 0.3, "p99_s": 0.401, "max_s": 0.5, "mean_s": 0.16, "jpeg_kb": 40,
+                 "recording": "/x.mp4", "made": "cached"}
+        lines = "\n".join(frame_lines(frame, Args()))
+        self.assertIn("3:00:00.0 recording", lines)
+        self.assertIn("p50 <= 150 ms: PASS; p99 <= 400 ms: MISS", lines)
+        self.assertIn("not measured", frame_lines({"available": False, "probe": "HTTP 404"}, Args())[0])
 
 
 if __name__ == "__main__":
