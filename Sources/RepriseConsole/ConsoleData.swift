@@ -92,16 +92,17 @@ public final class ConsoleData: Sendable {
         return try await blocking { [store] in try store.nodes(seenSince: since).map(NodeView.init) }
     }
 
-    /// Recordings, newest first: every top-level job of an input, grouped.
-    public func recordings(limit: Int = 10_000) async throws -> [RecordingView] {
-        let jobs = try await newest(states: nil, limit: limit) { $0.parentID == nil }.map(local)
+    /// The newest `limit` recordings: every top-level job of an input, grouped (a recording has a
+    /// handful of forms, so 8 jobs a recording are read).
+    public func recordings(limit: Int = 200) async throws -> [RecordingView] {
+        let jobs = try await newest(states: nil, limit: min(limit * 8, 80_000)) { $0.parentID == nil }.map(local)
         var order: [String] = [], grouped: [String: [Job]] = [:]
         for job in jobs {
             let key = job.input.path + "\u{0}" + job.input.hash
             if grouped[key] == nil { order.append(key) }
             grouped[key, default: []].append(job)
         }
-        return order.map { RecordingView(jobs: grouped[$0]!.sorted { $0.id < $1.id }) }
+        return order.prefix(limit).map { RecordingView(jobs: grouped[$0]!.sorted { $0.id < $1.id }) }
     }
 
     /// One recording by its path as this node sees it (inside the roots): its jobs, outputs and

@@ -47,7 +47,7 @@ public struct JobFilter: Sendable, Equatable {
     /// Parts of split jobs are listed only when asked for.
     public var includeParts: Bool
 
-    public init(states: Set<Job.State>? = nil, form: String? = nil, recording: String? = nil, limit: Int = 500, includeParts: Bool = false) {
+    public init(states: Set<Job.State>? = nil, form: String? = nil, recording: String? = nil, limit: Int = 200, includeParts: Bool = false) {
         self.states = states; self.form = form; self.recording = recording; self.limit = limit; self.includeParts = includeParts
     }
 

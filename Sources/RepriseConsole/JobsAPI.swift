@@ -24,8 +24,8 @@ enum JobsAPI {
         api.get("nodes") { _, _ -> Response in
             try json(["nodes": try await data.nodes()])
         }
-        api.get("recordings") { _, _ -> Response in
-            try json(["recordings": try await data.recordings()])
+        api.get("recordings") { request, _ -> Response in
+            try json(["recordings": try await data.recordings(limit: try recordingsLimit(request))])
         }
         api.get("recording") { request, _ -> Response in
             guard let path = query(request)["path"], !path.isEmpty else { throw ConsoleError(.badRequest, "path: required") }
@@ -35,6 +35,13 @@ enum JobsAPI {
 
     struct JobList: Codable { var jobs: [JobView]; var counts: [String: Int] }
     struct JobDetail: Codable { var job: JobView; var parts: [JobView] }
+
+    /// `?limit=N` recordings, 1 to 10000; 200 when not given.
+    static func recordingsLimit(_ request: Request) throws -> Int {
+        guard let text = query(request)["limit"] else { return 200 }
+        guard let n = Int(text), (1...10_000).contains(n) else { throw ConsoleError(.badRequest, "limit: a whole number from 1 to 10000") }
+        return n
+    }
 
     static func id(_ context: ConsoleContext) throws -> Int64 {
         guard let raw = context.parameters.get("id"), let id = Int64(raw), id > 0 else {

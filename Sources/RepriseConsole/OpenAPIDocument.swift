@@ -78,8 +78,11 @@ paths:
     get:
       summary: Recordings, newest first, with their forms
       operationId: listRecordings
+      parameters:
+        - {name: limit, in: query, required: false, description: "recordings (default 200)", schema: {type: integer, minimum: 1, maximum: 10000}}
       responses:
         "200": {description: the recordings, content: {application/json: {schema: {type: object, required: [recordings], properties: {recordings: {type: array, items: {$ref: "#/components/schemas/Recording"}}}}}}}
+        "400": {$ref: "#/components/responses/Error"}
         "401": {$ref: "#/components/responses/Error"}
   /api/recording:
     get:

@@ -56,8 +56,8 @@ public struct Pages: Sendable {
                                   "runningText": $0.running.isEmpty ? "nothing" : $0.running.map { "#\($0)" }.joined(separator: ", ")] as [String: Any] },
             ])
         }
-        router.get("recordings") { _, _ -> Response in
-            let list = try await data.recordings()
+        router.get("recordings") { request, _ -> Response in
+            let list = try await data.recordings(limit: try JobsAPI.recordingsLimit(request))
             return pages.render("recordings", [
                 "title": "Recordings", "onRecordings": true,
                 "recordings": list.map { r -> [String: Any] in
