@@ -136,6 +136,29 @@ final class ConsoleBrowserTests: XCTestCase {
     }
 
     /// Starts the harness's daemon with the console on a port the system picks; returns its base URL.
+    /// In the browser, as a person would: on a recording's page with a real highlights review,
+    /// window 1's start moved one second later with the editor's button, saved and rendered; the
+    /// page then shows the moved window, and the new reel holds exactly the new ranges.
+    func testMovingAWindowInTheBrowserRendersTheNewReel() throws {
+        guard try browserAvailable() else { return }
+        let s = try ConsoleEditTests.startWithHighlights("console-browser-edit")
+        defer { s.h.stop() }
+        let before = ConsoleEditTests.reelWindows(try XCTUnwrap(try s.review(), "the highlights run wrote its review file"))
+        XCTAssertFalse(before.isEmpty, "the reel holds at least one window")
+        guard !before.isEmpty else { return }
+        let run = try Subprocess.run("python3", [Self.script.path, s.url("recording", recording: true).absoluteString, ConsoleDaemonTests.token,
+                                                 s.h.root.appendingPathComponent("screenshots").path], timeout: 300)
+        XCTAssertEqual(run.status, 0, "console_browser.py (edit): \(run.stderrText.suffix(3000))\ndaemon log:\n\(s.h.logText().suffix(2000))")
+        let result = try XCTUnwrap(JSONValue.parse(run.stdoutText.split(separator: "\n").last.map(String.init) ?? ""), run.stdoutText)
+        XCTAssertEqual(result["version"]?.int, 1)
+        var edited = before
+        edited[0][0] += 1
+        XCTAssertEqual(result["after"]?.string, String(format: "%d:%02d.%03d", Int(edited[0][0]) / 60, Int(edited[0][0]) % 60,
+                                                        Int((edited[0][0] * 1000).rounded()) % 1000), "the editor moved the start by 1 s")
+        try ConsoleEditTests.checkRerenderedReel(s, edited: edited, before: before)
+        XCTAssertEqual(s.h.stop(), 0)
+    }
+
     func startWithConsole(_ h: DaemonTests.Harness) throws -> URL {
         let tokenFile = h.root.appendingPathComponent("console.token")
         try "browser-console-token-0123456789\n".write(to: tokenFile, atomically: true, encoding: .utf8)

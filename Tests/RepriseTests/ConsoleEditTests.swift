@@ -4,7 +4,8 @@ import XCTest
 /// The console's edit loop through a real daemon: a recording with chat gets its highlights; the
 /// reel's first window is moved to start one second later through the API (as the page's Save and
 /// render does); the daemon renders the reel again; the new reel holds exactly the new ranges
-/// (barcodes read back) and the recording's page shows the moved window.
+/// (barcodes read back) and the recording's page shows the moved window. `ConsoleBrowserTests`
+/// does the same edit with the page's own buttons in Chromium, through these helpers.
 final class ConsoleEditTests: XCTestCase {
     static let recipe = """
         name: recipe-edit
@@ -13,22 +14,37 @@ final class ConsoleEditTests: XCTestCase {
         teaser: {seconds: 3, snippets: 3}
         """
 
-    func testMovingAWindowsStartRendersTheReelWithExactlyTheNewRange() throws {
-        let h = try DaemonTests.Harness("console-edit")
+    /// A daemon with the console making `highlights` of a 40-s recording with two chat bursts,
+    /// after its first highlights run.
+    struct Session {
+        let h: DaemonTests.Harness
+        let base: URL
+        let input: URL
+        let firstFinish: String?
+
+        func url(_ path: String, recording: Bool = false) -> URL {
+            var c = URLComponents(url: base.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
+            if recording { c.queryItems = [URLQueryItem(name: "path", value: input.path)] }
+            return c.url!
+        }
+        func job() throws -> JSONValue? { JSONValue.parse(try HTTPCall.send(url("api/jobs/1")).text)?["job"] }
+        func review() throws -> JSONValue? { JSONValue.parse(try HTTPCall.send(url("api/recording", recording: true)).text)?["review"] }
+    }
+
+    static func startWithHighlights(_ label: String) throws -> Session {
+        let h = try DaemonTests.Harness(label)
         h.forms = "highlights"
         h.workers = 1
-        try Self.recipe.write(to: h.profiles.appendingPathComponent("recipe-edit.yaml"), atomically: true, encoding: .utf8)
-        // Chat bursts at 20–26 s and 40–44 s over a steady trickle: two moments.
+        try recipe.write(to: h.profiles.appendingPathComponent("recipe-edit.yaml"), atomically: true, encoding: .utf8)
+        // Chat bursts at 20–26 s and 30–34 s over a steady trickle: two moments.
         var chat: [String] = []
         for t in 0..<40 { chat.append(#"{"t": \#(Double(t) + 0.5), "user": "u\#(t)", "text": "hello"}"#) }
         for t in 20..<26 { for k in 0..<8 { chat.append(#"{"t": \#(Double(t) + Double(k) / 8), "user": "v\#(k)", "text": "好看"}"#) } }
         for t in 30..<34 { for k in 0..<6 { chat.append(#"{"t": \#(Double(t) + Double(k) / 6), "user": "w\#(k)", "text": "上链接"}"#) } }
         try chat.joined(separator: "\n").write(to: h.watch.appendingPathComponent("live.chat.jsonl"), atomically: true, encoding: .utf8)
-
         let tokenFile = h.root.appendingPathComponent("console.token")
         try (ConsoleDaemonTests.token + "\n").write(to: tokenFile, atomically: true, encoding: .utf8)
         h.process = try h.launch(["--http", "127.0.0.1:0", "--http-token-file", tokenFile.path, "--recipe", "edit"])
-        defer { h.stop() }
         var port: Int?
         XCTAssertTrue(pollUntil(timeout: 60) {
             guard let line = h.logText().split(separator: "\n").first(where: { $0.contains("console listening") }),
@@ -39,40 +55,31 @@ final class ConsoleEditTests: XCTestCase {
         let base = URL(string: "http://127.0.0.1:\(try XCTUnwrap(port))")!
         let input = h.watch.appendingPathComponent("live.mp4")
         try FileManager.default.copyItem(at: try Fixtures.get(FixtureSpec(seconds: 40)).url, to: input)
-
-        func job() throws -> JSONValue? {
-            JSONValue.parse(try HTTPCall.send(URL(string: "/api/jobs/1", relativeTo: base)!).text)?["job"]
-        }
+        var session = Session(h: h, base: base, input: input, firstFinish: nil)
         var first: JSONValue?
-        XCTAssertTrue(try pollUntil(timeout: 180, every: 0.25) { first = try job(); return first?["state"]?.string == "done" },
+        XCTAssertTrue(try pollUntil(timeout: 180, every: 0.25) { first = try session.job(); return first?["state"]?.string == "done" },
                       "highlights never finished: \(String(describing: first)); log:\n\(h.logText().suffix(3000))")
-        var components = URLComponents(url: base.appendingPathComponent("api/recording"), resolvingAgainstBaseURL: false)!
-        components.queryItems = [URLQueryItem(name: "path", value: input.path)]
-        func review() throws -> JSONValue? { JSONValue.parse(try HTTPCall.send(components.url!).text)?["review"] }
-        let before = try XCTUnwrap(try review(), "the highlights run wrote its review file")
-        let reelWindows = (before["windows"]?.array ?? []).compactMap { w -> [Double]? in
+        session = Session(h: h, base: base, input: input, firstFinish: first?["finishedAt"]?.string)
+        return session
+    }
+
+    /// The reel's stretch of each window the review file lists.
+    static func reelWindows(_ review: JSONValue) -> [[Double]] {
+        (review["windows"]?.array ?? []).compactMap { w in
             guard let r = w["reel"]?.array?.compactMap(\.double), r.count == 2 else { return nil }
             return r
         }
-        XCTAssertFalse(reelWindows.isEmpty, "the reel holds at least one window")
-        guard var edited = Optional(reelWindows), !edited.isEmpty else { return }
-        edited[0][0] += 1   // the first window starts one second later
+    }
 
-        // Save and render, as the page does.
-        let body = try JSONSerialization.data(withJSONObject: ["path": input.path, "windows": edited])
-        let saved = try HTTPCall.send(URL(string: "/api/recording/edits", relativeTo: base)!, method: "POST",
-                                      headers: ["Authorization": "Bearer \(ConsoleDaemonTests.token)", "Content-Type": "application/json"], body: body)
-        XCTAssertEqual(saved.status, 202, saved.text)
-        XCTAssertEqual(JSONValue.parse(saved.text)?["version"]?.int, 1)
-        let firstFinish = first?["finishedAt"]?.string
+    /// Waits for the job's next finish, then checks the new reel: its windows are `edited` (after
+    /// the teaser), and its frames are exactly those of its ranges, by barcode.
+    static func checkRerenderedReel(_ s: Session, edited: [[Double]], before: [[Double]]) throws {
         var second: JSONValue?
         XCTAssertTrue(try pollUntil(timeout: 180, every: 0.25) {
-            second = try job()
-            return second?["state"]?.string == "done" && second?["finishedAt"]?.string != firstFinish
-        }, "the reel was never rendered again: \(String(describing: second)); log:\n\(h.logText().suffix(3000))")
-
-        // The new reel: its window ranges are the edited ones, and its frames are exactly theirs.
-        let after = try XCTUnwrap(try review())
+            second = try s.job()
+            return second?["state"]?.string == "done" && second?["finishedAt"]?.string != s.firstFinish
+        }, "the reel was never rendered again: \(String(describing: second)); log:\n\(s.h.logText().suffix(3000))")
+        let after = try XCTUnwrap(try s.review())
         let reel = try XCTUnwrap(after["outputs"]?.array?.first { $0["form"]?.string == "reel" })
         let ranges = (reel["ranges"]?.array ?? []).compactMap { $0.array?.compactMap(\.double) }
         XCTAssertEqual(Array(ranges.suffix(edited.count)), edited, "the reel's windows are the edited ones (after the teaser)")
@@ -80,18 +87,34 @@ final class ConsoleEditTests: XCTestCase {
         let expected = ranges.flatMap { r in Int((r[0] * 30).rounded(.up))..<Int((r[1] * 30).rounded(.up)) }
         XCTAssertFalse(expected.isEmpty)
         let frames = try VideoReadback.read(URL(fileURLWithPath: path)).indices
-        print("console edit: reel windows before \(reelWindows), after \(ranges) (teaser first); \(frames.count) frames read back")
+        print("console edit: reel windows before \(before), after \(ranges) (teaser first); \(frames.count) frames read back")
         XCTAssertEqual(frames.count, expected.count, "frames in the new reel")
         XCTAssertEqual(frames, expected.map { Optional($0) }, "every frame of the new ranges once, in order")
-        XCTAssertFalse(frames.contains(Int((reelWindows[0][0] * 30).rounded(.up))), "the second cut off the first window is gone")
+        XCTAssertFalse(frames.contains(Int((before[0][0] * 30).rounded(.up))), "the second cut off the first window is gone")
+    }
 
-        // The page shows the moved window.
-        var page = URLComponents(url: base.appendingPathComponent("recording"), resolvingAgainstBaseURL: false)!
-        page.queryItems = [URLQueryItem(name: "path", value: input.path)]
-        let html = try HTTPCall.send(page.url!).text
+    func testMovingAWindowsStartRendersTheReelWithExactlyTheNewRange() throws {
+        let s = try Self.startWithHighlights("console-edit")
+        defer { s.h.stop() }
+        let before = Self.reelWindows(try XCTUnwrap(try s.review(), "the highlights run wrote its review file"))
+        XCTAssertFalse(before.isEmpty, "the reel holds at least one window")
+        guard !before.isEmpty else { return }
+        var edited = before
+        edited[0][0] += 1   // the first window starts one second later
+
+        // Save and render, as the page does.
+        let body = try JSONSerialization.data(withJSONObject: ["path": s.input.path, "windows": edited])
+        let saved = try HTTPCall.send(s.url("api/recording/edits"), method: "POST",
+                                      headers: ["Authorization": "Bearer \(ConsoleDaemonTests.token)", "Content-Type": "application/json"], body: body)
+        XCTAssertEqual(saved.status, 202, saved.text)
+        XCTAssertEqual(JSONValue.parse(saved.text)?["version"]?.int, 1)
+        try Self.checkRerenderedReel(s, edited: edited, before: before)
+
+        // The page shows the moved window, and why it is there.
+        let html = try HTTPCall.send(s.url("recording", recording: true)).text
         let start = edited[0][0]
         XCTAssertTrue(html.contains(String(format: "#1 %d:%02d.%03d", Int(start) / 60, Int(start) % 60, Int((start * 1000).rounded()) % 1000)), html)
-        XCTAssertTrue(html.contains("set in the review console"), "the window's reason says who set it")
-        XCTAssertEqual(h.stop(), 0)
+        XCTAssertTrue(html.contains("set in the review console (override v1)"), "the window's reason says who set it")
+        XCTAssertEqual(s.h.stop(), 0)
     }
 }

@@ -2,6 +2,7 @@
 """The review console in a real browser: headless Chromium driven by Selenium.
 
     console_browser.py BASE_URL WATCH_FOLDER RECORDING SHOTS_FOLDER
+    console_browser.py RECORDING_PAGE_URL TOKEN SHOTS_FOLDER      (edit mode)
 
 Opens BASE_URL/jobs with an empty queue, copies RECORDING into WATCH_FOLDER and, without
 reloading, waits for job 1's row to turn done (the page's Server-Sent Events); follows the row's
@@ -11,6 +12,10 @@ into SHOTS_FOLDER and checks each is laid out (no sideways overflow, text on the
 of more than one colour). Where the recording's page has a highlights review, it first opens the
 edge editor on window 1 and reports its two edge frames ("editorFrames"). Prints one JSON line of results; exits 1 with one line naming what
 failed, or 2 when Selenium or the browser can't be started.
+
+Edit mode: on a recording's page with a real highlights review, moves window 1's start one second
+later with the editor's button, saves and renders, and waits until the page shows the rendered
+window; prints {"before", "after", "version"}.
 
 Every wait is a WebDriverWait with a deadline; nothing sleeps a fixed time.
 """
@@ -245,7 +250,61 @@ def check_layout(driver, url, name, width, shots):
             "elements": layout["elements"], "colours": colours, "screenshot": path, "bytes": os.path.getsize(path)}
 
 
+def edit_and_render(driver, page_url, token):
+    """On a recording's page: picks window 1, moves its start one second later with the editor's
+    "+1 s" button, saves and renders (the token given as the page would keep it), then reloads the
+    page until the window list shows the new start (the daemon rendered the reel again). Returns
+    {"before", "after"}: the start edge's text before and after the move, and the saved version."""
+    driver.get(page_url)
+    wait(driver, 15, "the recording page", lambda d: d.execute_script("return document.readyState") == "complete")
+    picks = driver.find_elements(By.CSS_SELECTOR, "button.pick[data-window]")
+    if not picks:
+        raise Failure("the recording page lists no windows")
+    picks[0].click()
+    wait(driver, 15, "the edge editor", lambda d: not d.execute_script("return document.getElementById('editor').hidden;"))
+    start = lambda d: d.find_element(By.CSS_SELECTOR, "#editor .edge[data-edge=start] output").text
+    before = start(driver)
+    driver.find_element(By.CSS_SELECTOR, "#editor .edge[data-edge=start] button[data-step='+1s']").click()
+    after = wait(driver, 5, "the start edge to move", lambda d: start(d) != before and start(d))
+    # The token as the page keeps it after asking once (sessionStorage; never a cookie).
+    driver.execute_script("sessionStorage.setItem('reprise-token', arguments[0]);", token)
+    driver.find_element(By.ID, "render").click()
+    status = wait(driver, 15, "the save's answer", lambda d: d.find_element(By.ID, "render-status").text)
+    version = driver.find_element(By.ID, "render-status").get_attribute("data-version")
+    if not version:
+        raise Failure(f"save and render refused: {status!r}")
+    moved = "#1 " + after
+
+    def rendered(d):
+        d.get(page_url)
+        return moved in d.find_element(By.CSS_SELECTOR, "ol.windows").text
+
+    wait(driver, 120, f"the page to show the rendered window ({moved})", rendered)
+    return {"before": before, "after": after, "version": int(version), "status": status}
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1].startswith("http"):
+        # Edit mode: console_browser.py RECORDING_PAGE_URL TOKEN SHOTS_FOLDER
+        page_url, token, shots = sys.argv[1], sys.argv[2], sys.argv[3]
+        os.makedirs(shots, exist_ok=True)
+        try:
+            driver = start_browser()
+        except WebDriverException as e:
+            print(f"console_browser: can't start {CHROMIUM} through {CHROMEDRIVER}: {e.msg}", file=sys.stderr)
+            sys.exit(2)
+        try:
+            print(json.dumps(edit_and_render(driver, page_url, token)))
+        except (Failure, WebDriverException) as e:
+            print(f"console_browser: {e.msg.splitlines()[0] if isinstance(e, WebDriverException) else e}", file=sys.stderr)
+            try:
+                driver.save_screenshot(os.path.join(shots, "edit-failure.png"))
+            except WebDriverException:
+                pass
+            sys.exit(1)
+        finally:
+            driver.quit()
+        return
     if len(sys.argv) != 5:
         print("usage: " + __doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         sys.exit(2)
