@@ -132,23 +132,28 @@ enum Assets {
         const button = e.target.closest('[data-step]');
         if (button) { edge = button.closest('.edge').dataset.edge; step(edge, button.dataset.step); }
       });
-      // Save: every window, the selected one with its new edges, as the recording's next plan
-      // override; the daemon renders the reel again (only that form) and replaces it.
-      document.getElementById('render').addEventListener('click', async () => {
+      // Save: the reel's windows, the selected one with its new edges (added to the reel if it was
+      // left out, or left out with "Leave out"), as the recording's next plan override; the daemon
+      // renders the reel again (only that form) and replaces it.
+      async function save(keepSelected) {
         const status = document.getElementById('render-status');
         let token = sessionStorage.getItem('reprise-token');
         if (!token) { token = prompt('Console token (from http.token_file):'); if (!token) return; sessionStorage.setItem('reprise-token', token); }
-        const windows = d.windows.map((w, i) => (i === selected ? [t.start, t.end] : w));
+        const windows = d.windows.map((w, i) => (i === selected ? [t.start, t.end] : w))
+          .filter((w, i) => (i === selected ? keepSelected : d.inReel[i]))
+          .sort((a, b) => a[0] - b[0]);
+        if (!windows.length) { status.textContent = 'a reel needs at least one window'; return; }
         const r = await fetch('/api/recording/edits', { method: 'POST',
           headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
           body: JSON.stringify({ path: d.path, windows }) });
         const j = await r.json().catch(() => ({}));
         if (r.status === 401) sessionStorage.removeItem('reprise-token');
         if (!r.ok) { status.textContent = (j.error && j.error.message) || r.statusText; return; }
-        d.windows = windows;
         status.textContent = 'saved as version ' + j.version + '; rendering (job #' + j.jobs[0].id + ')';
         status.dataset.version = j.version;
-      });
+      }
+      document.getElementById('render').addEventListener('click', () => save(true));
+      document.getElementById('drop').addEventListener('click', () => save(false));
       document.addEventListener('keydown', (e) => {
         if (editor.hidden || e.target.matches('input, select, textarea')) return;
         if (e.key === 'Tab') { e.preventDefault(); edge = edge === 'start' ? 'end' : 'start'; show(); return; }

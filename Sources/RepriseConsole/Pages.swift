@@ -84,8 +84,11 @@ public struct Pages: Sendable {
                         return row
                     },
                     "edges": [["name": "start"], ["name": "end"]],
+                    // A window in the reel is edited as the stretch the reel holds of it.
                     "reviewJSON": Pages.scriptJSON(EditorData(path: r.path, frameRate: file.frameRate ?? 30, duration: file.duration,
-                                                              sceneCuts: file.sceneCuts, windows: file.windows.map { [$0.start, $0.end] })),
+                                                              sceneCuts: file.sceneCuts,
+                                                              windows: file.windows.map { $0.reel ?? [$0.start, $0.end] },
+                                                              inReel: file.windows.map { $0.reel != nil })),
                 ]
             }
             return pages.render("recording", review.merging([
@@ -104,7 +107,9 @@ public struct Pages: Sendable {
     }
 
     /// What the edge editor's script needs, inside `<script type="application/json">`.
-    struct EditorData: Encodable { var path: String; var frameRate: Double; var duration: Double; var sceneCuts: [Double]; var windows: [[Double]] }
+    struct EditorData: Encodable {
+        var path: String; var frameRate: Double; var duration: Double; var sceneCuts: [Double]; var windows: [[Double]]; var inReel: [Bool]
+    }
 
     /// JSON safe inside a script element: `<`, `>` and `&` as \u escapes, so nothing can close it.
     static func scriptJSON<T: Encodable>(_ value: T) -> String {

@@ -68,7 +68,7 @@ enum Templates {
     <figcaption><b>{{name}}</b> <output></output><br>
     <button type="button" data-step="-cut" title="previous scene cut">⏮ cut</button><button type="button" data-step="-1s">−1 s</button><button type="button" data-step="-1f">−1 f</button><button type="button" data-step="+1f">+1 f</button><button type="button" data-step="+1s">+1 s</button><button type="button" data-step="+cut" title="next scene cut">cut ⏭</button>
     </figcaption></figure>{{/edges}}</div>
-    <p><button type="button" id="render">Save and render the reel</button> <span id="render-status" role="status"></span></p>
+    <p><button type="button" id="render">Save and render the reel</button> <button type="button" id="drop">Leave out of the reel</button> <span id="render-status" role="status"></span></p>
     </section>
     <script type="application/json" id="review-data">{{{reviewJSON}}}</script>{{/hasReview}}
     <h2>Forms</h2>
