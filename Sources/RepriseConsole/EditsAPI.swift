@@ -20,11 +20,12 @@ enum EditsAPI {
             do { edit = try JSONDecoder().decode(Edit.self, from: Data(body.readableBytesView)) } catch {
                 throw ConsoleError(.badRequest, "expected {\"path\": …, \"windows\": [[start, end], …]}")
             }
+            // Where first (403, 404), then what (400).
+            try data.roots.checkWritten(edit.path)
             let overrides = PlanOverrides(windows: edit.windows)
             do { try overrides.check(duration: nil, source: "windows") } catch let e as PlanOverridesError {
                 throw ConsoleError(.badRequest, e.description)
             }
-            try data.roots.checkWritten(edit.path)
             let canonical = data.pathMap.canonical(edit.path)
             guard let job = try await data.newest(states: nil, limit: 1, admits: { $0.parentID == nil && $0.input.path == canonical && $0.kind == "highlights" }).first else {
                 throw ConsoleError(.notFound, "no highlights job for that recording")

@@ -10,6 +10,8 @@ enum FrameRoute {
         router.get("api/frame") { request, _ -> Response in
             let query = JobsAPI.query(request)
             guard let asked = query["path"], !asked.isEmpty else { throw ConsoleError(.badRequest, "path: required") }
+            // Where first (403, 404), then how (400).
+            let path = try await data.blocking { try data.roots.resolve(asked) }
             let width: Int
             if let w = query["width"] {
                 guard let n = Int(w), (16...3840).contains(n) else { throw ConsoleError(.badRequest, "width: a whole number from 16 to 3840") }
@@ -19,17 +21,16 @@ enum FrameRoute {
             }
             enum Where { case time(Double), frame(Int) }
             let at: Where
-            switch (query["t"], query["frame"]) {
-            case let (t?, nil):
-                guard let s = Double(t), s.isFinite, s >= 0 else { throw ConsoleError(.badRequest, "t: seconds, 0 or more") }
-                at = .time(s)
-            case let (nil, f?):
+            // A frame index, when given, wins over a time.
+            if let f = query["frame"] {
                 guard let n = Int(f), n >= 0 else { throw ConsoleError(.badRequest, "frame: a frame index, 0 or more") }
                 at = .frame(n)
-            case (nil, nil): at = .time(0)
-            default: throw ConsoleError(.badRequest, "give t or frame, not both")
+            } else if let t = query["t"] {
+                guard let s = Double(t), s.isFinite, s >= 0 else { throw ConsoleError(.badRequest, "t: seconds, 0 or more") }
+                at = .time(s)
+            } else {
+                at = .time(0)
             }
-            let path = try data.roots.resolve(asked)
             let image: FramePreviewImage
             do {
                 image = try await data.blocking {

@@ -89,7 +89,7 @@ paths:
       summary: One recording, its outputs and signal files
       operationId: getRecording
       parameters:
-        - {name: path, in: query, required: true, description: "the recording's path (inside the console's folders)", schema: {type: string, minLength: 1}}
+        - {name: path, in: query, required: true, description: "the recording's absolute path (inside the console's folders)", schema: {type: string, pattern: "^/"}}
       responses:
         "200": {description: the recording, content: {application/json: {schema: {$ref: "#/components/schemas/RecordingDetail"}}}}
         "400": {$ref: "#/components/responses/Error"}
@@ -109,7 +109,7 @@ paths:
               type: object
               required: [path, windows]
               properties:
-                path: {type: string, minLength: 1}
+                path: {type: string, pattern: "^/"}
                 windows: {type: array, minItems: 1, items: {type: array, minItems: 2, maxItems: 2, items: {type: number, minimum: 0}}}
       responses:
         "202": {description: saved and queued, content: {application/json: {schema: {type: object, required: [version, jobs], properties: {version: {type: integer}, jobs: {type: array, items: {$ref: "#/components/schemas/Job"}}}}}}}
@@ -124,9 +124,9 @@ paths:
       summary: The exact frame at a time (or index) of a recording, as JPEG
       operationId: getFrame
       parameters:
-        - {name: path, in: query, required: true, schema: {type: string, minLength: 1}}
+        - {name: path, in: query, required: true, description: "the recording's absolute path", schema: {type: string, pattern: "^/"}}
         - {name: t, in: query, required: false, description: "seconds on the recording's timeline (as a cut reads it)", schema: {type: number, minimum: 0}}
-        - {name: frame, in: query, required: false, description: "frame index, instead of t", schema: {type: integer, minimum: 0}}
+        - {name: frame, in: query, required: false, description: "frame index; wins over t when both are given", schema: {type: integer, minimum: 0}}
         - {name: width, in: query, required: false, schema: {type: integer, minimum: 16, maximum: 3840}}
       responses:
         "200": {description: the frame; X-Frame-Index and X-Frame-Time name it, content: {image/jpeg: {schema: {type: string, format: binary}}}}

@@ -467,7 +467,7 @@ final class ConsoleAPITests: XCTestCase {
                 XCTAssertEqual(r.headers[.init("X-Frame-Index")!], "15", "30 fps: the frame at 0.5 s is frame 15")
             }
             for (query, status) in [("&t=5", HTTPResponse.Status.unprocessableContent), ("&frame=30", .unprocessableContent),
-                                    ("&t=1&frame=2", .badRequest), ("&t=-1", .badRequest), ("&width=4", .badRequest)] {
+                                    ("&t=-1", .badRequest), ("&width=4", .badRequest)] {
                 try await client.execute(uri: base + query, method: .get) { r in
                     XCTAssertEqual(r.status, status, query)
                     let message = (Self.json(r.body)["error"] as? [String: Any])?["message"] as? String ?? ""
