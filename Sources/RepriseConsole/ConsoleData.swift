@@ -87,9 +87,10 @@ public final class ConsoleData: Sendable {
         }
     }
 
-    public func nodes() async throws -> [NodeView] {
+    /// Nodes heard from lately, as the store keeps them (`NodeStatus` is the API's `Node`).
+    public func nodes() async throws -> [NodeStatus] {
         let since = Date().addingTimeInterval(-nodeWindow)
-        return try await blocking { [store] in try store.nodes(seenSince: since).map(NodeView.init) }
+        return try await blocking { [store] in try store.nodes(seenSince: since) }
     }
 
     /// The newest `limit` recordings: every top-level job of an input, grouped (a recording has a
@@ -119,19 +120,5 @@ public final class ConsoleData: Sendable {
         let roots = self.roots
         // Stats every output and reads the review file: on the pool, not the server's threads.
         return try await blocking { RecordingDetail(recording: view, roots: roots) }
-    }
-}
-
-public struct NodeView: Codable, Sendable, Equatable {
-    public var name: String
-    public var host: String
-    public var pid: Int32
-    public var role: String
-    public var load: Double
-    public var running: [Int64]
-    public var watching: [String]
-    public var seenAt: Date
-    init(_ n: NodeStatus) {
-        name = n.name; host = n.host; pid = n.pid; role = n.role; load = n.load; running = n.running; watching = n.watching; seenAt = n.seenAt
     }
 }

@@ -232,6 +232,7 @@ components:
         load: {type: number}
         running: {type: array, items: {type: integer, format: int64}}
         watching: {type: array, items: {type: string}}
+        startedAt: {type: string, format: date-time}
         seenAt: {type: string, format: date-time}
     Recording:
       type: object

@@ -45,7 +45,7 @@ final class ConsoleBrowserTests: XCTestCase {
         guard try browserAvailable() else { return }
         let h = try DaemonTests.Harness("console-browser")
         h.workers = 1
-        let base = try startWithConsole(h)
+        let base = try ConsoleDaemonTests.startWithConsole(h)
         defer { h.stop() }
         let shots: URL
         if let dir = ProcessInfo.processInfo.environment["REPRISE_BROWSER_SHOTS"], !dir.isEmpty {
@@ -159,18 +159,4 @@ final class ConsoleBrowserTests: XCTestCase {
         XCTAssertEqual(s.h.stop(), 0)
     }
 
-    func startWithConsole(_ h: DaemonTests.Harness) throws -> URL {
-        let tokenFile = h.root.appendingPathComponent("console.token")
-        try "browser-console-token-0123456789\n".write(to: tokenFile, atomically: true, encoding: .utf8)
-        h.process = try h.launch(["--http", "127.0.0.1:0", "--http-token-file", tokenFile.path])
-        var port: Int?
-        let listening = pollUntil(timeout: 60) {
-            guard let line = h.logText().split(separator: "\n").first(where: { $0.contains("console listening") }),
-                  let range = line.range(of: #"127\.0\.0\.1:(\d+)/"#, options: .regularExpression) else { return false }
-            port = Int(line[range].dropFirst("127.0.0.1:".count).dropLast())
-            return port != nil
-        }
-        XCTAssertTrue(listening, "no 'console listening' line; log:\n\(h.logText())")
-        return URL(string: "http://127.0.0.1:\(try XCTUnwrap(port))")!
-    }
 }

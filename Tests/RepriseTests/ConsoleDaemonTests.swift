@@ -7,11 +7,12 @@ import XCTest
 final class ConsoleDaemonTests: XCTestCase {
     static let token = "daemon-console-token-abcdef012345"
 
-    /// Starts the harness's daemon with the console on a port the system picks; returns its base URL.
-    func startWithConsole(_ h: DaemonTests.Harness) throws -> URL {
+    /// Starts the harness's daemon with the console on a port the system picks (and `extra`
+    /// arguments); returns its base URL. The token is `token`.
+    static func startWithConsole(_ h: DaemonTests.Harness, extra: [String] = []) throws -> URL {
         let tokenFile = h.root.appendingPathComponent("console.token")
-        try (Self.token + "\n").write(to: tokenFile, atomically: true, encoding: .utf8)
-        h.process = try h.launch(["--http", "127.0.0.1:0", "--http-token-file", tokenFile.path])
+        try (token + "\n").write(to: tokenFile, atomically: true, encoding: .utf8)
+        h.process = try h.launch(["--http", "127.0.0.1:0", "--http-token-file", tokenFile.path] + extra)
         var port: Int?
         let listening = pollUntil(timeout: 60) {
             guard let line = h.logText().split(separator: "\n").first(where: { $0.contains("console listening") }),
@@ -26,7 +27,7 @@ final class ConsoleDaemonTests: XCTestCase {
     func testJobFinishesLiveOnTheJobsPageAndItsOutputIsServedAndCounted() throws {
         let h = try DaemonTests.Harness("console-daemon")
         h.workers = 1
-        let base = try startWithConsole(h)
+        let base = try Self.startWithConsole(h)
         defer { h.stop() }
 
         let page = try HTTPCall.send(base.appendingPathComponent("jobs"))

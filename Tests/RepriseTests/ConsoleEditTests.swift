@@ -42,17 +42,7 @@ final class ConsoleEditTests: XCTestCase {
         for t in 20..<26 { for k in 0..<8 { chat.append(#"{"t": \#(Double(t) + Double(k) / 8), "user": "v\#(k)", "text": "好看"}"#) } }
         for t in 30..<34 { for k in 0..<6 { chat.append(#"{"t": \#(Double(t) + Double(k) / 6), "user": "w\#(k)", "text": "上链接"}"#) } }
         try chat.joined(separator: "\n").write(to: h.watch.appendingPathComponent("live.chat.jsonl"), atomically: true, encoding: .utf8)
-        let tokenFile = h.root.appendingPathComponent("console.token")
-        try (ConsoleDaemonTests.token + "\n").write(to: tokenFile, atomically: true, encoding: .utf8)
-        h.process = try h.launch(["--http", "127.0.0.1:0", "--http-token-file", tokenFile.path, "--recipe", "edit"])
-        var port: Int?
-        XCTAssertTrue(pollUntil(timeout: 60) {
-            guard let line = h.logText().split(separator: "\n").first(where: { $0.contains("console listening") }),
-                  let range = line.range(of: #"127\.0\.0\.1:(\d+)/"#, options: .regularExpression) else { return false }
-            port = Int(line[range].dropFirst("127.0.0.1:".count).dropLast())
-            return port != nil
-        }, "no console; log:\n\(h.logText())")
-        let base = URL(string: "http://127.0.0.1:\(try XCTUnwrap(port))")!
+        let base = try ConsoleDaemonTests.startWithConsole(h, extra: ["--recipe", "edit"])
         let input = h.watch.appendingPathComponent("live.mp4")
         try FileManager.default.copyItem(at: try Fixtures.get(FixtureSpec(seconds: 40)).url, to: input)
         var session = Session(h: h, base: base, input: input, firstFinish: nil)

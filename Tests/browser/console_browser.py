@@ -283,66 +283,59 @@ def edit_and_render(driver, page_url, token):
     return {"before": before, "after": after, "version": int(version), "status": status}
 
 
-def main():
-    if len(sys.argv) == 4 and sys.argv[1].startswith("http"):
-        # Edit mode: console_browser.py RECORDING_PAGE_URL TOKEN SHOTS_FOLDER
-        page_url, token, shots = sys.argv[1], sys.argv[2], sys.argv[3]
-        os.makedirs(shots, exist_ok=True)
-        try:
-            driver = start_browser()
-        except WebDriverException as e:
-            print(f"console_browser: can't start {CHROMIUM} through {CHROMEDRIVER}: {e.msg}", file=sys.stderr)
-            sys.exit(2)
-        try:
-            print(json.dumps(edit_and_render(driver, page_url, token)))
-        except (Failure, WebDriverException) as e:
-            print(f"console_browser: {e.msg.splitlines()[0] if isinstance(e, WebDriverException) else e}", file=sys.stderr)
-            try:
-                driver.save_screenshot(os.path.join(shots, "edit-failure.png"))
-            except WebDriverException:
-                pass
-            sys.exit(1)
-        finally:
-            driver.quit()
-        return
-    if len(sys.argv) != 5:
-        print("usage: " + __doc__.strip().splitlines()[2].strip(), file=sys.stderr)
-        sys.exit(2)
-    base, watch, recording, shots = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3], sys.argv[4]
+def run_in_browser(shots, failure_shot, work):
+    """Starts Chromium, runs work(driver) and prints its results as one JSON line. Exits 2 when the
+    browser can't start, 1 with one line (and a screenshot) when work fails."""
     os.makedirs(shots, exist_ok=True)
-    started = time.monotonic()
     try:
         driver = start_browser()
     except WebDriverException as e:
         print(f"console_browser: can't start {CHROMIUM} through {CHROMEDRIVER}: {e.msg}", file=sys.stderr)
         sys.exit(2)
-    results = {"browser": driver.capabilities.get("browserVersion")}
     try:
-        results["rowStates"] = watch_job_finish(driver, base, watch, recording)
-        results["liveSeconds"] = round(time.monotonic() - started, 2)
-        recording_url, src, facts = play_output(driver)
-        results["video"] = dict(facts, src=src)
-        pages = [("jobs", base + "/jobs"), ("recordings", base + "/recordings"), ("recording", recording_url)]
-        results["layouts"] = [check_layout(driver, url, name, width, shots)
-                              for width in WIDTHS for name, url in pages]
-        # The console serves no favicon (the browser's own request for one 404s), and whether the
-        # edge frames loaded is in "editorFrames" for the caller to judge (/api/frame may not exist
-        # yet); any other error counts.
-        logs = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"
-                and "/favicon.ico" not in entry.get("message", "") and "/api/frame?" not in entry.get("message", "")]
-        if logs:
-            raise Failure(f"the browser console logged errors: {[e.get('message') for e in logs][:5]}")
+        results = work(driver)
     except (Failure, WebDriverException) as e:
         print(f"console_browser: {e.msg.splitlines()[0] if isinstance(e, WebDriverException) else e}", file=sys.stderr)
         try:
-            driver.save_screenshot(os.path.join(shots, "failure.png"))
+            driver.save_screenshot(os.path.join(shots, failure_shot))
         except WebDriverException:
             pass
         sys.exit(1)
     finally:
         driver.quit()
-    results["seconds"] = round(time.monotonic() - started, 2)
     print(json.dumps(results))
+
+
+def watch_play_and_lay_out(driver, base, watch, recording, shots):
+    started = time.monotonic()
+    results = {"browser": driver.capabilities.get("browserVersion")}
+    results["rowStates"] = watch_job_finish(driver, base, watch, recording)
+    results["liveSeconds"] = round(time.monotonic() - started, 2)
+    recording_url, src, facts = play_output(driver)
+    results["video"] = dict(facts, src=src)
+    pages = [("jobs", base + "/jobs"), ("recordings", base + "/recordings"), ("recording", recording_url)]
+    results["layouts"] = [check_layout(driver, url, name, width, shots)
+                          for width in WIDTHS for name, url in pages]
+    # The console serves no favicon (the browser's own request for one 404s); any other error counts.
+    logs = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"
+            and "/favicon.ico" not in entry.get("message", "")]
+    if logs:
+        raise Failure(f"the browser console logged errors: {[e.get('message') for e in logs][:5]}")
+    results["seconds"] = round(time.monotonic() - started, 2)
+    return results
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1].startswith("http"):
+        # Edit mode: console_browser.py RECORDING_PAGE_URL TOKEN SHOTS_FOLDER
+        page_url, token, shots = sys.argv[1], sys.argv[2], sys.argv[3]
+        run_in_browser(shots, "edit-failure.png", lambda driver: edit_and_render(driver, page_url, token))
+        return
+    if len(sys.argv) != 5:
+        print("usage: " + __doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        sys.exit(2)
+    base, watch, recording, shots = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3], sys.argv[4]
+    run_in_browser(shots, "failure.png", lambda driver: watch_play_and_lay_out(driver, base, watch, recording, shots))
 
 
 if __name__ == "__main__":

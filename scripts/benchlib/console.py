@@ -404,14 +404,7 @@ def run(args):
         d.stop_daemon(proc, R, dlog)
         stop = json.loads((R / "stop.json").read_text())
     finally:
-        if proc.poll() is None:  # the daemon must not outlive the benchmark
-            log(f"stopping the daemon (pid {proc.pid}) on the way out")
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        d.ensure_stopped(proc)
     if stop["status"] != 0:
         problems.append(f"the daemon exited {stop['status']} after SIGTERM")
     warnings = [raw for raw in dlog.read_text(errors="replace").splitlines() if re.match(r"^\S+ (warning|error|critical) ", raw)]

@@ -666,6 +666,18 @@ def add_arguments(p):
                    help="give up waiting for a phase's jobs after this many seconds (env JOB_TIMEOUT; default 1800)")
 
 
+def ensure_stopped(proc):
+    """The daemon must not outlive the benchmark: SIGTERM, then SIGKILL after 10 s."""
+    if proc.poll() is None:
+        log(f"stopping the daemon (pid {proc.pid}) on the way out")
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def stop_daemon(proc, res_dir, dlog):
     """SIGTERM; SIGKILL after 30 s. Writes stop.json (seconds to exit, status, last log lines)."""
     lines_before = len(dlog.read_text(errors="replace").splitlines())
@@ -753,14 +765,7 @@ def run(args):
         log("SIGTERM to the daemon")
         stop_daemon(proc, R, dlog)
     finally:
-        if proc.poll() is None:  # the daemon must not outlive the benchmark
-            log(f"stopping the daemon (pid {proc.pid}) on the way out")
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        ensure_stopped(proc)
 
     nlog = len(dlog.read_text(errors="replace").splitlines())
     pd = f" --profile-dir {args.profile_dir}" if args.profile_dir else ""
