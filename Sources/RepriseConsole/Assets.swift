@@ -62,6 +62,17 @@ enum Assets {
     .edge img{width:100%;height:auto;aspect-ratio:16/9;object-fit:contain}
     .edge button{margin:.15rem .1rem;padding:.2rem .4rem}
     .hint{font-size:.85rem;color:#555}
+    /* A phone: each job is a card of labelled lines, so state and buttons stay on screen. */
+    @media (max-width:640px){
+      table.jobs thead{display:none}
+      table.jobs,table.jobs tbody,table.jobs tr{display:block}
+      table.jobs tr{padding:.4rem 0;border-bottom:1px solid #d0d0cc}
+      table.jobs td{display:flex;gap:.6rem;border:0;padding:.1rem .6rem;max-width:none;overflow-wrap:anywhere}
+      table.jobs td>*{min-width:0}
+      table.jobs td::before{content:attr(data-label);flex:0 0 5.5rem;color:#666;font-size:.85rem}
+      table.jobs td:empty{display:none}
+      table.jobs td.empty::before{content:none}
+    }
     """
 
     static let js = """

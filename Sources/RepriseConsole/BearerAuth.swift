@@ -6,13 +6,13 @@ import Hummingbird
 /// or read, so a page on another site can't make a browser write here (no CSRF).
 struct BearerAuth: RouterMiddleware {
     typealias Context = ConsoleContext
-    let token: String?
+    let token: ConsoleToken
     let readsNeedToken: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let isRead = request.method == .get || request.method == .head
         if !isRead || readsNeedToken {
-            guard let token else {
+            guard let token = token.current else {
                 throw ConsoleError(.unauthorized, "this console has no token (http.token_file), so it takes no writes",
                                    headers: [.wwwAuthenticate: "Bearer"])
             }

@@ -5,7 +5,8 @@ import Logging
 /// The review console's HTTP server: pages, the JSON API, live events, media and frame previews,
 /// `/metrics` and `/openapi.yaml`, behind JSON errors, a body limit and the bearer token.
 public enum ConsoleServer {
-    public static func router(settings: ConsoleSettings, data: ConsoleData) throws -> Router<ConsoleContext> {
+    /// `token` starts as the settings' token unless given (the daemon keeps it to re-read on SIGHUP).
+    public static func router(settings: ConsoleSettings, data: ConsoleData, token: ConsoleToken? = nil) throws -> Router<ConsoleContext> {
         _ = ConsoleMetrics.registry  // the metrics backend, before any route records a metric
         let router = Router(context: ConsoleContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: JSONErrors())
@@ -13,7 +14,7 @@ public enum ConsoleServer {
         router.add(middleware: MetricsMiddleware())
         if settings.isLoopback { router.add(middleware: LoopbackHost(port: settings.port)) }
         // The token before the body: a caller without it never makes the server collect a body.
-        router.add(middleware: BearerAuth(token: settings.token, readsNeedToken: !settings.isLoopback))
+        router.add(middleware: BearerAuth(token: token ?? ConsoleToken(settings.token), readsNeedToken: !settings.isLoopback))
         router.add(middleware: BodyLimit(maxBytes: settings.maxBodyBytes))
         let pages = try Pages()
         Pages.add(to: router, data: data, pages: pages)
@@ -40,10 +41,10 @@ public enum ConsoleServer {
 
     /// The server as a service for the daemon's service group. `onRunning` gets the bound port
     /// (the settings' port, or the one the system chose for port 0).
-    public static func application(settings: ConsoleSettings, data: ConsoleData, logger: Logger,
+    public static func application(settings: ConsoleSettings, data: ConsoleData, token: ConsoleToken? = nil, logger: Logger,
                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         try settings.check()
-        return Application(router: try router(settings: settings, data: data),
+        return Application(router: try router(settings: settings, data: data, token: token),
                            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "reprise"),
                            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? settings.port) },
                            logger: logger)

@@ -39,7 +39,7 @@ enum Templates {
     """
 
     static let jobRows = """
-    {{#jobs}}<tr id="job-{{id}}" class="state-{{state}}" data-state="{{state}}"><td>{{id}}</td><td><a href="/recording?path={{recordingQuery}}">{{recordingName}}</a></td><td>{{form}}</td><td class="state">{{state}}</td><td>{{#progress}}<progress max="1" value="{{fraction}}"></progress> {{percent}} % {{stage}}{{/progress}}</td><td>{{eta}}</td><td>{{attempts}}</td><td class="error">{{error}}</td><td>{{#canRetry}}<button type="button" data-act="retry" data-id="{{id}}">Retry</button>{{/canRetry}}{{#canCancel}}<button type="button" data-act="cancel" data-id="{{id}}">Cancel</button>{{/canCancel}}</td></tr>
+    {{#jobs}}<tr id="job-{{id}}" class="state-{{state}}" data-state="{{state}}"><td data-label="#">{{id}}</td><td data-label="Recording"><a href="/recording?path={{recordingQuery}}">{{recordingName}}</a></td><td data-label="Form">{{form}}</td><td class="state" data-label="State">{{state}}</td><td data-label="Progress">{{#progress}}<progress max="1" value="{{fraction}}"></progress> {{percent}} % {{stage}}{{/progress}}</td><td data-label="ETA">{{eta}}</td><td data-label="Tries">{{attempts}}</td><td class="error" data-label="Error">{{error}}</td><td class="actions">{{#canRetry}}<button type="button" data-act="retry" data-id="{{id}}">Retry</button>{{/canRetry}}{{#canCancel}}<button type="button" data-act="cancel" data-id="{{id}}">Cancel</button>{{/canCancel}}</td></tr>
     {{/jobs}}{{^jobs}}<tr><td colspan="9" class="empty">No jobs.</td></tr>{{/jobs}}
     """
 

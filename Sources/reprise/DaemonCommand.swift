@@ -119,7 +119,21 @@ struct DaemonCommand: ParsableCommand {
         // SIGHUP reloads; SIGTERM/SIGINT stop gracefully through the service group.
         signal(SIGHUP, SIG_IGN)
         let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        hup.setEventHandler { daemon.requestReload() }
+        // The console's token file is read again too (a token rotated without a restart); a bad
+        // file keeps the old token. A new listen address or token_file path takes a restart.
+        let consoleToken = ConsoleToken(console?.token)
+        let tokenFile = console == nil ? nil : node.http?.tokenFile
+        let hupLogger = logger
+        hup.setEventHandler {
+            daemon.requestReload()
+            guard let tokenFile else { return }
+            do {
+                try consoleToken.reload(from: tokenFile)
+                hupLogger.notice("console token re-read", metadata: ["file": "\(tokenFile)"])
+            } catch {
+                hupLogger.error("console token not re-read; keeping the old one", metadata: ["error": "\(error)"])
+            }
+        }
         hup.resume()
 
         var services: [any Service] = [DaemonService(daemon: daemon)]
@@ -130,7 +144,7 @@ struct DaemonCommand: ParsableCommand {
             consoleLogger.logLevel = .warning
             let announce = logger
             do {
-                services.append(try ConsoleServer.application(settings: console, data: data, logger: consoleLogger) { port in
+                services.append(try ConsoleServer.application(settings: console, data: data, token: consoleToken, logger: consoleLogger) { port in
                     announce.notice("console listening", metadata: ["url": "http://\(console.host.contains(":") ? "[\(console.host)]" : console.host):\(port)/"])
                 })
             } catch { fail(error) }

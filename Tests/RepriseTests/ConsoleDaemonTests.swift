@@ -84,6 +84,38 @@ final class ConsoleDaemonTests: XCTestCase {
         XCTAssertEqual(h.stop(), 0)
     }
 
+    /// A token is rotated without a restart: SIGHUP re-reads the token file; a bad file then keeps
+    /// the token in use.
+    func testSIGHUPRereadsTheTokenFileAndABadOneKeepsTheOldToken() throws {
+        let h = try DaemonTests.Harness("console-token-reload")
+        let base = try Self.startWithConsole(h)
+        defer { h.stop() }
+        let pid = try XCTUnwrap(h.process).processIdentifier
+        let tokenFile = h.root.appendingPathComponent("console.token")
+        // A write that passes the token check meets a job that isn't there: 404; a refused one 401.
+        let retry = URL(string: "/api/jobs/4242/retry", relativeTo: base)!
+        func status(_ token: String) throws -> Int {
+            try HTTPCall.send(retry, method: "POST", headers: ["Authorization": "Bearer \(token)"]).status
+        }
+        XCTAssertEqual(try status(Self.token), 404)
+        let rotated = "rotated-console-token-0123456789"
+        XCTAssertEqual(try status(rotated), 401)
+
+        try (rotated + "\n").write(to: tokenFile, atomically: true, encoding: .utf8)
+        XCTAssertEqual(kill(pid, SIGHUP), 0)
+        XCTAssertTrue(pollUntil(timeout: 30) { h.logText().contains("console token re-read") }, "log:\n\(h.logText().suffix(2000))")
+        XCTAssertEqual(try status(rotated), 404)
+        XCTAssertEqual(try status(Self.token), 401, "the old token must stop working")
+        XCTAssertFalse(h.logText().contains(rotated), "the token must never be logged")
+
+        try "short\n".write(to: tokenFile, atomically: true, encoding: .utf8)
+        XCTAssertEqual(kill(pid, SIGHUP), 0)
+        XCTAssertTrue(pollUntil(timeout: 30) { h.logText().contains("console token not re-read; keeping the old one") },
+                      "log:\n\(h.logText().suffix(2000))")
+        XCTAssertEqual(try status(rotated), 404, "a bad token file keeps the token in use")
+        XCTAssertTrue(h.process?.isRunning == true)
+    }
+
     func testConsoleSettingsThatMustNotStartAreRefusedInOneLine() throws {
         let h = try DaemonTests.Harness("console-refused")
         let tokenFile = h.root.appendingPathComponent("short.token")

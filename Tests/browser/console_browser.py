@@ -231,10 +231,18 @@ def check_layout(driver, url, name, width, shots):
         "return {scrollWidth: root.scrollWidth, innerWidth: window.innerWidth,"
         " text: (main ? main.innerText : '').trim().length, elements: main ? main.querySelectorAll('*').length : 0,"
         " mainTop: main ? main.getBoundingClientRect().top : 0, mainHeight: main ? main.getBoundingClientRect().height : 0,"
-        " innerHeight: window.innerHeight, ratio: window.devicePixelRatio, wide: wide};")
+        " innerHeight: window.innerHeight, ratio: window.devicePixelRatio, wide: wide,"
+        # A job's state and its buttons are read without scrolling sideways, even in a .scroll box.
+        " offscreen: [...document.querySelectorAll('td.state, td button')]"
+        "   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).length,"
+        " states: document.querySelectorAll('td.state').length};")
     if layout["scrollWidth"] > layout["innerWidth"]:
         raise Failure(f"{name} at {width} px overflows sideways: scrollWidth {layout['scrollWidth']} > "
                       f"innerWidth {layout['innerWidth']}; too wide: {layout['wide']}")
+    if layout["offscreen"]:
+        raise Failure(f"{name} at {width} px: {layout['offscreen']} job state cell(s) or button(s) off the right edge")
+    if name == "jobs" and layout["states"] == 0:
+        raise Failure(f"jobs at {width} px: no job rows to lay out")
     if layout["text"] == 0 or layout["elements"] < 3 or layout["mainHeight"] < 50:
         raise Failure(f"{name} at {width} px looks blank: {layout}")
     path = os.path.join(shots, f"{name}-{width}.png")
