@@ -49,18 +49,43 @@ public final class ConsoleData: Sendable {
     }
 
     public func jobs(_ filter: JobFilter) async throws -> [JobView] {
-        let board = progress.all(), now = Date(), map = pathMap
+        let board = try await progressBoard(), now = Date(), map = pathMap
         return try await newest(states: filter.states, limit: filter.limit) { filter.admits(job: $0, localPath: map.local($0.input.path)) }
-            .map { JobView(local($0), progress: board[$0.id], now: now) }
+            .map { JobView(local($0), progress: board.entry(for: $0), now: now) }
     }
 
     public func job(_ id: Int64) async throws -> (job: JobView, parts: [JobView]) {
-        let board = progress.all()
+        let board = try await progressBoard()
         return try await blocking { [store] in
             guard let job = try store.job(id) else { throw ConsoleError(.notFound, "no job \(id)") }
-            let parts = try store.children(of: id).map { JobView(self.local($0), progress: board[$0.id]) }
-            return (JobView(self.local(job), progress: board[id]), parts)
+            let parts = try store.children(of: id).map { JobView(self.local($0), progress: board.entry(for: $0)) }
+            return (JobView(self.local(job), progress: board.entry(for: job)), parts)
         }
+    }
+
+    /// Running jobs' progress: this node's own, as its children say it, and other nodes' from
+    /// their latest heartbeat (a job's taken only from the node the store says runs it).
+    struct ProgressSources: Sendable {
+        var local: [Int64: JobProgressBoard.Entry]
+        /// Job → node → what that node reported.
+        var reported: [Int64: [String: JobProgressBoard.Entry]]
+        func entry(for job: Job) -> JobProgressBoard.Entry? {
+            if let own = local[job.id] { return own }
+            return job.node.flatMap { reported[job.id]?[$0] }
+        }
+    }
+
+    func progressBoard() async throws -> ProgressSources {
+        let local = progress.all()
+        let since = Date().addingTimeInterval(-nodeWindow)
+        let nodes = try await blocking { [store] in try store.nodes(seenSince: since) }
+        var reported: [Int64: [String: JobProgressBoard.Entry]] = [:]
+        for node in nodes {
+            for r in node.progress {
+                reported[r.job, default: [:]][node.name] = .init(stage: r.stage, fraction: r.fraction, startedAt: r.startedAt, stageStartedAt: r.stageStartedAt)
+            }
+        }
+        return ProgressSources(local: local, reported: reported)
     }
 
     public func counts() async throws -> [String: Int] {

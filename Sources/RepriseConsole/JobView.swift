@@ -22,7 +22,7 @@ public struct JobView: Codable, Sendable, Equatable {
     public var finishedAt: Date?
     public var node: String?
     public var parent: Int64?
-    /// While it runs on this node: the child's last progress line.
+    /// While it runs: its child's last progress line (this node's own, or its node's heartbeat).
     public var progress: Progress?
 
     init(_ job: Job, progress entry: JobProgressBoard.Entry?, now: Date = Date()) {

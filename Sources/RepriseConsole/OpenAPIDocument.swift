@@ -234,6 +234,18 @@ components:
         watching: {type: array, items: {type: string}}
         startedAt: {type: string, format: date-time}
         seenAt: {type: string, format: date-time}
+        progress:
+          description: Its running jobs' progress as of this heartbeat.
+          type: array
+          items:
+            type: object
+            required: [job, stage, fraction, startedAt, stageStartedAt]
+            properties:
+              job: {type: integer, format: int64}
+              stage: {type: string}
+              fraction: {type: number, minimum: 0, maximum: 1}
+              startedAt: {type: string, format: date-time}
+              stageStartedAt: {type: string, format: date-time}
     Recording:
       type: object
       required: [path, name, hash, size, forms, state]

@@ -174,8 +174,13 @@ public final class Daemon: @unchecked Sendable {
     /// What the heartbeat tells the store about this node.
     private func nodeStatus(now: Date) -> NodeStatus {
         let (running, watching) = lock.withLock { (runningJobs.values.sorted(), holds.keys.sorted()) }
+        let board = progress.all()
+        let reports = running.compactMap { id in
+            board[id].map { JobProgressReport(job: id, stage: $0.stage, fraction: $0.fraction, startedAt: $0.startedAt, stageStartedAt: $0.stageStartedAt) }
+        }
         return NodeStatus(name: nodeName, host: ProcessInfo.processInfo.hostName, pid: getpid(), role: role.rawValue,
-                          load: NodeBeat.loadAverage(), running: running, watching: watching, startedAt: startedAt, seenAt: now)
+                          load: NodeBeat.loadAverage(), running: running, watching: watching, startedAt: startedAt, seenAt: now,
+                          progress: reports)
     }
 
     // MARK: holding watch folders

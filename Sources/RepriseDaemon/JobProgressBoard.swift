@@ -10,6 +10,9 @@ public final class JobProgressBoard: @unchecked Sendable {
         public var startedAt: Date
         /// When the current stage started: fractions are per stage, and so is the ETA.
         public var stageStartedAt: Date
+        public init(stage: String, fraction: Double, startedAt: Date, stageStartedAt: Date) {
+            self.stage = stage; self.fraction = fraction; self.startedAt = startedAt; self.stageStartedAt = stageStartedAt
+        }
     }
 
     private let lock = NSLock()

@@ -199,10 +199,39 @@ public struct NodeStatus: Sendable, Equatable, Codable {
     public var watching: [String]
     public var startedAt: Date
     public var seenAt: Date
+    /// What its running jobs last said of their progress, so a console on any node shows it.
+    public var progress: [JobProgressReport]
     public init(name: String, host: String, pid: Int32, role: String, load: Double, running: [Int64], watching: [String],
-                startedAt: Date, seenAt: Date) {
+                startedAt: Date, seenAt: Date, progress: [JobProgressReport] = []) {
         self.name = name; self.host = host; self.pid = pid; self.role = role; self.load = load; self.running = running
-        self.watching = watching; self.startedAt = startedAt; self.seenAt = seenAt
+        self.watching = watching; self.startedAt = startedAt; self.seenAt = seenAt; self.progress = progress
+    }
+}
+
+/// A running job's progress as its node reports it in the heartbeat: the stage, the fraction of
+/// it done, and when the attempt and the stage started (a reader works the ETA out from them).
+public struct JobProgressReport: Sendable, Equatable, Codable {
+    public var job: Int64
+    public var stage: String
+    public var fraction: Double
+    public var startedAt: Date
+    public var stageStartedAt: Date
+    public init(job: Int64, stage: String, fraction: Double, startedAt: Date, stageStartedAt: Date) {
+        self.job = job; self.stage = stage; self.fraction = fraction; self.startedAt = startedAt; self.stageStartedAt = stageStartedAt
+    }
+
+    /// As both stores keep it: a JSON array, times in Unix seconds.
+    public static func encode(_ reports: [JobProgressReport]) -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        return (try? encoder.encode(reports)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    /// What `encode` wrote; anything unreadable is no progress (a console shows none).
+    public static func decode(_ text: String) -> [JobProgressReport] {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return (try? decoder.decode([JobProgressReport].self, from: Data(text.utf8))) ?? []
     }
 }
 

@@ -113,6 +113,11 @@ enum JobMigrations {
                 """)
         }
 
+        migrator.registerMigration("v4: progress in heartbeats") { db in
+            // Running jobs' progress, so a console on any node shows what every node is doing.
+            try db.execute(sql: "ALTER TABLE node ADD COLUMN progress TEXT NOT NULL DEFAULT '[]'")
+        }
+
         return migrator
     }
 }

@@ -401,14 +401,14 @@ public final class SQLiteJobStore: JobStore {
     public func heartbeat(_ s: NodeStatus) throws {
         try write { db in
             try db.execute(sql: """
-                INSERT INTO node (name, host, pid, role, load, running, watching, startedAt, seenAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO node (name, host, pid, role, load, running, watching, startedAt, seenAt, progress)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (name) DO UPDATE SET host = excluded.host, pid = excluded.pid, role = excluded.role,
                     load = excluded.load, running = excluded.running, watching = excluded.watching,
-                    startedAt = excluded.startedAt, seenAt = excluded.seenAt
+                    startedAt = excluded.startedAt, seenAt = excluded.seenAt, progress = excluded.progress
                 """, arguments: [s.name, s.host, s.pid, s.role, s.load, Job.encodeIDs(s.running),
                                  Job.encodeOutputs(s.watching), s.startedAt.timeIntervalSince1970,
-                                 s.seenAt.timeIntervalSince1970])
+                                 s.seenAt.timeIntervalSince1970, JobProgressReport.encode(s.progress)])
         }
     }
 
@@ -421,7 +421,8 @@ public final class SQLiteJobStore: JobStore {
                                   running: (try? JSONDecoder().decode([Int64].self, from: Data(running.utf8))) ?? [],
                                   watching: (try? JSONDecoder().decode([String].self, from: Data(watching.utf8))) ?? [],
                                   startedAt: Date(timeIntervalSince1970: row["startedAt"]),
-                                  seenAt: Date(timeIntervalSince1970: row["seenAt"]))
+                                  seenAt: Date(timeIntervalSince1970: row["seenAt"]),
+                                  progress: JobProgressReport.decode(row["progress"]))
             }
         }
     }

@@ -473,12 +473,12 @@ public final class PostgresJobStore: JobStore {
     public func heartbeat(_ s: NodeStatus) throws {
         try statement { c in
             try await c.query("""
-                INSERT INTO node (name, host, pid, role, load, running, watching, startedAt, seenAt)
+                INSERT INTO node (name, host, pid, role, load, running, watching, startedAt, seenAt, progress)
                 VALUES (\(s.name), \(s.host), \(Int64(s.pid)), \(s.role), \(s.load), \(s.running), \(s.watching),
-                        \(s.startedAt.timeIntervalSince1970), \(s.seenAt.timeIntervalSince1970))
+                        \(s.startedAt.timeIntervalSince1970), \(s.seenAt.timeIntervalSince1970), \(JobProgressReport.encode(s.progress)))
                 ON CONFLICT (name) DO UPDATE SET host = excluded.host, pid = excluded.pid, role = excluded.role,
                     load = excluded.load, running = excluded.running, watching = excluded.watching,
-                    startedAt = excluded.startedAt, seenAt = excluded.seenAt
+                    startedAt = excluded.startedAt, seenAt = excluded.seenAt, progress = excluded.progress
                 """, logger: self.logger)
         }
     }
@@ -486,14 +486,15 @@ public final class PostgresJobStore: JobStore {
     public func nodes(seenSince since: Date) throws -> [NodeStatus] {
         try statement { c in
             try await c.query("""
-                SELECT name, host, pid, role, load, running, watching, startedAt, seenAt FROM node
+                SELECT name, host, pid, role, load, running, watching, startedAt, seenAt, progress FROM node
                 WHERE seenAt >= \(since.timeIntervalSince1970) ORDER BY name
                 """, logger: self.logger).collect().map { row in
-                let (name, host, pid, role, load, running, watching, startedAt, seenAt) =
-                    try row.decode((String, String, Int64, String, Double, [Int64], [String], Double, Double).self)
+                let (name, host, pid, role, load, running, watching, startedAt, seenAt, progress) =
+                    try row.decode((String, String, Int64, String, Double, [Int64], [String], Double, Double, String).self)
                 return NodeStatus(name: name, host: host, pid: Int32(truncatingIfNeeded: pid), role: role, load: load,
                                   running: running, watching: watching,
-                                  startedAt: Date(timeIntervalSince1970: startedAt), seenAt: Date(timeIntervalSince1970: seenAt))
+                                  startedAt: Date(timeIntervalSince1970: startedAt), seenAt: Date(timeIntervalSince1970: seenAt),
+                                  progress: JobProgressReport.decode(progress))
             }
         }
     }

@@ -78,6 +78,10 @@ enum PostgresSchema {
             )
             """,
         ]),
+        (3, [
+            // Running jobs' progress in the heartbeat, so a console on any node shows it.
+            "ALTER TABLE node ADD COLUMN progress text NOT NULL DEFAULT '[]'",
+        ]),
     ]
 
     static var latest: Int { migrations.last!.version }

@@ -693,7 +693,9 @@ final class JobStoreContract {
     func heartbeatsRecordNodesAndOldOnesDropOut() throws {
         let store = try makeStore()
         let a = NodeStatus(name: "node-a", host: "alpha", pid: 11, role: "worker", load: 1.25, running: [3, 4], watching: [],
-                           startedAt: t0, seenAt: t0 + 1)
+                           startedAt: t0, seenAt: t0 + 1,
+                           progress: [JobProgressReport(job: 3, stage: "encoding \"main\" 1/2", fraction: 0.375, startedAt: t0 - 30,
+                                                        stageStartedAt: t0 - 12.5)])
         let b = NodeStatus(name: "node-b", host: "beta", pid: 22, role: "watcher", load: 0.5, running: [],
                            watching: ["/watch/room 1", "/watch/room2"], startedAt: t0, seenAt: t0 + 10)
         try store.heartbeat(b)
@@ -707,6 +709,7 @@ final class JobStoreContract {
         later.seenAt = t0 + 20
         later.running = [5]
         later.load = 3
+        later.progress = []
         try store.heartbeat(later)
         XCTAssertEqual(try store.nodes(seenSince: t0), [later, b])
         XCTAssertEqual(try makeStore().nodes(seenSince: t0 + 15), [later], "another instance reads the same")
