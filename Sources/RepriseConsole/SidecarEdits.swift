@@ -1,7 +1,7 @@
 import Foundation
 import RepriseCore
-import RepriseDaemon
 import RepriseHighlights
+import RepriseProfiles
 
 /// An output's details edited in place: its sidecar (`FILE.json`, the highlights run's metadata)
 /// found among the recording's outputs, checked (inside the roots, made from this recording) and
@@ -16,9 +16,10 @@ struct SidecarEdits {
                      roots: PathRoots, pathMap: PathMap) throws -> [Found] {
         try edits.map { edit in
             // The sidecar as the store lists it, or beside the output it describes.
-            let listed = detail.recording.forms.lazy.flatMap { form in form.outputs.map { (form.job, $0) } }
-                .first { ($0.1 as NSString).lastPathComponent == edit.file + ".json" || ($0.1 as NSString).lastPathComponent == edit.file }
-            guard let (job, output) = listed else { throw ConsoleError(.notFound, "no output \(edit.file) for that recording") }
+            let listed = detail.recording.forms.flatMap { form in form.outputs.map { (job: form.job, path: $0) } }
+                .first { ($0.path as NSString).lastPathComponent == edit.file + ".json" || ($0.path as NSString).lastPathComponent == edit.file }
+            guard let listed else { throw ConsoleError(.notFound, "no output \(edit.file) for that recording") }
+            let (job, output) = (listed.job, listed.path)
             let sidecar = output.hasSuffix(".json") && (output as NSString).lastPathComponent != edit.file ? output : output + ".json"
             guard roots.contains(sidecar) else { throw ConsoleError(.forbidden, "\(edit.file): outside the console's folders") }
             let real: String
