@@ -59,7 +59,7 @@ final class HighlightsOverridesTests: XCTestCase {
     func testAnOutputsEditedDetailsAreInItsSidecarAfterARun() throws {
         let edit = #"{"products": [{"id": "P1", "start": 31, "end": 39}], "outputs": [{"file": "rec.product-P1.mp4", "title": "我的标题", "tags": ["新品", "red coat"], "description": "Edited.\nTwo lines."}, {"file": "rec.product-P2.mp4", "tags": ["bag"]}]}"#
         let s = try setUpRecording("ov-details", overrides: edit)
-        let plan = try highlights(s, [])
+        let plan = try highlights(s, ["--json"])
         let outputs = plan["outputs"]?.array ?? []
         let p1 = try XCTUnwrap(outputs.first { $0["path"]?.string?.hasSuffix("rec.product-P1.mp4") ?? false }, "\(outputs)")
         let p2 = try XCTUnwrap(outputs.first { $0["path"]?.string?.hasSuffix("rec.product-P2.mp4") ?? false }, "\(outputs)")
