@@ -285,7 +285,7 @@ def edit_and_render(driver, page_url, token):
     return {"before": before, "after": after, "version": int(version), "status": status}
 
 
-def edit_details_and_add_window(driver, page_url, title):
+def edit_details_and_add_window(driver, page_url, title, shots):
     """On a recording's page (after its reel was rendered): the reel's details form gets `title` and
     is saved; then a click on the chart at 2 s adds a window there. Returns {"details": the save's
     answer, "added": the editor's title for the new window, "addedRects": windows added on the chart}."""
@@ -310,6 +310,11 @@ def edit_details_and_add_window(driver, page_url, title):
                  lambda d: not d.execute_script("return document.getElementById('editor').hidden;")
                  and d.find_element(By.ID, "editor-title").text)
     rects = driver.execute_script("return document.querySelectorAll('svg.lanes rect.window.added').length;")
+    # For a person to look at: the chart with the new window, and the reel's details form.
+    driver.execute_script("document.querySelector('svg.lanes').scrollIntoView();")
+    driver.save_screenshot(os.path.join(shots, "edit-added-window.png"))
+    driver.execute_script("arguments[0].scrollIntoView();", boxes[0])
+    driver.save_screenshot(os.path.join(shots, "edit-details.png"))
     return {"details": details, "added": added, "addedRects": rects}
 
 
@@ -360,7 +365,7 @@ def main():
         # Edit mode: console_browser.py RECORDING_PAGE_URL TOKEN SHOTS_FOLDER
         page_url, token, shots = sys.argv[1], sys.argv[2], sys.argv[3]
         run_in_browser(shots, "edit-failure.png", lambda driver: {**edit_and_render(driver, page_url, token),
-                                                                  **edit_details_and_add_window(driver, page_url, "Browser title")})
+                                                                  **edit_details_and_add_window(driver, page_url, "Browser title", shots)})
         return
     if len(sys.argv) != 5:
         print("usage: " + __doc__.strip().splitlines()[2].strip(), file=sys.stderr)
