@@ -3,7 +3,7 @@ import Hummingbird
 /// The one stylesheet and the one script: small, served from the binary (no CDN, no build step).
 enum Assets {
     static func add(to router: Router<ConsoleContext>) {
-        router.get("assets/console.css") { _, _ in asset(css, type: "text/css; charset=utf-8") }
+        router.get("assets/console.css") { _, _ in asset(css + editCSS, type: "text/css; charset=utf-8") }
         router.get("assets/console.js") { _, _ in asset(js, type: "text/javascript; charset=utf-8") }
     }
 
@@ -75,6 +75,18 @@ enum Assets {
     }
     """
 
+    /// The editing forms' rules (products' spans, outputs' details), kept apart from the main sheet.
+    static let editCSS = """
+    .products-edit{list-style:none;padding:0}
+    .products-edit li{background:#fff;border-radius:6px;padding:.4rem .6rem;margin:.3rem 0;display:flex;flex-wrap:wrap;gap:.3rem .8rem;align-items:center}
+    .products-edit input{width:8rem}
+    fieldset.details{border:1px solid #ddd;border-radius:4px;margin:.4rem 0 0;padding:.3rem .5rem}
+    fieldset.details label{display:block;font-size:.85rem;color:#555;margin:.2rem 0}
+    fieldset.details input,fieldset.details textarea{display:block;width:100%;font:inherit}
+    .edit-status{font-size:.85rem}
+
+    """
+
     static let js = """
     // Live rows over Server-Sent Events; retry and cancel with the bearer token, kept for this tab
     // only (sessionStorage, never a cookie).
@@ -124,9 +136,48 @@ enum Assets {
           fig.classList.toggle('active', name === edge);
         }
         document.querySelectorAll('rect.window').forEach((r) => r.classList.toggle('selected', Number(r.dataset.window) === selected));
+        const rect = document.querySelector('rect.window[data-window="' + selected + '"]');
+        if (rect) place(rect, [t.start, t.end]);
         document.getElementById('editor-title').textContent = '#' + (selected + 1) + ' ' + clock(t.start) + '–' + clock(t.end);
       }
       function select(i) { selected = i; t = { start: d.windows[i][0], end: d.windows[i][1] }; edge = 'start'; editor.hidden = false; show(); }
+      // A window drawn on the chart the way the page draws them (for one added here).
+      function drawWindow(i) {
+        const svg = document.querySelector('svg.lanes');
+        if (!svg) return;
+        const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+        r.setAttribute('class', 'window added');
+        r.dataset.window = i;
+        r.setAttribute('y', 0);
+        r.setAttribute('height', svg.viewBox.baseVal.height);
+        svg.appendChild(r);
+        place(r, d.windows[i]);
+      }
+      function place(r, w) {
+        const width = document.querySelector('svg.lanes').viewBox.baseVal.width, span = Math.max(d.duration, 1);
+        r.setAttribute('x', (w[0] / span * width).toFixed(1));
+        r.setAttribute('width', Math.max((w[1] - w[0]) / span * width, 2).toFixed(1));
+      }
+      // A new 10-s window at time x, clamped to the recording and to the gap between the reel's
+      // windows that holds x (after the window x falls in), selected so its edges can be moved.
+      function addWindow(x) {
+        const status = document.getElementById('render-status');
+        if (selected !== null) d.windows[selected] = [t.start, t.end];
+        const taken = d.windows.filter((w, i) => d.inReel[i]);
+        for (let w; (w = taken.find((w) => w[0] <= x && x < w[1])); ) x = w[1];
+        const lo = Math.max(0, ...taken.filter((w) => w[1] <= x).map((w) => w[1]));
+        const hi = Math.min(d.duration, ...taken.filter((w) => w[0] > x).map((w) => w[0]));
+        let start = Math.max(lo, Math.min(x - 5, hi - 10)), end = Math.min(hi, start + 10);
+        start = Math.ceil(start * d.frameRate - 1e-6) / d.frameRate;
+        end = Math.floor(end * d.frameRate + 1e-6) / d.frameRate;
+        if (end - start < frame) { status.textContent = 'no room for a new window there'; return; }
+        d.windows.push([start, end]);
+        d.inReel.push(true);
+        drawWindow(d.windows.length - 1);
+        select(d.windows.length - 1);
+        status.textContent = 'new window ' + clock(start) + '–' + clock(end) + ': move its edges, then save';
+      }
+      document.getElementById('add-window').addEventListener('click', () => addWindow(selected === null ? 0 : t[edge]));
       function step(name, how) {
         let v = t[name];
         if (how === '+1f') v += frame; else if (how === '-1f') v -= frame;
@@ -141,7 +192,10 @@ enum Assets {
         const pick = e.target.closest('[data-window]');
         if (pick) { select(Number(pick.dataset.window)); return; }
         const button = e.target.closest('[data-step]');
-        if (button) { edge = button.closest('.edge').dataset.edge; step(edge, button.dataset.step); }
+        if (button) { edge = button.closest('.edge').dataset.edge; step(edge, button.dataset.step); return; }
+        // An empty spot on the chart: a new window there.
+        const chart = e.target.closest('svg.lanes');
+        if (chart) { const b = chart.getBoundingClientRect(); addWindow((e.clientX - b.left) / b.width * Math.max(d.duration, 1)); }
       });
       // Save: the reel's windows, the selected one with its new edges (added to the reel if it was
       // left out, or left out with "Leave out"), as the recording's next plan override; the daemon
@@ -172,6 +226,39 @@ enum Assets {
         e.preventDefault();
         const sign = e.key === 'ArrowLeft' ? '-' : '+';
         step(edge, sign + (e.altKey ? 'cut' : e.shiftKey ? '1s' : '1f'));
+      });
+    })();
+
+    // Products' spans and outputs' details, each saved on its own as the recording's next plan
+    // override: a span renders the highlights again; details are written into the sidecar at once.
+    (function () {
+      async function send(body, status) {
+        let token = sessionStorage.getItem('reprise-token');
+        if (!token) { token = prompt('Console token (from http.token_file):'); if (!token) return; sessionStorage.setItem('reprise-token', token); }
+        status.textContent = 'saving…';
+        const r = await fetch('/api/recording/edits', { method: 'POST',
+          headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+        const j = await r.json().catch(() => ({}));
+        if (r.status === 401) sessionStorage.removeItem('reprise-token');
+        if (!r.ok) { status.textContent = (j.error && j.error.message) || r.statusText; return; }
+        status.textContent = 'saved as version ' + j.version + (j.jobs.length ? '; rendering (job #' + j.jobs[0].id + ')' : '; details written');
+        status.dataset.version = j.version;
+      }
+      document.addEventListener('click', (e) => {
+        const button = e.target.closest('button[data-save]');
+        if (!button) return;
+        const status = button.parentElement.querySelector('.edit-status');
+        if (button.dataset.save === 'span') {
+          const row = button.closest('[data-product]');
+          const value = (name) => Number(row.querySelector('input[name=' + name + ']').value);
+          send({ path: row.closest('[data-path]').dataset.path,
+                 products: [{ id: row.dataset.product, start: value('start'), end: value('end') }] }, status);
+        } else {
+          const box = button.closest('.details');
+          const field = (name) => box.querySelector('[name=' + name + ']').value;
+          send({ path: box.dataset.path, outputs: [{ file: box.dataset.file, title: field('title'),
+                 tags: field('tags').split(',').map((s) => s.trim()).filter(Boolean), description: field('description') }] }, status);
+        }
       });
     })();
     """

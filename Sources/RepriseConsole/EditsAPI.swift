@@ -3,13 +3,20 @@ import Hummingbird
 import RepriseHighlights
 import RepriseJobs
 
-/// `POST /api/recording/edits` `{"path": REC, "windows": [[start, end], …]}`: the reel's windows
-/// as a person set them. Stored in the job store as the recording's next plan override (every
-/// version kept, so a later run, a recipe change or a retry, keeps them), then only the form the
-/// edit touches is queued again: the `highlights` job (reel, teaser, product clips, covers). Its
-/// new outputs replace the old ones atomically when it is done. 202 with the version and the job.
+/// `POST /api/recording/edits` `{"path": REC, "windows"?, "products"?, "outputs"?}`: a person's
+/// corrections (the reel's windows, products' spans, outputs' titles, tags and descriptions).
+/// Merged over the recording's newest plan override and stored as its next version (every version
+/// kept, so a later run, a recipe change or a retry, keeps them). Then only what the edit touches
+/// is redone: windows or products queue the `highlights` job again (its new outputs replace the
+/// old ones atomically when it is done); outputs' details are rewritten in their sidecars at once,
+/// with no job. 202 with the version and the jobs queued (none for details only).
 enum EditsAPI {
-    struct Edit: Decodable { var path: String; var windows: [[Double]] }
+    struct Edit: Decodable {
+        var path: String
+        var windows: [[Double]]?
+        var products: [ProductEdit]?
+        var outputs: [OutputEdit]?
+    }
     struct Accepted: Encodable { var version: Int; var jobs: [JobView] }
 
     static func add(to router: Router<ConsoleContext>, data: ConsoleData) {
@@ -18,32 +25,61 @@ enum EditsAPI {
             let body = try await request.collectBody(upTo: context.maxUploadSize)
             let edit: Edit
             do { edit = try JSONDecoder().decode(Edit.self, from: Data(body.readableBytesView)) } catch {
-                throw ConsoleError(.badRequest, "expected {\"path\": …, \"windows\": [[start, end], …]}")
+                throw ConsoleError(.badRequest, "expected {\"path\": …, \"windows\": [[start, end], …], \"products\": [{id, start, end}], \"outputs\": [{file, title, tags, description}]}")
             }
             // Where first (403, 404), then what (400).
             try data.roots.checkWritten(edit.path)
-            let overrides = PlanOverrides(windows: edit.windows)
-            do { try overrides.check(duration: nil, source: "windows") } catch let e as PlanOverridesError {
+            let requested = PlanOverrides(windows: edit.windows, products: edit.products, outputs: edit.outputs)
+            guard edit.windows != nil || edit.products != nil || edit.outputs != nil else {
+                throw ConsoleError(.badRequest, "give windows, products or outputs")
+            }
+            do { try requested.check(duration: nil, source: "edit") } catch let e as PlanOverridesError {
                 throw ConsoleError(.badRequest, e.description)
             }
+            let detail = try await data.recording(path: edit.path)
             let canonical = data.pathMap.canonical(edit.path)
-            guard let job = try await data.newest(states: nil, limit: 1, admits: { $0.parentID == nil && $0.input.path == canonical && $0.kind == "highlights" }).first else {
-                throw ConsoleError(.notFound, "no highlights job for that recording")
-            }
-            if let duration = (try? await data.recording(path: edit.path))?.review?.duration {
-                do { try overrides.check(duration: duration, source: "windows") } catch let e as PlanOverridesError {
-                    throw ConsoleError(.badRequest, e.description)
+            let hash = detail.recording.hash
+            // Windows and products change the picks: the highlights job renders again.
+            let rerender = edit.windows != nil || edit.products != nil
+            var job: Job?
+            if rerender {
+                job = try await data.newest(states: nil, limit: 1, admits: {
+                    $0.parentID == nil && $0.input.path == canonical && $0.input.hash == hash && $0.kind == "highlights"
+                }).first
+                guard let job else { throw ConsoleError(.notFound, "no highlights job for that recording") }
+                guard job.state != .running && job.state != .waiting else {
+                    throw ConsoleError(.conflict, "job \(job.id) is rendering now; save again once it has ended")
                 }
             }
-            guard job.state != .running && job.state != .waiting else {
-                throw ConsoleError(.conflict, "job \(job.id) is rendering now; save again once it has ended")
+            let latest = try await data.blocking { [store = data.store] in try store.latestOverride(recording: canonical, hash: hash) }
+            let older = latest.flatMap { try? JSONDecoder().decode(PlanOverrides.self, from: Data($0.body.utf8)) } ?? PlanOverrides()
+            let merged = older.merged(with: requested)
+            do { try merged.check(duration: detail.review?.duration, source: "edit") } catch let e as PlanOverridesError {
+                throw ConsoleError(.badRequest, e.description)
             }
-            let text = String(decoding: try JSONEncoder().encode(PlanOverrides(windows: edit.windows)), as: UTF8.self)
-            let (version, queued) = try await data.blocking { [store = data.store] in
-                let version = try store.saveOverride(recording: job.input.path, hash: job.input.hash, body: text, now: Date())
-                do { return (version, try store.rerun(job.id)) } catch let e as JobStoreError { throw ConsoleError(.conflict, e.description) }
+            // Details: each edited output's sidecar, found and checked before anything is saved.
+            let files = Set((edit.outputs ?? []).map(\.file))
+            let sidecars = try SidecarEdits.find((merged.outputs ?? []).filter { files.contains($0.file) }, in: detail,
+                                                 recording: edit.path, canonical: canonical, roots: data.roots, pathMap: data.pathMap)
+            for s in sidecars {
+                // A running job would publish its sidecar over this edit.
+                if let form = detail.recording.forms.first(where: { $0.job == s.job }), ["running", "waiting"].contains(form.state) {
+                    throw ConsoleError(.conflict, "job \(s.job) is rendering \(s.edit.file) now; save again once it has ended")
+                }
             }
-            return try JobsAPI.json(Accepted(version: version, jobs: [JobView(data.local(queued), progress: nil)]), status: .accepted)
+            let text = String(decoding: try JSONEncoder().encode(merged), as: UTF8.self)
+            let rerun = job
+            let (version, queued) = try await data.blocking { [store = data.store] () -> (Int, [Job]) in
+                let version = try store.saveOverride(recording: canonical, hash: hash, body: text, now: Date())
+                for s in sidecars {
+                    do { try SidecarEdits.rewrite(s) } catch let e as ConsoleError { throw e } catch {
+                        throw ConsoleError(.internalServerError, "\(s.edit.file).json could not be written")
+                    }
+                }
+                guard let rerun else { return (version, []) }
+                do { return (version, [try store.rerun(rerun.id)]) } catch let e as JobStoreError { throw ConsoleError(.conflict, e.description) }
+            }
+            return try JobsAPI.json(Accepted(version: version, jobs: queued.map { JobView(data.local($0), progress: nil) }), status: .accepted)
         }
     }
 }

@@ -98,7 +98,11 @@ paths:
         "404": {$ref: "#/components/responses/Error"}
   /api/recording/edits:
     post:
-      summary: Set a recording's reel windows (a new plan override version) and render the reel again
+      summary: Edit a recording's reel windows, products' spans or outputs' details (merged into a new plan override version); redo only what the edit touches
+      description: >-
+        The edit is merged over the recording's newest override (windows replace, products merge by id, outputs by file) and stored as
+        the next version. Windows or products queue the highlights job again (409 while it renders); outputs' titles, tags and
+        descriptions are written into their sidecars (FILE.json) at once, with no job (404 for an output with no sidecar).
       operationId: editRecording
       security: [{bearer: []}]
       requestBody:
@@ -107,12 +111,35 @@ paths:
           application/json:
             schema:
               type: object
-              required: [path, windows]
+              required: [path]
+              minProperties: 2
               properties:
                 path: {type: string, pattern: "^/"}
-                windows: {type: array, minItems: 1, items: {type: array, minItems: 2, maxItems: 2, items: {type: number, minimum: 0}}}
+                windows: {type: array, minItems: 1, maxItems: 1000, items: {type: array, minItems: 2, maxItems: 2, items: {type: number, minimum: 0}}}
+                products:
+                  type: array
+                  maxItems: 1000
+                  items:
+                    type: object
+                    required: [id, start, end]
+                    properties:
+                      id: {type: string, minLength: 1, description: "an id from the recording's product list"}
+                      start: {type: number, minimum: 0, description: seconds on the recording's timeline}
+                      end: {type: number, minimum: 0, description: "seconds on the recording's timeline; after start"}
+                outputs:
+                  type: array
+                  maxItems: 1000
+                  items:
+                    type: object
+                    required: [file]
+                    minProperties: 2
+                    properties:
+                      file: {type: string, minLength: 1, pattern: "^[^/]+$", description: "the output's file name, e.g. rec.reel.mp4"}
+                      title: {type: string, maxLength: 200}
+                      tags: {type: array, maxItems: 50, items: {type: string, minLength: 1, maxLength: 100}}
+                      description: {type: string, maxLength: 5000}
       responses:
-        "202": {description: saved and queued, content: {application/json: {schema: {type: object, required: [version, jobs], properties: {version: {type: integer}, jobs: {type: array, items: {$ref: "#/components/schemas/Job"}}}}}}}
+        "202": {description: "saved; the jobs queued (none for outputs' details only)", content: {application/json: {schema: {type: object, required: [version, jobs], properties: {version: {type: integer}, jobs: {type: array, items: {$ref: "#/components/schemas/Job"}}}}}}}
         "400": {$ref: "#/components/responses/Error"}
         "401": {$ref: "#/components/responses/Error"}
         "403": {$ref: "#/components/responses/Error"}
@@ -283,6 +310,11 @@ components:
               type: {type: string, enum: [video, playlist, ladder, image, metadata, other]}
               bytes: {type: integer, format: int64}
               form: {type: string}
+              details:
+                type: object
+                description: "a video's title, tags and description from its sidecar (FILE.json), when it has one"
+                required: [title, tags, description]
+                properties: {title: {type: string}, tags: {type: array, items: {type: string}}, description: {type: string}}
         signals:
           type: array
           items:

@@ -84,6 +84,12 @@ public struct Pages: Sendable {
                         return row
                     },
                     "edges": [["name": "start"], ["name": "end"]],
+                    // Each product's span, editable to the frame.
+                    "hasProducts": !file.products.isEmpty, "path": r.path,
+                    "products": file.products.map { p -> [String: Any] in
+                        ["id": p.id, "title": p.title, "start": Pages.seconds(p.start), "end": Pages.seconds(p.end),
+                         "duration": Pages.seconds(file.duration), "frameStep": Pages.seconds(1 / (file.frameRate ?? 30), digits: 6)]
+                    },
                     // A window in the reel is edited as the stretch the reel holds of it.
                     "reviewJSON": Pages.scriptJSON(EditorData(path: r.path, frameRate: file.frameRate ?? 30, duration: file.duration,
                                                               sceneCuts: file.sceneCuts,
@@ -100,7 +106,10 @@ public struct Pages: Sendable {
                 "forms": r.forms.map { ["job": $0.job, "form": $0.form, "state": $0.state] as [String: Any] },
                 "outputs": detail.outputs.map { o -> [String: Any] in
                     ["url": o.url, "type": o.type, "form": o.form, "fileName": (o.path as NSString).lastPathComponent,
-                     "sizeText": o.bytes.map(bytes) ?? "", "isVideo": o.type == "video" || o.type == "ladder", "isImage": o.type == "image"]
+                     "sizeText": o.bytes.map(bytes) ?? "", "isVideo": o.type == "video" || o.type == "ladder", "isImage": o.type == "image",
+                     // false, not nil, when there is no sidecar: a missing key would look the name up in the outer context.
+                     "details": o.details.map { ["title": $0.title, "tagsText": $0.tags.joined(separator: ", "), "description": $0.description,
+                                                 "path": r.path] as Any } ?? false]
                 },
             ]) { a, _ in a })
         }
@@ -116,6 +125,13 @@ public struct Pages: Sendable {
         let text = (try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return text.replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")
             .replacingOccurrences(of: "&", with: "\\u0026")
+    }
+
+    /// Seconds for a number input: as many decimals as a frame needs, no exponent.
+    static func seconds(_ t: Double, digits: Int = 3) -> String {
+        var text = String(format: "%.\(digits)f", t)
+        while text.contains("."), text.hasSuffix("0") { text.removeLast() }
+        return text.hasSuffix(".") ? String(text.dropLast()) : text
     }
 
     static func queryValue(_ s: String) -> String {

@@ -40,6 +40,14 @@ public struct RecordingDetail: Codable, Sendable, Equatable {
         public var type: String
         public var bytes: Int64?
         public var form: String
+        /// The title, tags and description in its sidecar (`FILE.json`), when it has one: what the
+        /// console edits.
+        public var details: Details?
+    }
+    public struct Details: Codable, Sendable, Equatable {
+        public var title: String
+        public var tags: [String]
+        public var description: String
     }
     public struct Signal: Codable, Sendable, Equatable {
         public var kind: String
@@ -59,7 +67,8 @@ public struct RecordingDetail: Codable, Sendable, Equatable {
                 let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
                 let type = RecordingDetail.type(of: path)
                 let served = type == "ladder" ? (path as NSString).appendingPathComponent("master.m3u8") : path
-                list.append(Output(path: path, url: MediaRoute.url(for: served), type: type, bytes: bytes, form: form.form))
+                list.append(Output(path: path, url: MediaRoute.url(for: served), type: type, bytes: bytes, form: form.form,
+                                   details: type == "video" ? RecordingDetail.details(of: path, roots: roots) : nil))
             }
         }
         outputs = list
@@ -80,6 +89,14 @@ public struct RecordingDetail: Codable, Sendable, Equatable {
         signals = [("chat", sidecars.chat), ("orders", sidecars.orders), ("products", sidecars.products)].compactMap { kind, path in
             path.map { Signal(kind: kind, path: $0) }
         }
+    }
+
+    /// A video's sidecar fields, read only from inside the roots.
+    static func details(of path: String, roots: PathRoots) -> Details? {
+        guard let real = try? roots.resolve(path + ".json"),
+              let value = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: real)))) as? [String: Any] else { return nil }
+        return Details(title: value["title"] as? String ?? "", tags: value["tags"] as? [String] ?? [],
+                       description: value["description"] as? String ?? "")
     }
 
     static func type(of path: String) -> String {

@@ -60,6 +60,7 @@ enum Templates {
     {{#hasReview}}<h2>Signals and windows</h2>
     <div class="chart">{{{lanesSVG}}}</div>
     <h2>Windows</h2>
+    <p class="hint">Click an empty spot on the chart, or use the button, to add a 10-s window to the reel. <button type="button" id="add-window">Add window</button></p>
     <ol class="windows">{{#windows}}<li><button type="button" class="pick" data-window="{{index}}">#{{number}} {{startText}}–{{endText}}</button> score {{score}}{{#product}} · {{product}}{{/product}}{{^inReel}} · not in the reel{{/inReel}}<br><span class="reasons">{{reasons}}</span></li>{{/windows}}</ol>
     <section id="editor" hidden aria-label="window edges">
     <h2>Edges of <span id="editor-title"></span></h2>
@@ -70,13 +71,23 @@ enum Templates {
     </figcaption></figure>{{/edges}}</div>
     <p><button type="button" id="render">Save and render the reel</button> <button type="button" id="drop">Leave out of the reel</button> <span id="render-status" role="status"></span></p>
     </section>
-    <script type="application/json" id="review-data">{{{reviewJSON}}}</script>{{/hasReview}}
+    <script type="application/json" id="review-data">{{{reviewJSON}}}</script>
+    {{#hasProducts}}<h2>Products</h2>
+    <ul class="products-edit" data-path="{{path}}">{{#products}}<li data-product="{{id}}"><b>{{title}}</b> <span class="hint">{{id}}</span>
+    <label>start <input type="number" name="start" min="0" max="{{duration}}" step="{{frameStep}}" value="{{start}}"></label>
+    <label>end <input type="number" name="end" min="0" max="{{duration}}" step="{{frameStep}}" value="{{end}}"></label>
+    <button type="button" data-save="span">Save span</button> <span class="edit-status" role="status"></span></li>{{/products}}</ul>{{/hasProducts}}{{/hasReview}}
     <h2>Forms</h2>
     <ul class="forms">{{#forms}}<li class="form state-{{state}}"><a href="/jobs?recording={{nameQuery}}">#{{job}} {{form}}</a>: {{state}}</li>{{/forms}}</ul>
     <h2>Outputs</h2>
     <div class="outputs">{{#outputs}}<figure class="output {{type}}">
     {{#isVideo}}<video controls preload="metadata" src="{{url}}"></video>{{/isVideo}}{{#isImage}}<img src="{{url}}" alt="{{fileName}}" loading="lazy">{{/isImage}}
-    <figcaption><a href="{{url}}">{{fileName}}</a> <span class="form">{{form}}</span> <span class="size">{{sizeText}}</span></figcaption></figure>
+    <figcaption><a href="{{url}}">{{fileName}}</a> <span class="form">{{form}}</span> <span class="size">{{sizeText}}</span>
+    {{#details}}<fieldset class="details" data-file="{{fileName}}" data-path="{{path}}"><legend>Details</legend>
+    <label>Title <input name="title" maxlength="200" value="{{title}}"></label>
+    <label>Tags (comma-separated) <input name="tags" value="{{tagsText}}"></label>
+    <label>Description <textarea name="description" maxlength="5000" rows="3">{{description}}</textarea></label>
+    <button type="button" data-save="details">Save details</button> <span class="edit-status" role="status"></span></fieldset>{{/details}}</figcaption></figure>
     {{/outputs}}{{^outputs}}<p class="empty">Nothing made yet.</p>{{/outputs}}</div>
     {{> bottom}}
     """

@@ -141,7 +141,20 @@ public final class HighlightsEngine {
         let planStarted = Date()
         let scored = Scoring.score(series, recipe: recipe)
         let duration = analysis.duration
-        let productSpans = products?.items ?? []
+        let version = request.overrides?.version.map { " v\($0)" } ?? ""
+        do { try request.overrides?.check(duration: duration, source: "overrides") } catch let e as PlanOverridesError {
+            throw CutError(.badSegments, path: request.input, detail: e.description)
+        }
+        // Spans set in the review console replace the file's before picking: clips, chapters and tags follow them.
+        var productSpans = products?.items ?? []
+        if let edits = request.overrides?.products {
+            let (spans, unknown) = ProductEdit.apply(edits, to: productSpans)
+            productSpans = spans
+            for e in edits where !unknown.contains(e.id) {
+                notes.append(String(format: "product %@: span set in the review console (override%@): %.3f–%.3f s", e.id, version, e.start, e.end))
+            }
+            for id in unknown { notes.append("product \(id): not in the recording's product list; its span edit (override\(version)) is left out") }
+        }
         func product(at t: Double) -> ProductSpan? { productSpans.first { $0.start <= t && t < $0.end } }
 
         // The moments, and the forms made of them: no filler, whole moments, product clips about their product.
@@ -151,11 +164,7 @@ public final class HighlightsEngine {
         notes += picks.notes
         var moments = picks.moments
         if let edited = request.overrides?.windows {
-            do { try request.overrides?.check(duration: duration, source: "overrides") } catch let e as PlanOverridesError {
-                throw CutError(.badSegments, path: request.input, detail: e.description)
-            }
             // The person's windows are the reel, whole: each is its own moment.
-            let version = request.overrides?.version.map { " v\($0)" } ?? ""
             windows = edited.map { w in
                 let seconds = scored.total[max(0, Int(w[0]))..<max(max(0, Int(w[0])), min(scored.total.count, Int(w[1].rounded(.up))))]
                 return Window(start: w[0], end: w[1], momentStart: w[0], momentEnd: w[1],
@@ -275,8 +284,10 @@ public final class HighlightsEngine {
                 plan.outputs[i].coverTime = made.time
                 coverFrames.append(made.time)
             }
+            let file = (o.path as NSString).lastPathComponent
             try HighlightsEngine.writeMetadata(plan.outputs[i], recipe: recipe, tags: o.tags.map(\.tag),
-                                               input: request.input, date: date)
+                                               input: request.input, date: date,
+                                               edit: request.overrides?.outputs?.first { $0.file == file })
         }
         // The timeline picture: the series and the windows, for an operator.
         var lanes: [TimelinePicture.Series] = [.init(name: "score", values: scored.total, color: (220, 80, 40))]
@@ -341,7 +352,10 @@ public final class HighlightsEngine {
         return String(zone.iso8601(date).prefix(10))
     }
 
-    static func writeMetadata(_ o: HighlightsPlan.Output, recipe: Recipe, tags: [String], input: String, date: String) throws {
+    /// The output's sidecar (`FILE.json`): generated title, description and tags, with the review
+    /// console's `edit` over them.
+    static func writeMetadata(_ o: HighlightsPlan.Output, recipe: Recipe, tags: [String], input: String, date: String,
+                              edit: OutputEdit? = nil) throws {
         var seen = Set<String>()
         let unique = tags.filter { seen.insert($0).inserted }
         let description = o.form == "product"
@@ -353,7 +367,6 @@ public final class HighlightsEngine {
             "sourceRanges": o.ranges, "chapters": o.chapters.map { ["title": $0.title, "start": $0.start, "end": $0.end] },
             "covers": o.covers.map { ($0 as NSString).lastPathComponent },
         ]
-        let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try CoverMaker.write(data, to: o.metadata)
+        try CoverMaker.write(try OutputEdit.sidecarData(edit?.applied(to: value) ?? value), to: o.metadata)
     }
 }

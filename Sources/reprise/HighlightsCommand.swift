@@ -37,7 +37,7 @@ struct HighlightsCommand: ParsableCommand {
     var profileDirs: [String] = []
     @Option(help: "Only these forms, comma-separated: reel, teaser, products, shorts, covers (default: the recipe's).")
     var forms: String?
-    @Option(help: "Plan overrides (JSON: {\"windows\": [[start, end], …]}), as the review console saves them: the reel is made of these windows.")
+    @Option(help: "Plan overrides (JSON: {\"windows\": [[start, end], …], \"products\": [{\"id\", \"start\", \"end\"}, …], \"outputs\": [{\"file\", \"title\", \"tags\", \"description\"}, …]}), as the review console saves them: the reel is made of these windows, products' spans replace the product file's, outputs' details go over the generated ones.")
     var overrides: String?
     @Flag(name: .customLong("plan-only"), help: "Print the plan; make nothing.") var planOnly = false
     @Flag(help: "Print progress and the plan as JSON lines on stdout.") var json = false

@@ -347,6 +347,11 @@ final class ConsoleAPITests: XCTestCase {
                 XCTAssertEqual(html.components(separatedBy: "<line class=\"cut\"").count - 1, 3)
                 XCTAssertTrue(html.contains("#1 1:40.000–2:10.500"))
                 XCTAssertTrue(html.contains("chat &lt;/script&gt; burst"), "reasons escaped")
+                // Each product's span in inputs that step a frame (25 fps), with its Save button; and a way to add a window.
+                XCTAssertTrue(html.contains(#"<li data-product="P1"><b>红色外套</b>"#), "the product's row")
+                XCTAssertTrue(html.contains(#"step="0.04" value="90">"#) && html.contains(#"step="0.04" value="200">"#), "its span, a frame a step")
+                XCTAssertTrue(html.contains(#"data-save="span""#))
+                XCTAssertTrue(html.contains(#"id="add-window""#))
                 // The editor's data: parsed back, the same windows, cuts and rate; no way to close the script early.
                 let start = try XCTUnwrap(html.range(of: "<script type=\"application/json\" id=\"review-data\">"))
                 let json = String(html[start.upperBound...].prefix { $0 != "<" })

@@ -156,6 +156,14 @@ final class ConsoleBrowserTests: XCTestCase {
         XCTAssertEqual(result["after"]?.string, String(format: "%d:%02d.%03d", Int(edited[0][0]) / 60, Int(edited[0][0]) % 60,
                                                         Int((edited[0][0] * 1000).rounded()) % 1000), "the editor moved the start by 1 s")
         try ConsoleEditTests.checkRerenderedReel(s, edited: edited, before: before)
+        // Then the reel's title saved with its details form (no job), and a window added with a click
+        // on the chart at 2 s: 10 s from the recording's start, before the first window.
+        XCTAssertTrue(result["details"]?.string?.hasSuffix("; details written") ?? false, "\(String(describing: result["details"]))")
+        XCTAssertTrue(result["added"]?.string?.hasSuffix(" 0:00.000–0:10.000") ?? false, "\(String(describing: result["added"]))")
+        XCTAssertEqual(result["addedRects"]?.int, 1)
+        let reel = JSONValue.parse(try HTTPCall.send(s.url("api/recording", recording: true)).text)?["outputs"]?.array?
+            .first { $0["path"]?.string?.hasSuffix(".reel.mp4") ?? false }
+        XCTAssertEqual(reel?["details"]?["title"]?.string, "Browser title")
         XCTAssertEqual(s.h.stop(), 0)
     }
 

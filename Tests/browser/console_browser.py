@@ -15,7 +15,9 @@ failed, or 2 when Selenium or the browser can't be started.
 
 Edit mode: on a recording's page with a real highlights review, moves window 1's start one second
 later with the editor's button, saves and renders, and waits until the page shows the rendered
-window; prints {"before", "after", "version"}.
+window; then saves a new title for the reel with its "Save details" form (written at once, no job)
+and adds a window by clicking an empty spot on the chart at 2 s (not saved); prints {"before",
+"after", "version", "details", "added"}.
 
 Every wait is a WebDriverWait with a deadline; nothing sleeps a fixed time.
 """
@@ -291,6 +293,39 @@ def edit_and_render(driver, page_url, token):
     return {"before": before, "after": after, "version": int(version), "status": status}
 
 
+def edit_details_and_add_window(driver, page_url, title, shots):
+    """On a recording's page (after its reel was rendered): the reel's details form gets `title` and
+    is saved; then a click on the chart at 2 s adds a window there. Returns {"details": the save's
+    answer, "added": the editor's title for the new window, "addedRects": windows added on the chart}."""
+    driver.get(page_url)
+    wait(driver, 15, "the recording page", lambda d: d.execute_script("return document.readyState") == "complete")
+    boxes = driver.find_elements(By.CSS_SELECTOR, "fieldset.details[data-file$='.reel.mp4']")
+    if not boxes:
+        raise Failure("the reel has no details form")
+    field = boxes[0].find_element(By.CSS_SELECTOR, "input[name=title]")
+    field.clear()
+    field.send_keys(title)
+    boxes[0].find_element(By.CSS_SELECTOR, "button[data-save=details]").click()
+    details = wait(driver, 15, "the details' save answer",
+                   lambda d: (lambda t: t != "saving…" and t)(boxes[0].find_element(By.CSS_SELECTOR, ".edit-status").text))
+    # A click on the chart where no window is: 2 s into the recording.
+    driver.execute_script(
+        "const svg = document.querySelector('svg.lanes'), b = svg.getBoundingClientRect();"
+        "const d = JSON.parse(document.getElementById('review-data').textContent);"
+        "svg.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: b.left + 2 / Math.max(d.duration, 1) * b.width,"
+        " clientY: b.top + b.height / 2}));")
+    added = wait(driver, 5, "the new window in the editor",
+                 lambda d: not d.execute_script("return document.getElementById('editor').hidden;")
+                 and d.find_element(By.ID, "editor-title").text)
+    rects = driver.execute_script("return document.querySelectorAll('svg.lanes rect.window.added').length;")
+    # For a person to look at: the chart with the new window, and the reel's details form.
+    driver.execute_script("document.querySelector('svg.lanes').scrollIntoView();")
+    driver.save_screenshot(os.path.join(shots, "edit-added-window.png"))
+    driver.execute_script("arguments[0].scrollIntoView();", boxes[0])
+    driver.save_screenshot(os.path.join(shots, "edit-details.png"))
+    return {"details": details, "added": added, "addedRects": rects}
+
+
 def run_in_browser(shots, failure_shot, work):
     """Starts Chromium, runs work(driver) and prints its results as one JSON line. Exits 2 when the
     browser can't start, 1 with one line (and a screenshot) when work fails."""
@@ -337,7 +372,8 @@ def main():
     if len(sys.argv) == 4 and sys.argv[1].startswith("http"):
         # Edit mode: console_browser.py RECORDING_PAGE_URL TOKEN SHOTS_FOLDER
         page_url, token, shots = sys.argv[1], sys.argv[2], sys.argv[3]
-        run_in_browser(shots, "edit-failure.png", lambda driver: edit_and_render(driver, page_url, token))
+        run_in_browser(shots, "edit-failure.png", lambda driver: {**edit_and_render(driver, page_url, token),
+                                                                  **edit_details_and_add_window(driver, page_url, "Browser title", shots)})
         return
     if len(sys.argv) != 5:
         print("usage: " + __doc__.strip().splitlines()[2].strip(), file=sys.stderr)
