@@ -62,9 +62,13 @@ public final class PostgresJobStore: JobStore {
             pooled.options.tlsServerName = tls.serverName
         }
         pooled.options.maximumConnections = maximumConnections
-        // A connection that can't be made in time fails the call that waits for it no later.
-        session.options.connectTimeout = .milliseconds(Int64(url.callTimeout * 1000))
-        pooled.options.connectTimeout = .milliseconds(Int64(url.callTimeout * 1000))
+        // The call's own limit fails a call waiting for a connection that can't be made; the
+        // driver's connect timeout is a second later, so the two never race (under load the
+        // driver's could fire first and the same failure read differently) and still ends the
+        // attempt soon after.
+        let connectMilliseconds = Int64((url.callTimeout + 1) * 1000)
+        session.options.connectTimeout = .milliseconds(connectMilliseconds)
+        pooled.options.connectTimeout = .milliseconds(connectMilliseconds)
         sessionConfiguration = session
 
         let location = url.display
