@@ -232,12 +232,17 @@ enum Assets {
     // Products' spans and outputs' details, each saved on its own as the recording's next plan
     // override: a span renders the highlights again; details are written into the sidecar at once.
     (function () {
-      async function send(body, status) {
+      // One save at a time per button (a double click would otherwise save twice).
+      async function send(body, status, button) {
         let token = sessionStorage.getItem('reprise-token');
         if (!token) { token = prompt('Console token (from http.token_file):'); if (!token) return; sessionStorage.setItem('reprise-token', token); }
         status.textContent = 'saving…';
-        const r = await fetch('/api/recording/edits', { method: 'POST',
-          headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+        button.disabled = true;
+        let r;
+        try {
+          r = await fetch('/api/recording/edits', { method: 'POST',
+            headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+        } catch (err) { status.textContent = 'not saved: ' + err.message; return; } finally { button.disabled = false; }
         const j = await r.json().catch(() => ({}));
         if (r.status === 401) sessionStorage.removeItem('reprise-token');
         if (!r.ok) { status.textContent = (j.error && j.error.message) || r.statusText; return; }
@@ -252,12 +257,17 @@ enum Assets {
           const row = button.closest('[data-product]');
           const value = (name) => Number(row.querySelector('input[name=' + name + ']').value);
           send({ path: row.closest('[data-path]').dataset.path,
-                 products: [{ id: row.dataset.product, start: value('start'), end: value('end') }] }, status);
+                 products: [{ id: row.dataset.product, start: value('start'), end: value('end') }] }, status, button);
         } else {
+          // Only the fields changed here: a generated value the person left alone is not made theirs.
           const box = button.closest('.details');
-          const field = (name) => box.querySelector('[name=' + name + ']').value;
-          send({ path: box.dataset.path, outputs: [{ file: box.dataset.file, title: field('title'),
-                 tags: field('tags').split(',').map((s) => s.trim()).filter(Boolean), description: field('description') }] }, status);
+          const edit = { file: box.dataset.file };
+          for (const el of box.querySelectorAll('[name]')) {
+            if (el.value === el.defaultValue) continue;
+            edit[el.name] = el.name === 'tags' ? el.value.split(',').map((s) => s.trim()).filter(Boolean) : el.value;
+          }
+          if (Object.keys(edit).length === 1) { status.textContent = 'nothing changed'; return; }
+          send({ path: box.dataset.path, outputs: [edit] }, status, button);
         }
       });
     })();

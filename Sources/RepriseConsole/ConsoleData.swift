@@ -71,14 +71,18 @@ public final class ConsoleData: Sendable {
         var reported: [Int64: [String: JobProgressBoard.Entry]]
         func entry(for job: Job) -> JobProgressBoard.Entry? {
             if let own = local[job.id] { return own }
-            return job.node.flatMap { reported[job.id]?[$0] }
+            // Not an earlier attempt's (a retry on the same node, before its next heartbeat).
+            guard let node = job.node, let entry = reported[job.id]?[node],
+                  entry.startedAt >= (job.startedAt ?? .distantPast).addingTimeInterval(-1) else { return nil }
+            return entry
         }
     }
 
     func progressBoard() async throws -> ProgressSources {
         let local = progress.all()
         let since = Date().addingTimeInterval(-nodeWindow)
-        let nodes = try await blocking { [store] in try store.nodes(seenSince: since) }
+        // Other nodes' progress is extra: without it (the store's node list failing) the jobs still show.
+        let nodes = (try? await blocking { [store] in try store.nodes(seenSince: since) }) ?? []
         var reported: [Int64: [String: JobProgressBoard.Entry]] = [:]
         for node in nodes {
             for r in node.progress {

@@ -33,6 +33,10 @@ enum EditsAPI {
             guard edit.windows != nil || edit.products != nil || edit.outputs != nil else {
                 throw ConsoleError(.badRequest, "give windows, products or outputs")
             }
+            // An empty list would change nothing (and products would still render again).
+            guard edit.products?.isEmpty != true, edit.outputs?.isEmpty != true else {
+                throw ConsoleError(.badRequest, "products and outputs, when given, name at least one")
+            }
             do { try requested.check(duration: nil, source: "edit") } catch let e as PlanOverridesError {
                 throw ConsoleError(.badRequest, e.description)
             }
@@ -52,7 +56,15 @@ enum EditsAPI {
                 }
             }
             let latest = try await data.blocking { [store = data.store] in try store.latestOverride(recording: canonical, hash: hash) }
-            let older = latest.flatMap { try? JSONDecoder().decode(PlanOverrides.self, from: Data($0.body.utf8)) } ?? PlanOverrides()
+            // An older version that can't be read is not merged over as if empty: its edits would be lost.
+            let older: PlanOverrides
+            if let latest {
+                do { older = try JSONDecoder().decode(PlanOverrides.self, from: Data(latest.body.utf8)) } catch {
+                    throw ConsoleError(.conflict, "this recording's stored edits (version \(latest.version)) can't be read; nothing was saved")
+                }
+            } else {
+                older = PlanOverrides()
+            }
             let merged = older.merged(with: requested)
             do { try merged.check(duration: detail.review?.duration, source: "edit") } catch let e as PlanOverridesError {
                 throw ConsoleError(.badRequest, e.description)
@@ -68,16 +80,26 @@ enum EditsAPI {
                 }
             }
             let text = String(decoding: try JSONEncoder().encode(merged), as: UTF8.self)
-            let rerun = job
+            let rerun = job, base = latest?.version
+            // Saved only over the version merged here (else 409: another save came between), then
+            // the job, then the sidecars last: a sidecar not written is made right by the next run.
             let (version, queued) = try await data.blocking { [store = data.store] () -> (Int, [Job]) in
-                let version = try store.saveOverride(recording: canonical, hash: hash, body: text, now: Date())
-                for s in sidecars {
-                    do { try SidecarEdits.rewrite(s) } catch let e as ConsoleError { throw e } catch {
-                        throw ConsoleError(.internalServerError, "\(s.edit.file).json could not be written")
+                let version: Int
+                do { version = try store.saveOverride(recording: canonical, hash: hash, body: text, over: base, now: Date()) } catch let e as OverrideConflict {
+                    throw ConsoleError(.conflict, e.description)
+                }
+                var queued: [Job] = []
+                if let rerun {
+                    do { queued = [try store.rerun(rerun.id)] } catch let e as JobStoreError {
+                        throw ConsoleError(.conflict, "saved as version \(version), but the render was not queued: \(e.description)")
                     }
                 }
-                guard let rerun else { return (version, []) }
-                do { return (version, [try store.rerun(rerun.id)]) } catch let e as JobStoreError { throw ConsoleError(.conflict, e.description) }
+                for s in sidecars {
+                    do { try SidecarEdits.rewrite(s) } catch let e as ConsoleError { throw e } catch {
+                        throw ConsoleError(.internalServerError, "saved as version \(version), but \(s.edit.file).json could not be written")
+                    }
+                }
+                return (version, queued)
             }
             return try JobsAPI.json(Accepted(version: version, jobs: queued.map { JobView(data.local($0), progress: nil) }), status: .accepted)
         }

@@ -118,6 +118,7 @@ paths:
                 windows: {type: array, minItems: 1, maxItems: 1000, items: {type: array, minItems: 2, maxItems: 2, items: {type: number, minimum: 0}}}
                 products:
                   type: array
+                  minItems: 1
                   maxItems: 1000
                   items:
                     type: object
@@ -128,6 +129,7 @@ paths:
                       end: {type: number, minimum: 0, description: "seconds on the recording's timeline; after start"}
                 outputs:
                   type: array
+                  minItems: 1
                   maxItems: 1000
                   items:
                     type: object

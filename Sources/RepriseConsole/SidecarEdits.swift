@@ -28,7 +28,10 @@ struct SidecarEdits {
             }
             guard let value = try? read(real) else { throw ConsoleError(.notFound, "\(edit.file).json is not a details file") }
             let source = value["source"] as? String ?? ""
-            guard source == recording || source == canonical || pathMap.local(source) == recording else {
+            // The run writes the path where its node found the recording; a node mounting the
+            // storage elsewhere (no path_map entry here) still sees the same file name.
+            let sameName = (source as NSString).lastPathComponent == (recording as NSString).lastPathComponent
+            guard source == recording || source == canonical || pathMap.local(source) == recording || sameName else {
                 throw ConsoleError(.badRequest, "\(edit.file) was not made from that recording")
             }
             return Found(edit: edit, path: real, job: job)

@@ -46,7 +46,7 @@ public struct PlanOverrides: Codable, Sendable, Equatable {
     /// Every window inside the recording (when `duration` is known), at least a frame long, in
     /// order and not overlapping; products' spans and outputs' details as their checks say.
     public func check(duration: Double?, source: String) throws {
-        if let products { try ProductEdit.check(products, source: source) }
+        if let products { try ProductEdit.check(products, duration: duration, source: source) }
         if let outputs { try OutputEdit.check(outputs, source: source) }
         guard let windows else { return }
         guard !windows.isEmpty, windows.count <= 1000 else { throw PlanOverridesError("\(source): windows: 1 to 1000 of them") }

@@ -12,8 +12,9 @@ public struct ProductEdit: Codable, Sendable, Equatable {
 
     static let maximum = 1000
 
-    /// At most 1000, ids given once, every span finite with 0 <= start < end.
-    static func check(_ edits: [ProductEdit], source: String) throws {
+    /// At most 1000, ids given once, every span finite with 0 <= start < end, inside the recording
+    /// when its `duration` is known.
+    static func check(_ edits: [ProductEdit], duration: Double?, source: String) throws {
         guard edits.count <= maximum else { throw PlanOverridesError("\(source): products: at most \(maximum) of them") }
         var seen = Set<String>()
         for (i, p) in edits.enumerated() {
@@ -23,6 +24,9 @@ public struct ProductEdit: Codable, Sendable, Equatable {
             guard seen.insert(p.id).inserted else { throw PlanOverridesError("\(source): product \(p.id) is given twice") }
             guard p.start.isFinite, p.end.isFinite, p.start >= 0, p.end > p.start else {
                 throw PlanOverridesError("\(source): product \(p.id) must have 0 <= start < end")
+            }
+            if let duration, p.end > duration + 0.001 {
+                throw PlanOverridesError(String(format: "%@: product %@ ends at %.3f s, after the recording (%.3f s)", source, p.id, p.end, duration))
             }
         }
     }

@@ -88,6 +88,10 @@ public protocol JobStore: AnyObject, Sendable {
     /// Stores `body` (JSON) as the recording's next plan override; returns its version (1, 2, …).
     /// Versions are kept: a later run reads the newest, and older ones say what was changed when.
     func saveOverride(recording: String, hash: String, body: String, now: Date) throws -> Int
+    /// As above, only while the newest version is still `over` (nil: none yet), the one `body` was
+    /// merged over; else nothing is saved and `OverrideConflict` names the newest. Two editors
+    /// saving at once can't drop each other's changes.
+    func saveOverride(recording: String, hash: String, body: String, over: Int?, now: Date) throws -> Int
     /// The recording's newest plan override, or nil.
     func latestOverride(recording: String, hash: String) throws -> PlanOverride?
     /// A finished top-level job queued again to render an edit (attempts 0, no backoff); its

@@ -8,3 +8,10 @@ public struct JobStoreError: Error, CustomStringConvertible, Sendable {
         self.description = description
     }
 }
+
+/// A plan override saved over a version that is no longer the newest (someone saved meanwhile).
+public struct OverrideConflict: Error, CustomStringConvertible, Sendable {
+    public var newest: Int
+    public init(newest: Int) { self.newest = newest }
+    public var description: String { "version \(newest) of this recording's edits was saved meanwhile; load it and edit again" }
+}

@@ -294,9 +294,20 @@ public final class SQLiteJobStore: JobStore {
     // MARK: - Operator commands
 
     public func saveOverride(recording: String, hash: String, body: String, now: Date) throws -> Int {
+        try appendOverride(recording: recording, hash: hash, body: body, expecting: .none, now: now)
+    }
+
+    public func saveOverride(recording: String, hash: String, body: String, over: Int?, now: Date) throws -> Int {
+        try appendOverride(recording: recording, hash: hash, body: body, expecting: .some(over), now: now)
+    }
+
+    /// `expecting`: `.none` appends over whatever is newest; `.some(v)` only over version v (nil: none yet).
+    private func appendOverride(recording: String, hash: String, body: String, expecting: Int??, now: Date) throws -> Int {
         try write { db in
-            let next = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM plan_override WHERE recordingPath = ? AND recordingHash = ?",
-                                         arguments: [recording, hash]) ?? 0) + 1
+            let current = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM plan_override WHERE recordingPath = ? AND recordingHash = ?",
+                                           arguments: [recording, hash]) ?? 0
+            if case .some(let expected) = expecting, current != (expected ?? 0) { throw OverrideConflict(newest: current) }
+            let next = current + 1
             try db.execute(sql: "INSERT INTO plan_override (recordingPath, recordingHash, version, body, createdAt) VALUES (?, ?, ?, ?, ?)",
                            arguments: [recording, hash, next, body, now.timeIntervalSince1970])
             return next
@@ -450,6 +461,8 @@ public final class SQLiteJobStore: JobStore {
         } catch let error as JobStoreError {
             throw error
         } catch let error as StaleClaim {
+            throw error
+        } catch let error as OverrideConflict {
             throw error
         } catch {
             throw JobStoreError("\(path): \(error)")

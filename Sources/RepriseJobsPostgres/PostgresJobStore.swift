@@ -358,6 +358,15 @@ public final class PostgresJobStore: JobStore {
     // MARK: - Operator commands
 
     public func saveOverride(recording: String, hash: String, body: String, now: Date) throws -> Int {
+        try appendOverride(recording: recording, hash: hash, body: body, expecting: .none, now: now)
+    }
+
+    public func saveOverride(recording: String, hash: String, body: String, over: Int?, now: Date) throws -> Int {
+        try appendOverride(recording: recording, hash: hash, body: body, expecting: .some(over), now: now)
+    }
+
+    /// `expecting`: `.none` appends over whatever is newest; `.some(v)` only over version v (nil: none yet).
+    private func appendOverride(recording: String, hash: String, body: String, expecting: Int??, now: Date) throws -> Int {
         try transaction { c in
             // Two editors saving at once: the primary key refuses the second of a version, and the
             // transaction is not retried for that, so lock the recording's rows' range first.
@@ -365,6 +374,7 @@ public final class PostgresJobStore: JobStore {
             let current = try await c.query("""
                 SELECT COALESCE(MAX(version), 0) FROM plan_override WHERE recordingPath = \(recording) AND recordingHash = \(hash)
                 """, logger: self.logger).collect().first?.decode(Int.self) ?? 0
+            if case .some(let expected) = expecting, current != (expected ?? 0) { throw OverrideConflict(newest: current) }
             let next = current + 1
             try await c.query("""
                 INSERT INTO plan_override (recordingPath, recordingHash, version, body, createdAt)
@@ -570,6 +580,8 @@ public final class PostgresJobStore: JobStore {
         do {
             return try body()
         } catch let error as StaleClaim {
+            throw error
+        } catch let error as OverrideConflict {
             throw error
         } catch let error as JobStoreError {
             throw error

@@ -135,6 +135,8 @@ final class ConsoleEditKindsAPITests: XCTestCase {
                 (#""products": [{"id": "P1", "start": 5, "end": 2}]"#, nil, .badRequest),
                 (#""products": [{"id": "P1", "start": 1, "end": 2}, {"id": "P1", "start": 3, "end": 4}]"#, nil, .badRequest),
                 (#""nothing": 1"#, nil, .badRequest),
+                (#""products": []"#, nil, .badRequest),
+                (#""outputs": []"#, nil, .badRequest),
                 (#""outputs": [{"file": "e.teaser.mp4", "title": "t"}]"#, nil, .notFound),
                 (#""outputs": [{"file": "e.short-1.mp4", "title": "t"}]"#, nil, .notFound),
                 (#""outputs": [{"file": "e.escaped.mp4", "title": "t"}]"#, nil, .forbidden),
@@ -160,6 +162,23 @@ final class ConsoleEditKindsAPITests: XCTestCase {
         XCTAssertNil(try rec.stored(), "nothing saved for refused edits")
         XCTAssertEqual(try rec.sidecarValue()["title"] as? String, "generated")
         XCTAssertEqual(try rec.bench.store.job(rec.highlights)?.state, .done)
+    }
+
+    /// A stored version that can't be read is not merged over as if empty (its edits would be
+    /// lost): 409, nothing saved, nothing rewritten.
+    func testAnUnreadableStoredVersionIsNotMergedOver() async throws {
+        let rec = try Recording()
+        XCTAssertEqual(try rec.bench.store.saveOverride(recording: rec.input.path, hash: "h-e", body: "{not json", now: Date()), 1)
+        try await rec.bench.app().test(.router) { client in
+            try await client.execute(uri: "/api/recording/edits", method: .post, headers: Self.headers,
+                                     body: rec.body(#""outputs": [{"file": "e.reel.mp4", "title": "t"}]"#)) { r in
+                XCTAssertEqual(r.status, .conflict)
+                let message = (ConsoleAPITests.json(r.body)["error"] as? [String: Any])?["message"] as? String ?? ""
+                XCTAssertTrue(message.contains("version 1") && message.contains("nothing was saved"), message)
+            }
+        }
+        XCTAssertEqual(try rec.bench.store.latestOverride(recording: rec.input.path, hash: "h-e")?.version, 1)
+        XCTAssertEqual(try rec.sidecarValue()["title"] as? String, "generated")
     }
 
     static func text(_ buffer: ByteBuffer) -> String { String(buffer: buffer) }

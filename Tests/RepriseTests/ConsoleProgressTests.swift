@@ -11,7 +11,7 @@ final class ConsoleProgressTests: XCTestCase {
     func testAJobRunningOnAnotherNodeShowsTheProgressItsHeartbeatReported() async throws {
         let bench = try ConsoleAPITests.Bench()
         let now = Date()
-        let (job, _) = try XCTUnwrap(try bench.store.claimNext(node: "node-b", pid: 7, lease: 60, now: now))
+        let (job, _) = try XCTUnwrap(try bench.store.claimNext(node: "node-b", pid: 7, lease: 600, now: now - 60))
         let report = JobProgressReport(job: job.id, stage: "encoding", fraction: 0.25, startedAt: now - 60, stageStartedAt: now - 40)
         try bench.store.heartbeat(NodeStatus(name: "node-b", host: "beta", pid: 7, role: "worker", load: 1, running: [job.id],
                                              watching: [], startedAt: now - 100, seenAt: now, progress: [report]))
@@ -36,6 +36,17 @@ final class ConsoleProgressTests: XCTestCase {
             try await client.execute(uri: "/jobs", method: .get) { r in
                 XCTAssertTrue(String(buffer: r.body).contains("25 % encoding"), "the jobs page shows it too")
                 XCTAssertFalse(String(buffer: r.body).contains("stale"))
+            }
+        }
+        // A report from before this attempt started (a retry, before the node's next heartbeat) is not shown.
+        var earlier = report
+        earlier.startedAt = try XCTUnwrap(job.startedAt) - 30
+        try bench.store.heartbeat(NodeStatus(name: "node-b", host: "beta", pid: 7, role: "worker", load: 1, running: [job.id],
+                                             watching: [], startedAt: now - 100, seenAt: Date(), progress: [earlier]))
+        try await bench.app().test(.router) { client in
+            try await client.execute(uri: "/api/jobs/\(job.id)", method: .get) { r in
+                let shown = try XCTUnwrap(ConsoleAPITests.json(r.body)["job"] as? [String: Any])
+                XCTAssertNil(shown["progress"], "\(shown)")
             }
         }
     }

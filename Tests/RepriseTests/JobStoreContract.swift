@@ -42,6 +42,15 @@ final class JobStoreContract {
         let newest = try XCTUnwrap(try makeStore().latestOverride(recording: "/watch/a.mp4", hash: "h1"))
         XCTAssertEqual(newest.version, 2)
         XCTAssertEqual(newest.body, #"{"windows":[[2,3]]}"#)
+        // Saved over a version that is no longer the newest (an editor who read v1): refused, nothing saved.
+        for stale in [1, nil] as [Int?] {
+            XCTAssertThrowsError(try store.saveOverride(recording: "/watch/a.mp4", hash: "h1", body: "{}", over: stale, now: t0 + 6), "\(String(describing: stale))") {
+                XCTAssertEqual(($0 as? OverrideConflict)?.newest, 2, "\($0)")
+            }
+        }
+        XCTAssertEqual(try store.latestOverride(recording: "/watch/a.mp4", hash: "h1")?.version, 2)
+        XCTAssertEqual(try store.saveOverride(recording: "/watch/a.mp4", hash: "h1", body: #"{"windows":[[4,5]]}"#, over: 2, now: t0 + 7), 3)
+        XCTAssertEqual(try store.saveOverride(recording: "/watch/d.mp4", hash: "h1", body: "{}", over: nil, now: t0 + 7), 1, "over none yet")
         XCTAssertEqual(newest.createdAt.timeIntervalSince1970, (t0 + 5).timeIntervalSince1970, accuracy: 0.001)
         // Saved from several threads at once: every save gets its own version, none lost.
         let stores = [try makeStore(), try makeStore()]

@@ -42,6 +42,12 @@ final class PlanOverridesTests: XCTestCase {
         }
         let many = (0...1000).map { #"{"id": "p\#($0)", "start": 1, "end": 2}"# }.joined(separator: ",")
         XCTAssertThrowsError(try parse(#"{"products": [\#(many)]}"#)) { XCTAssertTrue("\($0)".contains("at most 1000")) }
+        // A span past the recording's end, once its length is known.
+        let past = try parse(#"{"products": [{"id": "P1", "start": 50, "end": 61}]}"#)
+        XCTAssertNoThrow(try past.check(duration: 61, source: "ov.json"))
+        XCTAssertThrowsError(try past.check(duration: 60, source: "ov.json")) {
+            XCTAssertTrue("\($0)".contains("product P1 ends at 61.000 s, after the recording (60.000 s)"), "\($0)")
+        }
     }
 
     func testMergeReplacesWindowsAndMergesProductsByIdAndOutputsByFile() {
