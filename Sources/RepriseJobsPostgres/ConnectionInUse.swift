@@ -19,6 +19,9 @@ final class ConnectionInUse: @unchecked Sendable {
         if late { Self.close(connection) }
     }
 
+    /// Whether the call was given up on (its connection closed by `abandon`).
+    var isAbandoned: Bool { lock.withLock { abandoned } }
+
     /// The call was given up on: its connection, if it has one, is closed now.
     func abandon() {
         let connection = lock.withLock { () -> PostgresConnection? in

@@ -565,9 +565,20 @@ public final class PostgresJobStore: JobStore {
         let inUse = ConnectionInUse()
         do {
             return try blocking(timeout: callTimeout) {
-                try await self.client.withConnection { c in
-                    inUse.use(c)
-                    return try await body(c)
+                // A call given up on closes its connection (abandon); until the pool has noticed,
+                // the next call may be handed that closed connection and fail before sending
+                // anything. Such a call takes another connection, within the same time limit.
+                var attempt = 0
+                while true {
+                    attempt += 1
+                    do {
+                        return try await self.client.withConnection { c in
+                            inUse.use(c)
+                            return try await body(c)
+                        }
+                    } catch let error as PSQLError where error.code == .clientClosedConnection && attempt < 3 && !inUse.isAbandoned {
+                        continue
+                    }
                 }
             }
         } catch let error as BlockingTimedOut {

@@ -377,6 +377,12 @@ final class DaemonTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: input.path), "quarantined while attempts remained")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: h.quarantine.path), [], "quarantine before the last attempt")
 
+        // The operator doesn't wait out the backoff: `reprise jobs retry` on a queued job drops it
+        // (attempts kept), so the tiny form's last attempt runs now; the slow form keeps waiting.
+        let tinyID = try XCTUnwrap(job(first, "transcode:tiny")?["id"]?.int)
+        let retried = try Reprise.run(["jobs", "retry", String(tinyID), "--state-dir", h.state.path])
+        XCTAssertEqual(retried.status, 0, retried.transcript)
+
         // The last attempt of the first form (tiny) fails: out of attempts.
         let jobs = try h.waitFor("the job out of attempts", timeout: 180) { job($0, "transcode:tiny")?["state"]?.string == "failed" }
         let failed = try XCTUnwrap(job(jobs, "transcode:tiny"))
