@@ -86,7 +86,7 @@ public final class ConsoleData: Sendable {
         var reported: [Int64: [String: JobProgressBoard.Entry]] = [:]
         for node in nodes {
             for r in node.progress {
-                reported[r.job, default: [:]][node.name] = .init(stage: r.stage, fraction: r.fraction, startedAt: r.startedAt, stageStartedAt: r.stageStartedAt)
+                reported[r.job, default: [:]][node.name] = r
             }
         }
         return ProgressSources(local: local, reported: reported)

@@ -20,7 +20,8 @@ struct SidecarEdits {
                 .first { ($0.path as NSString).lastPathComponent == edit.file + ".json" || ($0.path as NSString).lastPathComponent == edit.file }
             guard let listed else { throw ConsoleError(.notFound, "no output \(edit.file) for that recording") }
             let (job, output) = (listed.job, listed.path)
-            let sidecar = output.hasSuffix(".json") && (output as NSString).lastPathComponent != edit.file ? output : output + ".json"
+            // Listed as the output itself, or as its sidecar.
+            let sidecar = (output as NSString).lastPathComponent == edit.file ? output + ".json" : output
             guard roots.contains(sidecar) else { throw ConsoleError(.forbidden, "\(edit.file): outside the console's folders") }
             let real: String
             do { real = try roots.resolve(sidecar) } catch let e as ConsoleError where e.status == .notFound {

@@ -175,9 +175,7 @@ public final class Daemon: @unchecked Sendable {
     private func nodeStatus(now: Date) -> NodeStatus {
         let (running, watching) = lock.withLock { (runningJobs.values.sorted(), holds.keys.sorted()) }
         let board = progress.all()
-        let reports = running.compactMap { id in
-            board[id].map { JobProgressReport(job: id, stage: $0.stage, fraction: $0.fraction, startedAt: $0.startedAt, stageStartedAt: $0.stageStartedAt) }
-        }
+        let reports = running.compactMap { board[$0] }
         return NodeStatus(name: nodeName, host: ProcessInfo.processInfo.hostName, pid: getpid(), role: role.rawValue,
                           load: NodeBeat.loadAverage(), running: running, watching: watching, startedAt: startedAt, seenAt: now,
                           progress: reports)

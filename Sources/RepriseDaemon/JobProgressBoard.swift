@@ -1,26 +1,18 @@
 import Foundation
+import RepriseJobs
 
 /// What this node's running jobs last said of their progress (the children's
 /// `{"event":"progress",…}` lines), for the console: the store holds states, not fractions.
 public final class JobProgressBoard: @unchecked Sendable {
-    public struct Entry: Sendable, Equatable {
-        public var stage: String
-        public var fraction: Double
-        /// When the attempt started.
-        public var startedAt: Date
-        /// When the current stage started: fractions are per stage, and so is the ETA.
-        public var stageStartedAt: Date
-        public init(stage: String, fraction: Double, startedAt: Date, stageStartedAt: Date) {
-            self.stage = stage; self.fraction = fraction; self.startedAt = startedAt; self.stageStartedAt = stageStartedAt
-        }
-    }
+    /// A job's stage, fraction and start times: the same record the heartbeat carries to the store.
+    public typealias Entry = JobProgressReport
 
     private let lock = NSLock()
     private var entries: [Int64: Entry] = [:]
 
     public init() {}
 
-    func started(_ job: Int64, at date: Date) { lock.withLock { entries[job] = Entry(stage: "starting", fraction: 0, startedAt: date, stageStartedAt: date) } }
+    func started(_ job: Int64, at date: Date) { lock.withLock { entries[job] = Entry(job: job, stage: "starting", fraction: 0, startedAt: date, stageStartedAt: date) } }
     func ended(_ job: Int64) { _ = lock.withLock { entries.removeValue(forKey: job) } }
 
     /// A child's stdout line; anything but a progress event is ignored.
