@@ -118,7 +118,7 @@ final class ColourPlanTests: XCTestCase {
         XCTAssertTrue(up.filter.range(of: "colorspace=")!.lowerBound < up.filter.range(of: "scale=1280:720")!.lowerBound, up.filter)
         v.width = 640; v.height = 360
         let down = RenderPlanner.plan(video: v, source: (3840, 2160), rotation: 0, frameRate: 30, colour: hlg)
-        XCTAssertTrue(down.filter.hasPrefix("scale=640:360,"), down.filter)
+        XCTAssertTrue(down.filter.hasPrefix("zscale=w=640:h=360:filter=bicubic,"), down.filter)
         XCTAssertTrue(down.filter.hasSuffix("format=yuv420p"), down.filter)
         XCTAssertEqual(down.colour?.conversion, "tonemap")
     }

@@ -25,7 +25,7 @@ final class RenderPlanTests: XCTestCase {
         // A big source is scaled down to exactly the target.
         let down = RenderPlanner.plan(video: video(1080, 1920, fit: .crop), source: (3840, 2160), rotation: 0, frameRate: 30)
         XCTAssertEqual([down.width, down.height], [1080, 1920])
-        XCTAssertEqual(down.filter, "crop=1215:2160,scale=1080:1920,setsar=1,format=yuv420p")
+        XCTAssertEqual(down.filter, "crop=1215:2160,zscale=w=1080:h=1920:filter=bicubic,setsar=1,format=yuv420p")
         XCTAssertTrue(down.notes.isEmpty)
         // upscale: true fills the target.
         let up = RenderPlanner.plan(video: video(1280, 720, fit: .pad, upscale: true), source: (640, 360), rotation: 0, frameRate: 30)
@@ -56,7 +56,7 @@ final class RenderPlanTests: XCTestCase {
         XCTAssertEqual([r.width, r.height], [640, 1138])
         XCTAssertTrue(r.filter.contains("boxblur="), r.filter)
         XCTAssertTrue(r.filter.contains("overlay=(W-w)/2:(H-h)/2"), r.filter)
-        XCTAssertTrue(r.filter.contains("scale=640:360,setsar=1[rp_pic]"), r.filter)
+        XCTAssertTrue(r.filter.contains("zscale=w=640:h=360:filter=bicubic,setsar=1[rp_pic]"), r.filter)
     }
 
     func testFollowWindowSlidesAlongTheCroppedAxis() {

@@ -35,8 +35,11 @@ from . import highlights
 from .common import die, log
 
 DEFAULT_FORMS = "transcode:vertical-short,transcode:long-form-720p"
-# The shipped systemd/reprise.yaml's forms: what a dropped recording becomes by default.
-PACKAGE_FORMS = "shorts,highlights,transcode:long-form-720p,transcode:overseas-low,ladder:default,ladder:overseas"
+# The daemon's default package: what `reprise daemon` makes of a recording when no forms are given
+# (the forms issue 13 measured: 273 s for long-form-720p and 514 s for the ladder, 0.69x in all).
+PACKAGE_FORMS = "shorts,highlights,transcode:long-form-720p,ladder:default"
+# The shipped systemd/reprise.yaml's forms: the default package plus the overseas profiles.
+SHIPPED_FORMS = "shorts,highlights,transcode:long-form-720p,transcode:overseas-low,ladder:default,ladder:overseas"
 PACKAGE_TARGET = 0.35  # the whole package within this share of the recording's length (issue 13)
 
 TERMINAL = {"done", "failed", "quarantined", "cancelled"}
@@ -660,8 +663,17 @@ def add_arguments(p):
                    help="phase 3: drop generated chat, orders and products sidecars with each recording (env SIGNALS=1)")
     p.add_argument("--package", action="store_true",
                    help="the default package of one 20-minute recording: --forms " + PACKAGE_FORMS +
-                        " --recordings 1 --rec-seconds 1200 --signals, no latency phase, 2 s idle; "
-                        "prints wall / recording length against the 0.35x target")
+                        " (the daemon's default forms; --shipped for systemd/reprise.yaml's) --recordings 1 "
+                        "--rec-seconds 1200 --signals, no latency phase, 2 s idle; prints wall / recording length "
+                        "against the 0.35x target")
+    p.add_argument("--shipped", action="store_true",
+                   help="with --package: the shipped systemd/reprise.yaml's forms, " + SHIPPED_FORMS)
+    p.add_argument("--baseline-bin", default=c.env_str("BASELINE_BIN", None),
+                   help="run the same phases again with this reprise binary (e.g. an older build) and print "
+                        "the ratio of the two throughput walls (env BASELINE_BIN)")
+    p.add_argument("--baseline-profile-dir", default=c.env_str("BASELINE_PROFILE_DIR", None),
+                   help="the baseline's --profile-dir (default: Profiles/ of the checkout the binary was built "
+                        "in, found above its .build folder)")
     p.add_argument("--job-timeout", type=int, default=e("JOB_TIMEOUT", 1800),
                    help="give up waiting for a phase's jobs after this many seconds (env JOB_TIMEOUT; default 1800)")
 
@@ -702,8 +714,11 @@ def stop_daemon(proc, res_dir, dlog):
 
 def run(args):
     if args.package:
-        args.forms, args.recordings, args.rec_seconds, args.signals = PACKAGE_FORMS, 1, 1200, True
+        args.forms = SHIPPED_FORMS if args.shipped else PACKAGE_FORMS
+        args.recordings, args.rec_seconds, args.signals = 1, 1200, True
         args.lat_files, args.idle_seconds = 0, 2
+    elif args.shipped:
+        die("--shipped goes with --package")
     for name, v, low in (("--workers", args.workers, 1), ("--lat-files", args.lat_files, 0),
                          ("--lat-seconds", args.lat_seconds, 2), ("--slow-chunks", args.slow_chunks, 1),
                          ("--idle-seconds", args.idle_seconds, 1), ("--recordings", args.recordings, 0),
@@ -713,14 +728,74 @@ def run(args):
         die("--forms is empty")
     if not os.access("/proc/self/stat", os.R_OK):
         die("/proc is needed (Linux)")
+    baseline, baseline_profiles = None, None
+    if args.baseline_bin:
+        baseline = os.path.abspath(args.baseline_bin)
+        if not os.access(baseline, os.X_OK):
+            die(f"--baseline-bin {baseline}: not an executable file")
+        baseline_profiles = args.baseline_profile_dir or checkout_profiles(baseline)
+        if not baseline_profiles or not os.path.isdir(baseline_profiles):
+            die(f"--baseline-bin {baseline}: no Profiles/ folder found above it; give --baseline-profile-dir")
     b = c.Bench("daemon", args, "daemon-results")
     c.check_tools(need_ffmpeg=False)
     b.ensure_reprise(needs=("daemon --help", "jobs list --help"))
 
     lat_input, _ = c.cached_sample(b, f"daemon-input-{args.lat_seconds}s.mp4", args.lat_seconds)
     rec_input, _ = c.cached_sample(b, f"daemon-input-{args.rec_seconds}s.mp4", args.rec_seconds)
+    inputs = (lat_input, rec_input)
 
-    run_dir, R = b.bench_dir / "daemon-run", b.res
+    lines = ["==================== Reprise daemon benchmark ====================",
+             f"host: {os.cpu_count()} cores, {c.mem_gb():.0f} GB RAM"]
+    lines += session(args, b, b.reprise, args.profile_dir, b.res, b.bench_dir / "daemon-run", inputs,
+                     b.reprise_line())
+    if baseline:
+        R2 = b.bench_dir / "daemon-results-baseline"
+        shutil.rmtree(R2, ignore_errors=True)
+        R2.mkdir(parents=True)
+        lines += ["", "---------- the same phases with the baseline binary ----------"]
+        lines += session(args, b, baseline, baseline_profiles, R2, b.bench_dir / "daemon-run-baseline", inputs,
+                         f"baseline: {baseline} (profiles {baseline_profiles})")
+        lines += ["", *comparison(b.res / "throughput.json", R2 / "throughput.json")]
+    lines += ["", f"total bench time {b.elapsed()} s",
+              "=================================================================="]
+    b.summary(lines, "summary-daemon.txt")
+
+
+def checkout_profiles(binary):
+    """Profiles/ of the checkout a binary was built in (CHECKOUT/.build/CONFIG/reprise), if any."""
+    d = os.path.dirname(os.path.realpath(binary))
+    while d != "/":
+        if os.path.basename(d) == ".build":
+            found = os.path.join(os.path.dirname(d), "Profiles")
+            return found if os.path.isdir(found) else None
+        d = os.path.dirname(d)
+    return None
+
+
+def comparison(this_path, base_path):
+    """Both throughput walls, their ratio, and per form the ratio of job times."""
+    try:
+        this, base = json.load(open(this_path)), json.load(open(base_path))
+    except (OSError, ValueError) as e:
+        return [f"comparison: no result to compare ({e})"]
+    if not this.get("wall_s") or not base.get("wall_s") or this["not_done"] or base["not_done"]:
+        return ["comparison: not made (a run did not finish every job)"]
+    length = this["recordings"] * this["rec_seconds"]
+    r = this["wall_s"] / base["wall_s"]
+    out = ["comparison (same machine, same run, same input and forms):",
+           f"   wall: this build {this['wall_s']:.1f} s ({this['wall_s'] / length:.3f}x the recording), baseline "
+           f"{base['wall_s']:.1f} s ({base['wall_s'] / length:.3f}x): this build takes {r:.3f} of the baseline's "
+           f"time ({1 / r:.2f}x faster)"]
+    for k in this["job_s_by_form"]:
+        a, z = this["job_s_by_form"][k]["sum"], base["job_s_by_form"].get(k, {}).get("sum")
+        if z:
+            out.append(f"     {k:<34} {a:8.1f} s vs {z:8.1f} s   {a / z:6.3f}")
+    return out
+
+
+def session(args, b, reprise, profile_dir, R, run_dir, inputs, binary_line):
+    """One daemon with one binary through the phases; the summary lines of its results."""
+    lat_input, rec_input = inputs
     watch, outdir, state = run_dir / "watch", run_dir / "out", run_dir / "state"
     shutil.rmtree(run_dir, ignore_errors=True)
     for d in (watch, outdir, state):
@@ -728,15 +803,15 @@ def run(args):
     dlog = R / "daemon.log"
     d_args = ["daemon", "--watch", watch, "--out", outdir, "--state-dir", state, "--forms", args.forms,
               "--quiet", f"{args.quiet:g}", "--workers", args.workers]
-    if args.profile_dir:
-        d_args += ["--profile-dir", args.profile_dir]
+    if profile_dir:
+        d_args += ["--profile-dir", profile_dir]
 
     load_before = c.loadavg()
     log(f"load average before: {load_before} (other work on the machine skews the numbers)")
     dlog.write_text("")
     t_launch = time.time()
     with open(dlog, "ab") as err:
-        proc = c.spawn([b.reprise, *d_args], R / "daemon.stdout", err)
+        proc = c.spawn([reprise, *d_args], R / "daemon.stdout", err)
     try:
         ready_s = wait_ready(dlog, proc.pid, 30, t_launch)
         if ready_s is None:
@@ -744,7 +819,7 @@ def run(args):
             die(f"the daemon did not get ready (log: {dlog})")
         ready_rss = (proc_status(proc.pid) or {}).get("VmRSS", 0) / 1024
         log(f"daemon pid {proc.pid} ready after {ready_s:.2f} s ({ready_rss:.1f} MB): {' '.join(map(str, d_args))}")
-        SETTINGS.update(REPRISE=b.reprise, STATE=state, WATCH=watch, OUTDIR=outdir, LOG=dlog, DAEMON_PID=proc.pid,
+        SETTINGS.update(REPRISE=reprise, STATE=state, WATCH=watch, OUTDIR=outdir, LOG=dlog, DAEMON_PID=proc.pid,
                         QUIET=args.quiet, FORMS=args.forms, WORKERS=args.workers, LAT_INPUT=lat_input,
                         LAT_FILES=args.lat_files, SLOW_COPY_SECONDS=args.slow_copy_seconds,
                         SLOW_CHUNKS=args.slow_chunks, IDLE_SECONDS=args.idle_seconds, REC_INPUT=rec_input,
@@ -768,17 +843,15 @@ def run(args):
         ensure_stopped(proc)
 
     nlog = len(dlog.read_text(errors="replace").splitlines())
-    pd = f" --profile-dir {args.profile_dir}" if args.profile_dir else ""
+    pd = f" --profile-dir {profile_dir}" if profile_dir else ""
     lines = [
-        "==================== Reprise daemon benchmark ====================",
-        f"host: {os.cpu_count()} cores, {c.mem_gb():.0f} GB RAM; load average before {load_before}, after {load_after}",
-        b.reprise_line(),
+        f"load average before {load_before}, after {load_after}",
+        binary_line,
         f"daemon: --forms {args.forms} --quiet {args.quiet:g} --workers {args.workers}{pd}; ready {ready_s:.2f} s after "
         f"launch, RSS then {ready_rss:.1f} MB",
         f"inputs: {lat_input.name} (phase 1), {rec_input.name} x {args.recordings} (phase 3), 1280x720 30 fps H.264 + AAC",
         "",
     ]
     lines += report(R)
-    lines += ["", f"raw results: {R}/ (daemon.log: {nlog} lines); folders in {run_dir}/; total bench time {b.elapsed()} s",
-              "=================================================================="]
-    b.summary(lines, "summary-daemon.txt")
+    lines += ["", f"raw results: {R}/ (daemon.log: {nlog} lines); folders in {run_dir}/"]
+    return lines
