@@ -250,7 +250,8 @@ public final class LadderEngine {
                 let choice = try? EncoderChoice.video(video, frameRate: frameRate, fixedGOP: true)
                 encoderName = choice?.encoder ?? ""; options = choice?.options ?? [:]
                 filter = RenderPlanner.plan(video: video, source: (source.videoInput.width, source.videoInput.height),
-                                            rotation: source.info.rotation, frameRate: frameRate).filter
+                                            rotation: source.info.rotation, frameRate: frameRate,
+                                            pixelFormat: source.videoInput.pixelFormat).filter
             } else {
                 throw CutError(.failed, path: request.output, detail: "\(k.rung.name): internal: no maker for the rung")
             }

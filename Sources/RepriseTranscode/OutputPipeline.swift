@@ -130,7 +130,8 @@ final class OutputPipeline: @unchecked Sendable {
         shiftsByDecodeDelay = s.container.shiftsByDecodeDelay
         let rate = s.sourceFrameRate.doubleValue
         render = RenderPlanner.plan(video: profile.video, source: (s.videoInput.width, s.videoInput.height),
-                                    rotation: s.sourceRotation, frameRate: rate, colour: s.videoInput.colour)
+                                    rotation: s.sourceRotation, frameRate: rate, colour: s.videoInput.colour,
+                                    pixelFormat: s.videoInput.pixelFormat)
         notes = s.container.video ? render.notes : []
         let format = s.container.format
         muxer = try Muxer(path: path, formatName: format)

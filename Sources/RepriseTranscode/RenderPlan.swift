@@ -1,3 +1,4 @@
+import CFFmpeg
 import RepriseMedia
 import RepriseProfiles
 
@@ -65,8 +66,10 @@ public enum RenderPlanner {
     ///   - rotation: the stream's display rotation.
     ///   - frameRate: the source's frame rate (0 when unknown).
     ///   - colour: the source's colour as decoded; nil plans the geometry alone (8-bit, no conversion).
+    ///   - pixelFormat: the decoded frames' AVPixelFormat (which scaler scales them down).
     public static func plan(video: Profile.Video, source: (width: Int, height: Int), rotation: Double,
-                            frameRate: Double, colour: ColourProperties? = nil) -> VideoRender {
+                            frameRate: Double, colour: ColourProperties? = nil,
+                            pixelFormat: Int32 = AV_PIX_FMT_YUV420P.rawValue) -> VideoRender {
         var filters: [String] = []
         var notes: [String] = []
         let (turn, swaps) = uprightFilters(rotation: rotation)
@@ -92,6 +95,8 @@ public enum RenderPlanner {
             notes.append(String(format: "scaled up %.2fx from the %dx%d source to fill %dx%d (lanczos)", enlarge, sw, sh, ow, oh))
         }
         let colourPlan = colour.map { ColourPlan.plan(source: $0, sourceSize: (sw, sh), outputSize: (ow, oh), video: video) }
+        let zimg = zimgScales(pixelFormat)
+        func scale(_ w: Int, _ h: Int, from source: (Int, Int)) -> String { Self.scale(w, h, from: source, zimg: zimg) }
         // Colour conversion runs where the picture is smaller: before scaling up, after scaling down.
         let colourFirst = sw * sh <= ow * oh
         if colourFirst, let c = colourPlan { filters += c.filters }
@@ -123,7 +128,7 @@ public enum RenderPlanner {
                 filters.append("setsar=1")
             } else {
                 filters.append(blurPad(source: (sw, sh), content: (fw, fh), output: (ow, oh),
-                                       tenBit: colourPlan?.pixelFormat == "yuv420p10le"))
+                                       tenBit: colourPlan?.pixelFormat == "yuv420p10le", zimg: zimg))
             }
         }
         if !colourFirst, let c = colourPlan { filters += c.filters }
@@ -135,11 +140,19 @@ public enum RenderPlanner {
     }
 
     /// A resize to w x h. Scaling up uses swscale's lanczos (sharper, no ringing worth noting at
-    /// these ratios). Scaling down uses zimg (zscale, bicubic): swscale's downscaler runs in C
-    /// here, about 4 ms a 720p frame, and was a quarter of a ladder's CPU; zimg's takes a fifth
-    /// of that. Both keep the frame's colour as it is (no conversion is asked for).
-    static func scale(_ w: Int, _ h: Int, from source: (Int, Int)) -> String {
-        w > source.0 || h > source.1 ? "scale=\(w):\(h):flags=lanczos" : "zscale=w=\(w):h=\(h):filter=bicubic"
+    /// these ratios). Scaling down 8-bit 4:2:0 (`zimg`) uses zimg (zscale, bicubic): swscale's
+    /// downscaler runs in C here, about 4 ms a 720p frame, and was a quarter of a ladder's CPU;
+    /// zimg's takes a fifth of that, and with no conversion asked for keeps the frame's colour as
+    /// it is. Other formats stay with swscale: zimg has no path from RGB to YUV without a matrix,
+    /// doesn't dither a 10-to-8-bit step by default, and fills a 10-bit alpha plane wrongly.
+    static func scale(_ w: Int, _ h: Int, from source: (Int, Int), zimg: Bool) -> String {
+        if w > source.0 || h > source.1 { return "scale=\(w):\(h):flags=lanczos" }
+        return zimg ? "zscale=w=\(w):h=\(h):filter=bicubic" : "scale=\(w):\(h)"
+    }
+
+    /// The decoded formats zimg scales down (see `scale`): 8-bit 4:2:0, as live recordings are.
+    static func zimgScales(_ pixelFormat: Int32) -> Bool {
+        pixelFormat == AV_PIX_FMT_YUV420P.rawValue || pixelFormat == AV_PIX_FMT_YUVJ420P.rawValue
     }
 
     /// The source fitted inside `box` (aspect kept), even-sized.
@@ -150,7 +163,8 @@ public enum RenderPlanner {
 
     /// The whole picture, centred, over a blurred copy of itself scaled to cover the output.
     /// The copy is blurred at a quarter of the size (cheap) and scaled back up (smoother still).
-    static func blurPad(source: (Int, Int), content: (Int, Int), output: (Int, Int), tenBit: Bool = false) -> String {
+    static func blurPad(source: (Int, Int), content: (Int, Int), output: (Int, Int), tenBit: Bool = false,
+                        zimg: Bool = true) -> String {
         let bw = even(Double(output.0) / 4), bh = even(Double(output.1) / 4)
         let cover = max(Double(bw) / Double(source.0), Double(bh) / Double(source.1))
         let cw = max(bw, even(Double(source.0) * cover)), chh = max(bh, even(Double(source.1) * cover))
@@ -158,7 +172,8 @@ public enum RenderPlanner {
         let radius = max(1, min(10, min(bw, bh) / 4 - 1))
         return "split=2[rp_fg][rp_bg];"
             + "[rp_bg]scale=\(cw):\(chh),crop=\(bw):\(bh),boxblur=\(radius):2,scale=\(output.0):\(output.1),setsar=1[rp_blur];"
-            + "[rp_fg]\(scale(content.0, content.1, from: source)),setsar=1[rp_pic];"
+            // A 10-bit overlay takes yuva420p10 from this branch: swscale fills that alpha right.
+            + "[rp_fg]\(scale(content.0, content.1, from: source, zimg: zimg && !tenBit)),setsar=1[rp_pic];"
             + "[rp_blur][rp_pic]overlay=(W-w)/2:(H-h)/2:format=\(tenBit ? "yuv420p10" : "yuv420")"
     }
 

@@ -1,4 +1,6 @@
+import CFFmpeg
 import XCTest
+@testable import RepriseMedia
 @testable import RepriseProfiles
 @testable import RepriseTranscode
 
@@ -31,6 +33,33 @@ final class RenderPlanTests: XCTestCase {
         let up = RenderPlanner.plan(video: video(1280, 720, fit: .pad, upscale: true), source: (640, 360), rotation: 0, frameRate: 30)
         XCTAssertEqual([up.width, up.height], [1280, 720])
         XCTAssertTrue(up.filter.hasPrefix("scale=1280:720:flags=lanczos,"), up.filter)
+    }
+
+    /// zimg scales 8-bit 4:2:0 down (a fifth of swscale's time here); other formats keep swscale,
+    /// which converts RGB without a matrix, dithers 10 to 8 bits and fills a 10-bit alpha plane.
+    func testDownscalerFollowsThePixelFormat() {
+        let v = video(640, 360, fit: .pad)
+        func filter(_ format: AVPixelFormat, _ video: Profile.Video? = nil) -> String {
+            RenderPlanner.plan(video: video ?? v, source: (1280, 720), rotation: 0, frameRate: 30,
+                               pixelFormat: format.rawValue).filter
+        }
+        XCTAssertEqual(filter(AV_PIX_FMT_YUV420P), "zscale=w=640:h=360:filter=bicubic,setsar=1,format=yuv420p")
+        XCTAssertEqual(filter(AV_PIX_FMT_YUVJ420P), "zscale=w=640:h=360:filter=bicubic,setsar=1,format=yuv420p")
+        XCTAssertEqual(filter(AV_PIX_FMT_YUV420P10LE), "scale=640:360,setsar=1,format=yuv420p")
+        XCTAssertEqual(filter(AV_PIX_FMT_GBRP), "scale=640:360,setsar=1,format=yuv420p")
+        XCTAssertEqual(filter(AV_PIX_FMT_YUV422P), "scale=640:360,setsar=1,format=yuv420p")
+        // Blur-pad into a 10-bit overlay: the picture's branch stays with swscale even from 8 bits.
+        var tenBit = video(360, 640, fit: .blurPad)
+        tenBit.bitDepth = 10
+        tenBit.codec = .hevc
+        let blur = RenderPlanner.plan(video: tenBit, source: (1280, 720), rotation: 0, frameRate: 30,
+                                      colour: ColourProperties(primaries: 1, transfer: 1, matrix: 1, range: 1),
+                                      pixelFormat: AV_PIX_FMT_YUV420P.rawValue).filter
+        XCTAssertTrue(blur.contains("[rp_fg]scale=360:202,setsar=1[rp_pic]"), blur)
+        XCTAssertTrue(blur.contains("format=yuv420p10"), blur)
+        let blur8 = RenderPlanner.plan(video: video(360, 640, fit: .blurPad), source: (1280, 720), rotation: 0, frameRate: 30,
+                                       pixelFormat: AV_PIX_FMT_YUV420P.rawValue).filter
+        XCTAssertTrue(blur8.contains("[rp_fg]zscale=w=360:h=202:filter=bicubic,setsar=1[rp_pic]"), blur8)
     }
 
     func testRotationTurnsThePictureUprightFirst() {
